@@ -1,0 +1,46 @@
+# muc-kick — see README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+BIN     := muc-kick
+
+.PHONY: all build test test-short vet fmt check demo deps clean install
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
+
+# Every test, against real Prosody and ejabberd servers started on loopback
+# (`make deps` installs them on Debian).
+test:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Unit tests only: no XMPP server needed.
+test-short:
+	$(GO) test -race -count=1 -short ./...
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+check: vet test
+
+# Installs what the tests and the demo need on Debian (as root).
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prosody ejabberd curl
+
+# A real kick you can watch: a throw-away Prosody on loopback, muc-kick, an
+# occupant, and a curl that kicks it.
+demo:
+	@command -v prosody >/dev/null || $(MAKE) deps
+	$(GO) run ./internal/demo
+
+clean:
+	rm -f $(BIN)
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/$(BIN)
+	install -D -m 0644 config.toml.example $(DESTDIR)$(PREFIX)/share/doc/muc-kick/config.toml.example

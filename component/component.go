@@ -1,0 +1,435 @@
+// Package component keeps an XMPP external component (XEP-0114) connected to
+// its server and carries stanzas over it: it dials, authenticates, reconnects
+// with backoff, answers the server's pings, and matches IQ replies to their
+// requests by stanza id.
+//
+// It builds on the stanza package of gosrc.io/xmpp for parsing, but owns the
+// stream itself: gosrc.io/xmpp v0.5.1's Component registers IQ replies after
+// sending, blocks its receive loop on a waiter that went away, never reports
+// </stream:stream> and has no write lock (see the README's design section).
+//
+// The package knows nothing of MUC: stanzas other than IQ replies go to a
+// Handler.
+package component
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gosrc.io/xmpp/stanza"
+)
+
+// Errors returned by a Component.
+var (
+	// ErrNotConnected means there is no authenticated stream right now.
+	ErrNotConnected = errors.New("component: not connected")
+	// ErrDisconnected means the stream ended before the reply came.
+	ErrDisconnected = errors.New("component: connection lost before the reply")
+	// ErrTimeout means the server did not answer an IQ within the IQ timeout.
+	ErrTimeout = errors.New("component: no reply within the IQ timeout")
+	// ErrHandshake means the server refused the component (wrong secret or
+	// unknown domain): retrying will not help.
+	ErrHandshake = errors.New("component: handshake refused")
+	// ErrClosed means the component was shut down.
+	ErrClosed = errors.New("component: closed")
+)
+
+// StanzaError is an XMPP stanza error (RFC 6120 §8.3) in a reply.
+type StanzaError struct {
+	Type      string // cancel, modify, auth, wait, continue
+	Condition string // e.g. item-not-found
+	Text      string // optional human-readable text from the server
+}
+
+func (e *StanzaError) Error() string {
+	s := "xmpp error " + e.Type + "/" + e.Condition
+	if e.Text != "" {
+		s += ": " + e.Text
+	}
+	return s
+}
+
+// Is reports whether target is a *StanzaError with the same condition (and
+// the same type, if target sets one), so callers can write
+// errors.Is(err, &StanzaError{Condition: "not-allowed"}).
+func (e *StanzaError) Is(target error) bool {
+	t, ok := target.(*StanzaError)
+	return ok && t.Condition == e.Condition && (t.Type == "" || t.Type == e.Type)
+}
+
+// Handler receives the stanzas that are not replies to our IQs. Its methods
+// run on the connection's read goroutine and must not block.
+type Handler interface {
+	// HandlePacket gets presences and messages (as values) and IQs (as
+	// pointers) addressed to the component.
+	HandlePacket(p stanza.Packet)
+	// SessionChanged is called with true when a stream is authenticated and
+	// with false when it ends.
+	SessionChanged(up bool)
+}
+
+// Options configure a Component. Zero durations take the defaults named.
+type Options struct {
+	Server string // host:port of the server's component listener
+	Domain string // the component's JID
+	Secret string // the shared secret; never logged
+
+	ConnectTimeout    time.Duration // dial and handshake; default 10s
+	IQTimeout         time.Duration // wait for an IQ reply; default 10s
+	KeepaliveInterval time.Duration // ping the server when idle this long; default 60s, <0 disables
+	KeepaliveTo       string        // where pings go; default Domain's parent domain
+	BackoffMin        time.Duration // first reconnect delay; default 100ms
+	BackoffMax        time.Duration // reconnect delay cap; default 30s
+
+	// Dial opens the TCP connection; default a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Logger gets connect and disconnect lines; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Component is a supervised XEP-0114 connection. Create it with New, set a
+// Handler, then call Run.
+type Component struct {
+	opts    Options
+	log     *slog.Logger
+	handler Handler
+
+	mu   sync.Mutex
+	sess *session // nil while not connected
+
+	idPrefix   string
+	idCounter  atomic.Uint64
+	reconnects atomic.Uint64
+}
+
+// New returns a Component that connects when Run is called.
+func New(opts Options) *Component {
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	if opts.IQTimeout <= 0 {
+		opts.IQTimeout = 10 * time.Second
+	}
+	if opts.KeepaliveInterval == 0 {
+		opts.KeepaliveInterval = 60 * time.Second
+	}
+	if opts.KeepaliveTo == "" {
+		opts.KeepaliveTo = parentDomain(opts.Domain)
+	}
+	if opts.BackoffMin <= 0 {
+		opts.BackoffMin = 100 * time.Millisecond
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = 30 * time.Second
+	}
+	if opts.Dial == nil {
+		var d net.Dialer
+		opts.Dial = d.DialContext
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	var b [6]byte
+	_, _ = crand.Read(b[:])
+	return &Component{
+		opts:     opts,
+		log:      opts.Logger,
+		idPrefix: "mk" + hex.EncodeToString(b[:]) + "-",
+	}
+}
+
+// SetHandler sets where non-reply stanzas go. Call it before Run.
+func (c *Component) SetHandler(h Handler) { c.handler = h }
+
+// Domain is the component's JID.
+func (c *Component) Domain() string { return c.opts.Domain }
+
+// Connected reports whether an authenticated stream is up.
+func (c *Component) Connected() bool { return c.current() != nil }
+
+// Reconnects counts the streams that ended and were dialled again.
+func (c *Component) Reconnects() uint64 { return c.reconnects.Load() }
+
+// InFlight is the number of IQs waiting for a reply.
+func (c *Component) InFlight() int {
+	if s := c.current(); s != nil {
+		return s.inFlight()
+	}
+	return 0
+}
+
+func (c *Component) current() *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess
+}
+
+// Run keeps the component connected until ctx ends, reconnecting with capped
+// exponential backoff and jitter. It returns nil when ctx ends, or an error
+// wrapping ErrHandshake when the server refuses the component.
+func (c *Component) Run(ctx context.Context) error {
+	delay := c.opts.BackoffMin
+	for attempt := 1; ; attempt++ {
+		dctx, cancel := context.WithTimeoutCause(ctx, c.opts.ConnectTimeout,
+			fmt.Errorf("no handshake within %s", c.opts.ConnectTimeout))
+		s, err := dial(dctx, c.opts.Dial, c.opts.Server, c.opts.Domain, c.opts.Secret)
+		cancel()
+		if ctx.Err() != nil {
+			if s != nil {
+				s.close(time.Second)
+			}
+			return nil
+		}
+		if errors.Is(err, ErrHandshake) {
+			return fmt.Errorf("%w by %s for %s: check component.domain and the secret on both sides", err, c.opts.Server, c.opts.Domain)
+		}
+		if err != nil {
+			wait := jitter(delay)
+			c.log.Warn("component: cannot connect", "server", c.opts.Server, "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
+			if !sleep(ctx, wait) {
+				return nil
+			}
+			delay = min(delay*2, c.opts.BackoffMax)
+			continue
+		}
+		c.log.Info("component: connected", "server", c.opts.Server, "domain", c.opts.Domain)
+		started := time.Now()
+		c.serve(ctx, s)
+		c.log.Warn("component: disconnected", "server", c.opts.Server, "reason", s.err, "up_for", time.Since(started).Round(time.Millisecond))
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.reconnects.Add(1)
+		attempt = 0
+		if time.Since(started) > c.opts.BackoffMax {
+			delay = c.opts.BackoffMin
+		}
+		if !sleep(ctx, jitter(delay)) {
+			return nil
+		}
+		delay = min(delay*2, c.opts.BackoffMax)
+	}
+}
+
+// serve runs one session until it ends or ctx ends.
+func (c *Component) serve(ctx context.Context, s *session) {
+	c.mu.Lock()
+	c.sess = s
+	c.mu.Unlock()
+	if c.handler != nil {
+		c.handler.SessionChanged(true)
+	}
+
+	go s.readLoop(func(p stanza.Packet) { c.dispatch(s, p) })
+	if c.opts.KeepaliveInterval > 0 {
+		go c.keepalive(s)
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.close(time.Second)
+	}
+
+	c.mu.Lock()
+	c.sess = nil
+	c.mu.Unlock()
+	if c.handler != nil {
+		c.handler.SessionChanged(false)
+	}
+}
+
+// dispatch routes one received stanza.
+func (c *Component) dispatch(s *session, p stanza.Packet) {
+	iq, ok := p.(*stanza.IQ)
+	if !ok {
+		if c.handler != nil {
+			c.handler.HandlePacket(p)
+		}
+		return
+	}
+	switch iq.Type {
+	case stanza.IQTypeResult, stanza.IQTypeError:
+		if !s.deliver(iq) {
+			c.log.Debug("component: dropped a reply nobody waits for", "id", iq.Id, "from", iq.From)
+		}
+	case stanza.IQTypeGet, stanza.IQTypeSet:
+		c.answerIQ(s, iq)
+	}
+}
+
+// answerIQ answers requests addressed to the component: XEP-0199 pings get a
+// result, anything else service-unavailable, as RFC 6120 §8.2.3 asks.
+func (c *Component) answerIQ(s *session, iq *stanza.IQ) {
+	reply := rawIQ{ID: iq.Id, From: iq.To, To: iq.From, Type: "result"}
+	if !(iq.Type == stanza.IQTypeGet && iq.Any != nil && iq.Any.XMLName.Space == nsPing) {
+		reply.Type = "error"
+		reply.Error = &rawError{Type: "cancel", Condition: xml.Name{Space: nsStanzas, Local: "service-unavailable"}}
+	}
+	if err := s.send(reply); err != nil {
+		c.log.Debug("component: cannot answer iq", "err", err)
+	}
+}
+
+// keepalive pings the server every keepalive interval and ends the session when no answer comes within the IQ timeout:
+// a server that stopped answering, or a half-open TCP connection, is
+// noticed and replaced.
+func (c *Component) keepalive(s *session) {
+	t := time.NewTicker(c.opts.KeepaliveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.IQTimeout)
+		_, err := c.sendIQ(ctx, s, rawIQ{Type: "get", To: c.opts.KeepaliveTo, Payload: pingPayload{}})
+		cancel()
+		var serr *StanzaError
+		if err != nil && !errors.As(err, &serr) { // any answer, even an error, proves the stream alive
+			s.fail(fmt.Errorf("component: keepalive: %w", err))
+			return
+		}
+	}
+}
+
+// Send sends a stanza (a struct that encoding/xml marshals to a <presence>
+// or <message>) without waiting for an answer.
+func (c *Component) Send(v any) error {
+	s := c.current()
+	if s == nil {
+		return ErrNotConnected
+	}
+	return s.send(v)
+}
+
+// IQ sends an IQ request of type typ ("get" or "set") from from (the
+// component's domain if empty) to to, carrying payload, and waits for the
+// reply. A type error reply is returned as *StanzaError. It gives up after
+// the IQ timeout with ErrTimeout, and at once with ErrDisconnected when the
+// stream ends, or with ErrNotConnected when there is none.
+func (c *Component) IQ(ctx context.Context, typ, from, to string, payload any) (*stanza.IQ, error) {
+	s := c.current()
+	if s == nil {
+		return nil, ErrNotConnected
+	}
+	if from == "" {
+		from = c.opts.Domain
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.IQTimeout, ErrTimeout)
+	defer cancel()
+	return c.sendIQ(ctx, s, rawIQ{Type: typ, From: from, To: to, Payload: payload})
+}
+
+func (c *Component) sendIQ(ctx context.Context, s *session, iq rawIQ) (*stanza.IQ, error) {
+	if iq.From == "" {
+		iq.From = c.opts.Domain
+	}
+	iq.ID = c.idPrefix + strconv.FormatUint(c.idCounter.Add(1), 36)
+	w := s.register(iq.ID, iq.To) // before the send: a fast reply must find its waiter
+	defer s.unregister(iq.ID)
+	if err := s.send(iq); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDisconnected, err)
+	}
+	select {
+	case r := <-w.reply:
+		if r.Type == stanza.IQTypeError {
+			return r, stanzaError(r)
+		}
+		return r, nil
+	case <-s.done:
+		return nil, fmt.Errorf("%w: %w", ErrDisconnected, s.err)
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func stanzaError(iq *stanza.IQ) *StanzaError {
+	if iq.Error == nil {
+		return &StanzaError{Type: "cancel", Condition: "undefined-condition"}
+	}
+	cond := iq.Error.Reason
+	if cond == "" {
+		cond = "undefined-condition"
+	}
+	return &StanzaError{Type: string(iq.Error.Type), Condition: cond, Text: iq.Error.Text}
+}
+
+const (
+	nsPing    = "urn:xmpp:ping"
+	nsStanzas = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// rawIQ is an outgoing IQ. Its payload is any value encoding/xml marshals.
+type rawIQ struct {
+	XMLName xml.Name  `xml:"iq"`
+	Type    string    `xml:"type,attr"`
+	ID      string    `xml:"id,attr"`
+	From    string    `xml:"from,attr,omitempty"`
+	To      string    `xml:"to,attr,omitempty"`
+	Payload any       `xml:",omitempty"`
+	Error   *rawError `xml:"error,omitempty"`
+}
+
+type rawError struct {
+	Type      string   `xml:"type,attr"`
+	Condition xml.Name // an empty element named for the condition
+}
+
+func (e rawError) MarshalXML(enc *xml.Encoder, start xml.StartElement) error {
+	start.Attr = []xml.Attr{{Name: xml.Name{Local: "type"}, Value: e.Type}}
+	if err := enc.EncodeToken(start); err != nil {
+		return err
+	}
+	cond := xml.StartElement{Name: xml.Name{Local: e.Condition.Local}, Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: e.Condition.Space}}}
+	if err := enc.EncodeToken(cond); err != nil {
+		return err
+	}
+	if err := enc.EncodeToken(cond.End()); err != nil {
+		return err
+	}
+	return enc.EncodeToken(start.End())
+}
+
+type pingPayload struct {
+	XMLName xml.Name `xml:"urn:xmpp:ping ping"`
+}
+
+// parentDomain is the domain a component's JID lives under
+// ("kick.example.org" → "example.org"), where keepalive pings go.
+func parentDomain(d string) string {
+	for i := 0; i < len(d); i++ {
+		if d[i] == '.' && i+1 < len(d) {
+			return d[i+1:]
+		}
+	}
+	return d
+}
+
+// jitter spreads d over [d/2, d) so that many daemons do not reconnect in step.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d or until ctx ends; it reports whether the full d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

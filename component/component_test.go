@@ -1,0 +1,275 @@
+package component_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"gosrc.io/xmpp/stanza"
+)
+
+const (
+	domain = "kick.example.org"
+	secret = "s3cret"
+)
+
+type recorder struct {
+	packets  chan stanza.Packet
+	sessions chan bool
+}
+
+func (r *recorder) HandlePacket(p stanza.Packet) { r.packets <- p }
+func (r *recorder) SessionChanged(up bool)       { r.sessions <- up }
+
+// start runs a Component against srv until the test ends, and waits until
+// it is connected.
+func start(t *testing.T, srv *fakeserver.Server, opts component.Options) (*component.Component, *recorder, chan error) {
+	t.Helper()
+	opts.Server, opts.Domain, opts.Secret = srv.Addr, domain, secret
+	if opts.IQTimeout == 0 {
+		opts.IQTimeout = 2 * time.Second
+	}
+	if opts.KeepaliveInterval == 0 {
+		opts.KeepaliveInterval = -1
+	}
+	opts.BackoffMin, opts.BackoffMax = 10*time.Millisecond, 50*time.Millisecond
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	c := component.New(opts)
+	rec := &recorder{packets: make(chan stanza.Packet, 100), sessions: make(chan bool, 100)}
+	c.SetHandler(rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	waitSession(t, rec, true)
+	return c, rec, done
+}
+
+func waitSession(t *testing.T, rec *recorder, want bool) {
+	t.Helper()
+	select {
+	case up := <-rec.sessions:
+		if up != want {
+			t.Fatalf("session changed to %v, want %v", up, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no session change to %v", want)
+	}
+}
+
+// checkGoroutines fails the test if goroutines do not return to base.
+func checkGoroutines(t *testing.T) {
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > base {
+			buf := make([]byte, 1<<16)
+			t.Errorf("goroutines: %d at start, %d at end\n%s", base, n, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
+
+func TestIQResultMatchedByID(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, _, _ := start(t, srv, component.Options{})
+	reply, err := c.IQ(context.Background(), "set", "", "room@conference.example.org", struct {
+		XMLName struct{} `xml:"urn:test q"`
+	}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := srv.Next(time.Second)
+	if got.ID == "" || reply.Id != got.ID || got.From != domain || got.To != "room@conference.example.org" {
+		t.Fatalf("sent %+v, reply %+v", got, reply)
+	}
+	if !strings.Contains(got.Raw, `<q xmlns="urn:test"></q>`) {
+		t.Errorf("payload not carried: %s", got.Raw)
+	}
+}
+
+func TestIQErrorConditions(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, _, _ := start(t, srv, component.Options{})
+	for _, tc := range []struct{ typ, cond, text string }{
+		{"cancel", "not-allowed", "Changing role/affiliation is not allowed"},
+		{"cancel", "item-not-found", ""},
+		{"modify", "not-acceptable", "Nickname Bob does not exist in the room"},
+		{"auth", "forbidden", ""},
+		{"wait", "resource-constraint", ""},
+	} {
+		srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+			fc.Send(fakeserver.Error(s, tc.typ, tc.cond, tc.text))
+		})
+		_, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil)
+		var serr *component.StanzaError
+		if !errors.As(err, &serr) || serr.Type != tc.typ || serr.Condition != tc.cond || serr.Text != tc.text {
+			t.Errorf("%s/%s: got %#v", tc.typ, tc.cond, err)
+		}
+		if !errors.Is(err, &component.StanzaError{Condition: tc.cond}) {
+			t.Errorf("errors.Is(%v, %s) is false", err, tc.cond)
+		}
+	}
+}
+
+func TestRepliesFromElsewhereOrUnknownAreDropped(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, _, _ := start(t, srv, component.Options{IQTimeout: 300 * time.Millisecond})
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		fc.Send("<iq type='result' id='nobody-waits' from='x@y' to='kick.example.org'/>")
+		fc.Send("<iq type='result' id='" + s.ID + "' from='intruder@example.org' to='kick.example.org'/>")
+	})
+	_, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil)
+	if !errors.Is(err, component.ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout: a reply from another JID must not count", err)
+	}
+	// The stream still works.
+	srv.Handle(fakeserver.AnswerResult)
+	if _, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLateAndMissingReplies(t *testing.T) {
+	checkGoroutines(t)
+	srv := fakeserver.Start(t, domain, secret)
+	c, _, _ := start(t, srv, component.Options{IQTimeout: 200 * time.Millisecond})
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		go func() { time.Sleep(400 * time.Millisecond); fc.Send(fakeserver.Result(s)) }()
+	})
+	t0 := time.Now()
+	_, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil)
+	if !errors.Is(err, component.ErrTimeout) {
+		t.Fatalf("late reply: got %v, want ErrTimeout", err)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("timeout took %s", d)
+	}
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // never answers
+	if _, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil); !errors.Is(err, component.ErrTimeout) {
+		t.Fatalf("no reply: got %v", err)
+	}
+	time.Sleep(300 * time.Millisecond) // the late reply arrives and is dropped
+	if n := c.InFlight(); n != 0 {
+		t.Errorf("%d IQs still tracked after their timeout", n)
+	}
+	srv.Handle(fakeserver.AnswerResult)
+	if _, err := c.IQ(context.Background(), "get", "", "r@conference.example.org", nil); err != nil {
+		t.Fatalf("after a late reply the stream must still work: %v", err)
+	}
+}
+
+func TestDisconnectFailsPendingAtOnceAndReconnects(t *testing.T) {
+	checkGoroutines(t)
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{IQTimeout: 5 * time.Second})
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Name == "iq" {
+			fc.Close() // the server dies mid-IQ
+		}
+	})
+	t0 := time.Now()
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() {
+			_, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil)
+			errs <- err
+		}()
+	}
+	for range 10 {
+		if err := <-errs; !errors.Is(err, component.ErrDisconnected) && !errors.Is(err, component.ErrNotConnected) {
+			t.Errorf("got %v, want ErrDisconnected", err)
+		}
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("pending IQs failed after %s, not at once", d)
+	}
+	waitSession(t, rec, false)
+	srv.Handle(fakeserver.AnswerResult)
+	waitSession(t, rec, true)
+	if _, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil); err != nil {
+		t.Fatalf("after reconnect: %v", err)
+	}
+	if c.Reconnects() == 0 {
+		t.Error("Reconnects() = 0 after a reconnect")
+	}
+}
+
+func TestStreamCloseAndStreamErrorAreNoticed(t *testing.T) {
+	for _, end := range []string{"</stream:stream>", "<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"} {
+		t.Run(end[:14], func(t *testing.T) {
+			checkGoroutines(t)
+			srv := fakeserver.Start(t, domain, secret)
+			_, rec, _ := start(t, srv, component.Options{})
+			srv.WaitConn(time.Second).Send(end)
+			waitSession(t, rec, false)
+			waitSession(t, rec, true) // and it comes back by itself
+		})
+	}
+}
+
+func TestKeepaliveReplacesASilentStream(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // a server that stopped answering
+	_, rec, _ := start(t, srv, component.Options{KeepaliveInterval: 100 * time.Millisecond, IQTimeout: 200 * time.Millisecond})
+	ping, ok := srv.Next(2 * time.Second)
+	if !ok || !strings.Contains(ping.Raw, `<ping xmlns="urn:xmpp:ping">`) || ping.To != "example.org" {
+		t.Fatalf("no keepalive ping: %+v", ping)
+	}
+	waitSession(t, rec, false)
+}
+
+func TestHandshakeRefusedIsPermanent(t *testing.T) {
+	srv := fakeserver.Start(t, domain, "another secret")
+	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.Run(ctx)
+	if !errors.Is(err, component.ErrHandshake) || !strings.Contains(err.Error(), "not-authorized") {
+		t.Fatalf("Run = %v, want ErrHandshake naming not-authorized", err)
+	}
+}
+
+func TestNotConnected(t *testing.T) {
+	c := component.New(component.Options{Server: "127.0.0.1:1", Domain: domain, Secret: secret})
+	if _, err := c.IQ(context.Background(), "set", "", "r@c", nil); !errors.Is(err, component.ErrNotConnected) {
+		t.Fatalf("got %v", err)
+	}
+	if err := c.Send(struct{}{}); !errors.Is(err, component.ErrNotConnected) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestServerPingIsAnswered(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	start(t, srv, component.Options{})
+	srv.WaitConn(time.Second).Send("<iq type='get' id='p1' from='example.org' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>" +
+		"<iq type='get' id='d1' from='example.org' to='kick.example.org'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")
+	want := []string{
+		`<iq type="result" id="p1" from="kick.example.org" to="example.org"></iq>`,
+		`<iq type="error" id="d1" from="kick.example.org" to="example.org"><error type="cancel"><service-unavailable xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"></service-unavailable></error></iq>`,
+	}
+	for _, w := range want {
+		got, _ := srv.Next(time.Second)
+		if got.Raw != w {
+			t.Errorf("got  %s\nwant %s", got.Raw, w)
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package component
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"gosrc.io/xmpp/stanza"
+)
+
+// writeTimeout bounds one write to the socket, so a server that stops
+// reading cannot block a sender for ever.
+const writeTimeout = 10 * time.Second
+
+// session is one authenticated XEP-0114 stream. It owns its net.Conn, its
+// read loop and the IQs waiting for a reply on it; when the stream ends, every
+// waiter learns at once through done.
+type session struct {
+	conn net.Conn
+	dec  *xml.Decoder
+
+	wmu sync.Mutex // serialises writes; gosrc.io/xmpp's Component has no such lock
+	buf bytes.Buffer
+
+	pmu     sync.Mutex
+	pending map[string]*waiter
+
+	done    chan struct{} // closed when the stream is gone
+	errOnce sync.Once
+	err     error // why the stream ended; set before done is closed
+}
+
+// waiter is one IQ waiting for its reply.
+type waiter struct {
+	to    string          // the address the request went to; the reply must come from it
+	reply chan *stanza.IQ // buffered: the read loop never blocks on a waiter
+}
+
+// handshakeError is a refusal of the handshake or of the stream by the
+// server: a permanent fault of configuration, not of the network.
+type handshakeError struct{ reason string }
+
+func (e *handshakeError) Error() string { return "component: handshake refused: " + e.reason }
+func (e *handshakeError) Unwrap() error { return ErrHandshake }
+
+// dial connects to addr, opens a jabber:component:accept stream to domain and
+// authenticates with secret (XEP-0114 §3). Everything is bounded by ctx.
+func dial(ctx context.Context, dialer func(context.Context, string, string) (net.Conn, error), addr, domain, secret string) (*session, error) {
+	conn, err := dialer(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	// The handshake is bounded by ctx's deadline; a cancelled ctx closes the
+	// connection, which ends any read or write in progress.
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	s := &session{
+		conn:    conn,
+		dec:     xml.NewDecoder(bufio.NewReaderSize(conn, 32<<10)),
+		pending: make(map[string]*waiter),
+		done:    make(chan struct{}),
+	}
+	if err := s.handshake(domain, secret); err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("component: handshake with %s: %w", addr, context.Cause(ctx))
+		}
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return s, nil
+}
+
+func (s *session) handshake(domain, secret string) error {
+	var open bytes.Buffer
+	open.WriteString("<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='")
+	_ = xml.EscapeText(&open, []byte(domain))
+	open.WriteString("'>")
+	if _, err := s.conn.Write(open.Bytes()); err != nil {
+		return fmt.Errorf("component: opening stream: %w", err)
+	}
+	id, err := stanza.InitStream(s.dec)
+	if err != nil {
+		return fmt.Errorf("component: opening stream: %w", err)
+	}
+	if id == "" {
+		// Some servers answer a bad 'to' with a stream header and an error.
+		return s.handshakeAnswer()
+	}
+	sum := sha1.Sum([]byte(id + secret))
+	if _, err := fmt.Fprintf(s.conn, "<handshake>%s</handshake>", hex.EncodeToString(sum[:])); err != nil {
+		return fmt.Errorf("component: sending handshake: %w", err)
+	}
+	return s.handshakeAnswer()
+}
+
+// handshakeAnswer reads the server's answer to the handshake.
+func (s *session) handshakeAnswer() error {
+	p, err := stanza.NextPacket(s.dec)
+	if err != nil {
+		return fmt.Errorf("component: reading handshake answer: %w", err)
+	}
+	switch v := p.(type) {
+	case stanza.Handshake:
+		return nil
+	case stanza.StreamError:
+		reason := v.Error.Local
+		if v.Text != "" {
+			reason += " (" + v.Text + ")"
+		}
+		return &handshakeError{reason: reason}
+	case stanza.StreamClosePacket:
+		return &handshakeError{reason: "the server closed the stream"}
+	default:
+		return fmt.Errorf("component: expected <handshake/>, got %s", p.Name())
+	}
+}
+
+// fail ends the session with err; only the first reason is kept.
+func (s *session) fail(err error) {
+	s.errOnce.Do(func() {
+		s.err = err
+		close(s.done)
+		s.conn.Close()
+	})
+}
+
+// send writes one stanza, encoded with encoding/xml, as a single write.
+func (s *session) send(v any) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	select {
+	case <-s.done:
+		return s.err
+	default:
+	}
+	s.buf.Reset()
+	if err := xml.NewEncoder(&s.buf).Encode(v); err != nil {
+		return fmt.Errorf("component: encoding stanza: %w", err)
+	}
+	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := s.conn.Write(s.buf.Bytes()); err != nil {
+		err = fmt.Errorf("component: write: %w", err)
+		s.fail(err)
+		return err
+	}
+	return nil
+}
+
+// close ends the stream politely: </stream:stream>, then waits up to grace
+// for the server's own close before dropping the connection.
+func (s *session) close(grace time.Duration) {
+	s.wmu.Lock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(grace))
+	_, err := s.conn.Write([]byte("</stream:stream>"))
+	s.wmu.Unlock()
+	if err == nil {
+		select {
+		case <-s.done:
+		case <-time.After(grace):
+		}
+	}
+	s.fail(ErrClosed)
+}
+
+// register records a waiter for the reply to id before the request is sent.
+func (s *session) register(id, to string) *waiter {
+	w := &waiter{to: to, reply: make(chan *stanza.IQ, 1)}
+	s.pmu.Lock()
+	s.pending[id] = w
+	s.pmu.Unlock()
+	return w
+}
+
+func (s *session) unregister(id string) {
+	s.pmu.Lock()
+	delete(s.pending, id)
+	s.pmu.Unlock()
+}
+
+// deliver hands a reply to its waiter. A reply with an unknown or expired id,
+// or from another address than the request went to, is dropped.
+func (s *session) deliver(iq *stanza.IQ) bool {
+	s.pmu.Lock()
+	w, ok := s.pending[iq.Id]
+	if ok && sameJID(w.to, iq.From) {
+		delete(s.pending, iq.Id)
+	} else {
+		ok = false
+	}
+	s.pmu.Unlock()
+	if ok {
+		w.reply <- iq // never blocks: buffered, one reply per waiter
+	}
+	return ok
+}
+
+// inFlight is the number of IQs waiting for a reply.
+func (s *session) inFlight() int {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return len(s.pending)
+}
+
+// readLoop reads stanzas until the stream ends and hands each to handle.
+// Unlike gosrc.io/xmpp v0.5.1's loop, it notices </stream:stream>.
+func (s *session) readLoop(handle func(stanza.Packet)) {
+	for {
+		p, err := stanza.NextPacket(s.dec)
+		if err != nil {
+			s.fail(fmt.Errorf("component: read: %w", err))
+			return
+		}
+		switch v := p.(type) {
+		case stanza.StreamClosePacket:
+			s.fail(errors.New("component: the server closed the stream"))
+			return
+		case stanza.StreamError:
+			s.fail(fmt.Errorf("component: stream error: %s %s", v.Error.Local, v.Text))
+			return
+		}
+		handle(p)
+	}
+}
+
+// sameJID compares two JIDs as XMPP does for routing: domain and node are
+// case-insensitive here, resources are not.
+func sameJID(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ab, ar := splitResource(a)
+	bb, br := splitResource(b)
+	return ar == br && bytes.EqualFold([]byte(ab), []byte(bb))
+}
+
+func splitResource(j string) (bare, resource string) {
+	for i := 0; i < len(j); i++ {
+		if j[i] == '/' {
+			return j[:i], j[i+1:]
+		}
+	}
+	return j, ""
+}

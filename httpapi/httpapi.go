@@ -1,0 +1,284 @@
+// Package httpapi serves muc-kick's HTTP API: POST /muc_kick, compatible
+// with Prosody's mod_http_muc_kick, and the /healthz and /readyz probes.
+//
+// Every answer is JSON; every failure is {"error": "..."} with the status
+// that says what happened (see status). Handlers are thin: an inner function
+// returns a result or an error, and one function maps errors to statuses.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+// Kicker carries out kicks; *muc.Manager is one.
+type Kicker interface {
+	Kick(ctx context.Context, room, nick, reason string) error
+}
+
+// Options configure the handler.
+type Options struct {
+	Path                string        // where kicks are posted; default /muc_kick
+	AuthorizationHeader string        // the exact Authorization value required
+	MaxBodyBytes        int64         // default 64 KiB
+	Ready               func() bool   // whether kicks can be carried out now (the component is connected)
+	RetryAfter          time.Duration // sent with 503; default 5s
+	Logger              *slog.Logger
+}
+
+// Errors of request handling, mapped to 4xx by status.
+var (
+	errUnauthorized = errors.New("missing or wrong Authorization header")
+	errBadRequest   = errors.New("bad request")
+	errTooLarge     = errors.New("request body too large")
+	errNotReady     = errors.New("not connected to the XMPP server; try again shortly")
+)
+
+type api struct {
+	kicker Kicker
+	opts   Options
+	log    *slog.Logger
+	want   [sha256.Size]byte // hash of the expected Authorization value
+	scheme string            // for WWW-Authenticate
+}
+
+// New returns the HTTP handler of the API.
+func New(k Kicker, opts Options) http.Handler {
+	if opts.Path == "" {
+		opts.Path = "/muc_kick"
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 64 << 10
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = 5 * time.Second
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() bool { return true }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &api{kicker: k, opts: opts, log: opts.Logger, want: sha256.Sum256([]byte(opts.AuthorizationHeader))}
+	a.scheme, _, _ = strings.Cut(opts.AuthorizationHeader, " ")
+
+	r := httprouter.New()
+	r.POST(opts.Path, a.kick)
+	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.GET("/readyz", a.readyz)
+	r.HandleMethodNotAllowed = true // httprouter sets Allow before calling us
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{fmt.Sprintf("method %s is not allowed here; use %s", req.Method, w.Header().Get("Allow"))})
+	})
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{fmt.Sprintf("no such endpoint; kicks are posted to %s", opts.Path)})
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		a.log.Error("httpapi: panic", "path", req.URL.Path, "panic", v)
+		writeJSON(w, http.StatusInternalServerError, errorBody{"internal error"})
+	}
+	r.RedirectTrailingSlash = false // a redirected POST loses its body
+	r.RedirectFixedPath = false
+	return r
+}
+
+func (a *api) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	if !a.opts.Ready() {
+		a.retryAfter(w)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{errNotReady.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// kickRequest is the body of POST /muc_kick, as mod_http_muc_kick takes it.
+type kickRequest struct {
+	Nickname string
+	MUC      string // canonical bare room JID after validation
+	Reason   string
+}
+
+// kickResponse is the body of a 200.
+type kickResponse struct {
+	Kicked []string `json:"kicked"`
+	MUC    string   `json:"muc"`
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func (a *api) kick(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	start := time.Now()
+	req, err := a.doKick(w, r)
+	code, msg := status(err)
+	if code == http.StatusOK {
+		writeJSON(w, code, kickResponse{Kicked: []string{req.Nickname}, MUC: req.MUC})
+	} else {
+		if code == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", a.scheme+` realm="muc-kick"`)
+		}
+		if code == http.StatusServiceUnavailable {
+			a.retryAfter(w)
+		}
+		writeJSON(w, code, errorBody{msg})
+	}
+	a.log.Info("kick", "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname,
+		"status", code, "outcome", outcome(code, err), "duration", time.Since(start).Round(time.Microsecond))
+}
+
+// doKick authorizes, decodes and validates the request, and carries it out.
+func (a *api) doKick(w http.ResponseWriter, r *http.Request) (kickRequest, error) {
+	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+	if subtle.ConstantTimeCompare(got[:], a.want[:]) != 1 {
+		return kickRequest{}, errUnauthorized
+	}
+	req, err := decode(http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
+	if err != nil {
+		return req, err
+	}
+	if !a.opts.Ready() {
+		return req, errNotReady
+	}
+	return req, a.kicker.Kick(r.Context(), req.MUC, req.Nickname, req.Reason)
+}
+
+// decode reads and checks a kick request body.
+func decode(body io.Reader) (kickRequest, error) {
+	var req kickRequest
+	data, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return req, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, tooLarge.Limit)
+	}
+	if err != nil {
+		return req, fmt.Errorf("%w: reading the body: %v", errBadRequest, err)
+	}
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		return req, fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
+	}
+	if dec.More() {
+		return req, fmt.Errorf("%w: the body must hold one JSON object and nothing after it", errBadRequest)
+	}
+	if req.Nickname, err = stringField(fields, "nickname", true); err != nil {
+		return req, err
+	}
+	if req.MUC, err = stringField(fields, "muc", true); err != nil {
+		return req, err
+	}
+	if req.Reason, err = stringField(fields, "reason", false); err != nil {
+		return req, err
+	}
+	room, err := muc.ParseRoom(req.MUC)
+	if err != nil {
+		return req, fmt.Errorf("%w: muc: %w", errBadRequest, err)
+	}
+	req.MUC = room
+	if err := muc.CheckNick(req.Nickname); err != nil {
+		return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+	}
+	if err := muc.CheckReason(req.Reason); err != nil {
+		return req, fmt.Errorf("%w: reason: %w", errBadRequest, err)
+	}
+	return req, nil
+}
+
+// stringField returns the string value of key; null counts as absent.
+func stringField(fields map[string]json.RawMessage, key string, required bool) (string, error) {
+	raw, ok := fields[key]
+	if !ok || string(raw) == "null" {
+		if required {
+			return "", fmt.Errorf("%w: %q is missing", errBadRequest, key)
+		}
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("%w: %q must be a string", errBadRequest, key)
+	}
+	if required && s == "" {
+		return "", fmt.Errorf("%w: %q is empty", errBadRequest, key)
+	}
+	return s, nil
+}
+
+// status maps the outcome of a request to its HTTP status and the message
+// for the client. It is the one place where that is decided.
+func status(err error) (int, string) {
+	var serr *component.StanzaError
+	switch {
+	case err == nil:
+		return http.StatusOK, ""
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, err.Error()
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge, err.Error()
+	case errors.Is(err, errBadRequest):
+		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "bad request: ")
+	case errors.Is(err, muc.ErrUnknownDomain), errors.Is(err, muc.ErrRoomNotFound), errors.Is(err, muc.ErrOccupantNotFound):
+		return http.StatusNotFound, clean(err)
+	case errors.Is(err, muc.ErrRefused), errors.Is(err, muc.ErrEntryRefused):
+		return http.StatusForbidden, clean(err)
+	case errors.Is(err, errNotReady), errors.Is(err, component.ErrNotConnected), errors.Is(err, muc.ErrClosed):
+		return http.StatusServiceUnavailable, errNotReady.Error()
+	case errors.Is(err, component.ErrDisconnected):
+		return http.StatusServiceUnavailable, "the connection to the XMPP server was lost before it answered; the kick may or may not have happened"
+	case errors.Is(err, component.ErrTimeout):
+		return http.StatusGatewayTimeout, "the XMPP server did not answer in time; the kick may or may not have happened"
+	case errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "the request was cancelled"
+	case errors.As(err, &serr):
+		return http.StatusBadGateway, "the XMPP server answered with an error: " + serr.Error()
+	}
+	return http.StatusBadGateway, "XMPP failure: " + err.Error()
+}
+
+// clean drops the package prefix from a muc error for a client's eyes.
+func clean(err error) string {
+	return strings.TrimPrefix(err.Error(), "muc: ")
+}
+
+// outcome names a result for the audit log.
+func outcome(code int, err error) string {
+	switch {
+	case err == nil:
+		return "kicked"
+	case errors.Is(err, muc.ErrUnknownDomain):
+		return "unknown-domain"
+	case errors.Is(err, muc.ErrRoomNotFound):
+		return "room-not-found"
+	case errors.Is(err, muc.ErrOccupantNotFound):
+		return "occupant-not-found"
+	}
+	return strings.ToLower(strings.ReplaceAll(http.StatusText(code), " ", "-"))
+}
+
+func (a *api) retryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", fmt.Sprint(int(a.opts.RetryAfter.Seconds())))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

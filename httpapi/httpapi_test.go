@@ -1,0 +1,222 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+const auth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
+
+type kick struct{ room, nick, reason string }
+
+// fakeKicker records kicks and answers with err.
+type fakeKicker struct {
+	mu    sync.Mutex
+	kicks []kick
+	err   error
+}
+
+func (f *fakeKicker) Kick(_ context.Context, room, nick, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.kicks = append(f.kicks, kick{room, nick, reason})
+	return f.err
+}
+
+func newHandler(k httpapi.Kicker, ready bool) http.Handler {
+	return httpapi.New(k, httpapi.Options{
+		AuthorizationHeader: auth,
+		MaxBodyBytes:        1024,
+		Ready:               func() bool { return ready },
+		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+}
+
+type response struct {
+	code   int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func do(t *testing.T, h http.Handler, method, path, authz, body string) response {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	r := response{code: rec.Code, header: rec.Header(), raw: rec.Body.String()}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q, want application/json (body %q)", method, path, ct, r.raw)
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &r.body); err != nil {
+		t.Errorf("%s %s: body is not a JSON object: %q", method, path, r.raw)
+	}
+	return r
+}
+
+func TestBadRequestsChangeNothing(t *testing.T) {
+	long := strings.Repeat("n", 1024)
+	for _, tc := range []struct {
+		name   string
+		method string
+		authz  string
+		body   string
+		code   int
+		errHas string
+	}{
+		{"no authorization", "POST", "", `{"nickname":"Bob","muc":"r@conference.example.org"}`, 401, "Authorization"},
+		{"wrong authorization", "POST", "Basic d3Jvbmc=", `{"nickname":"Bob","muc":"r@conference.example.org"}`, 401, "Authorization"},
+		{"authorization prefix", "POST", auth[:len(auth)-1], `{"nickname":"Bob","muc":"r@conference.example.org"}`, 401, "Authorization"},
+		{"empty body", "POST", auth, ``, 400, "JSON object"},
+		{"not JSON", "POST", auth, `nickname=Bob`, 400, "JSON object"},
+		{"array", "POST", auth, `["Bob"]`, 400, "JSON object"},
+		{"null", "POST", auth, `null`, 400, "JSON object"},
+		{"string", "POST", auth, `"Bob"`, 400, "JSON object"},
+		{"trailing data", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org"} {}`, 400, "nothing after"},
+		{"truncated", "POST", auth, `{"nickname":"Bob"`, 400, "JSON object"},
+		{"missing nickname", "POST", auth, `{"muc":"r@conference.example.org"}`, 400, `"nickname" is missing`},
+		{"missing muc", "POST", auth, `{"nickname":"Bob"}`, 400, `"muc" is missing`},
+		{"empty nickname", "POST", auth, `{"nickname":"","muc":"r@conference.example.org"}`, 400, `"nickname" is empty`},
+		{"empty muc", "POST", auth, `{"nickname":"Bob","muc":""}`, 400, `"muc" is empty`},
+		{"nickname number", "POST", auth, `{"nickname":42,"muc":"r@conference.example.org"}`, 400, `"nickname" must be a string`},
+		{"muc object", "POST", auth, `{"nickname":"Bob","muc":{"a":1}}`, 400, `"muc" must be a string`},
+		{"reason number", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","reason":1}`, 400, `"reason" must be a string`},
+		{"muc without node", "POST", auth, `{"nickname":"Bob","muc":"conference.example.org"}`, 400, "no room name"},
+		{"muc with resource", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org/Bob"}`, 400, "resource"},
+		{"muc with space", "POST", auth, `{"nickname":"Bob","muc":"a room@conference.example.org"}`, 400, "JID cannot hold"},
+		{"muc two ats", "POST", auth, `{"nickname":"Bob","muc":"a@b@conference.example.org"}`, 400, "muc"},
+		{"muc empty domain", "POST", auth, `{"nickname":"Bob","muc":"a@"}`, 400, "no domain"},
+		{"nick NUL", "POST", auth, `{"nickname":"Bo\u0000b","muc":"r@conference.example.org"}`, 400, "control character"},
+		{"nick control", "POST", auth, `{"nickname":"Bo\u001bb","muc":"r@conference.example.org"}`, 400, "control character"},
+		{"nick too long", "POST", auth, `{"nickname":"` + long[:1024] + `","muc":"r@conference.example.org"}`, 413, "limit"},
+		{"reason control", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","reason":"\u0007"}`, 400, "reason"},
+		{"body over limit", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","reason":"` + strings.Repeat("x", 2000) + `"}`, 413, "1024 bytes"},
+		{"GET on kick path", "GET", auth, ``, 405, "POST"},
+		{"PUT on kick path", "PUT", auth, `{}`, 405, "POST"},
+		{"unknown path", "POST", auth, `{}`, 404, "/muc_kick"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &fakeKicker{}
+			path := "/muc_kick"
+			if tc.name == "unknown path" {
+				path = "/kick"
+			}
+			r := do(t, newHandler(k, true), tc.method, path, tc.authz, tc.body)
+			if r.code != tc.code {
+				t.Errorf("status %d, want %d (%s)", r.code, tc.code, r.raw)
+			}
+			if msg, _ := r.body["error"].(string); !strings.Contains(msg, tc.errHas) {
+				t.Errorf("error %q does not mention %q", msg, tc.errHas)
+			}
+			if len(k.kicks) != 0 {
+				t.Errorf("a bad request reached XMPP: %+v", k.kicks)
+			}
+			switch tc.code {
+			case 401:
+				if got := r.header.Get("WWW-Authenticate"); got != `Basic realm="muc-kick"` {
+					t.Errorf("WWW-Authenticate %q", got)
+				}
+			case 405:
+				if got := r.header.Get("Allow"); !strings.Contains(got, "POST") {
+					t.Errorf("Allow %q", got)
+				}
+			}
+		})
+	}
+}
+
+func TestNickOfMaxLengthIsAccepted(t *testing.T) {
+	k := &fakeKicker{}
+	h := httpapi.New(k, httpapi.Options{AuthorizationHeader: auth, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	nick := strings.Repeat("é", 511) + "x" // 1023 bytes
+	r := do(t, h, "POST", "/muc_kick", auth, `{"nickname":"`+nick+`","muc":"r@conference.example.org"}`)
+	if r.code != 200 {
+		t.Fatalf("status %d: %s", r.code, r.raw)
+	}
+	r = do(t, h, "POST", "/muc_kick", auth, `{"nickname":"`+nick+`x","muc":"r@conference.example.org"}`)
+	if r.code != 400 || !strings.Contains(r.raw, "1023") {
+		t.Fatalf("1024-byte nick: status %d: %s", r.code, r.raw)
+	}
+}
+
+func TestKickIsPassedOnVerbatim(t *testing.T) {
+	k := &fakeKicker{}
+	body := `{"nickname":"<Bob & \"Co\">","muc":"Room@Conference.Example.org","reason":"]]> spam\nagain","extra":true}`
+	r := do(t, newHandler(k, true), "POST", "/muc_kick", auth, body)
+	if r.code != 200 {
+		t.Fatalf("status %d: %s", r.code, r.raw)
+	}
+	want := kick{"room@conference.example.org", `<Bob & "Co">`, "]]> spam\nagain"}
+	if len(k.kicks) != 1 || k.kicks[0] != want {
+		t.Fatalf("kicks %+v, want %+v", k.kicks, want)
+	}
+	if r.body["muc"] != "room@conference.example.org" || fmt.Sprint(r.body["kicked"]) != "[<Bob & \"Co\">]" {
+		t.Errorf("body %s", r.raw)
+	}
+}
+
+func TestStatusMapping(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		code   int
+		errHas string
+	}{
+		{fmt.Errorf("%w: x", muc.ErrUnknownDomain), 404, "MUC domain"},
+		{fmt.Errorf("%w (x)", muc.ErrRoomNotFound), 404, "room does not exist"},
+		{fmt.Errorf("%w (x)", muc.ErrOccupantNotFound), 404, "no occupant"},
+		{fmt.Errorf("%w (%w)", muc.ErrRefused, &component.StanzaError{Type: "cancel", Condition: "not-allowed"}), 403, "not-allowed"},
+		{fmt.Errorf("%w: %w", muc.ErrEntryRefused, &component.StanzaError{Type: "auth", Condition: "not-authorized"}), 403, "not-authorized"},
+		{component.ErrNotConnected, 503, "not connected"},
+		{fmt.Errorf("%w: eof", component.ErrDisconnected), 503, "lost"},
+		{component.ErrTimeout, 504, "did not answer"},
+		{&component.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502, "resource-constraint"},
+		{errors.New("something odd"), 502, "something odd"},
+	} {
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			r := do(t, newHandler(&fakeKicker{err: tc.err}, true), "POST", "/muc_kick", auth, `{"nickname":"Bob","muc":"r@conference.example.org"}`)
+			if r.code != tc.code {
+				t.Errorf("status %d, want %d", r.code, tc.code)
+			}
+			if msg, _ := r.body["error"].(string); !strings.Contains(msg, tc.errHas) {
+				t.Errorf("error %q does not mention %q", msg, tc.errHas)
+			}
+			if tc.code == 503 && r.header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		})
+	}
+}
+
+func TestNotConnected(t *testing.T) {
+	k := &fakeKicker{}
+	h := newHandler(k, false)
+	r := do(t, h, "POST", "/muc_kick", auth, `{"nickname":"Bob","muc":"r@conference.example.org"}`)
+	if r.code != 503 || r.header.Get("Retry-After") != "5" || len(k.kicks) != 0 {
+		t.Errorf("kick while disconnected: %d %v %q", r.code, r.header, r.raw)
+	}
+	if r := do(t, h, "GET", "/readyz", "", ""); r.code != 503 {
+		t.Errorf("/readyz while disconnected: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/healthz", "", ""); r.code != 200 {
+		t.Errorf("/healthz: %d", r.code)
+	}
+	if r := do(t, newHandler(k, true), "GET", "/readyz", "", ""); r.code != 200 {
+		t.Errorf("/readyz while connected: %d", r.code)
+	}
+}

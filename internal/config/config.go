@@ -1,0 +1,329 @@
+// Package config reads muc-kick's configuration file.
+//
+// The file is TOML; its keys are a contract with users, and
+// config.toml.example at the root of the repository documents every one of
+// them with its default. Decoding is strict: a key this package does not know
+// is an error, and so is a known key spelled in another case.
+//
+// Every error is a single line that starts with "config: " and names the key
+// it is about, so that "muc-kick -check-config" tells the operator what to
+// fix, for example
+//
+//	config: component.domain is required
+//	config: unknown key "component.secrt"
+//	config: component.iq_timeout: time: invalid duration "ten"
+//
+// The XMPP component secret and the HTTP authorization header are secrets:
+// neither appears in an error message, and formatting a Config, a Component
+// or an HTTP value with fmt or logging it with log/slog shows "[redacted]" in
+// their place.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Config is muc-kick's configuration. Parse and Load fill in the defaults
+// given below for keys the file leaves out, and validate the result.
+type Config struct {
+	// Component is how muc-kick connects to the XMPP server.
+	Component Component `toml:"component"`
+	// MUC is about the multi-user chat services muc-kick kicks from.
+	MUC MUC `toml:"muc"`
+	// HTTP is the API that mod_http_muc_kick's clients talk to.
+	HTTP HTTP `toml:"http"`
+	// Log is muc-kick's own logging.
+	Log Log `toml:"log"`
+
+	// dir is the directory of the configuration file, if Load read it; a
+	// relative secret_file is resolved against it.
+	dir string
+}
+
+// Component configures the XEP-0114 connection to the XMPP server.
+type Component struct {
+	// Server is the host:port of the XMPP server's component listener.
+	// Default "127.0.0.1:5347".
+	Server string `toml:"server"`
+	// Domain is the component's JID, as registered on the server (for
+	// Prosody, a Component "kick.example.org" line). Required. It is
+	// lower-cased on load.
+	Domain string `toml:"domain"`
+	// Secret is the shared secret of the component handshake. Exactly one
+	// of Secret and SecretFile must be set; after Load or ResolveSecret,
+	// Secret holds the secret whichever way it was given.
+	Secret string `toml:"secret"`
+	// SecretFile names a file holding the secret, so that the configuration
+	// file itself need not be kept secret. Trailing white space, such as the
+	// final newline, is not part of the secret. See Config.ResolveSecret for
+	// how a relative name is resolved.
+	SecretFile string `toml:"secret_file"`
+	// IQTimeout is how long muc-kick waits for the answer to an IQ, such as
+	// a kick, before it reports a timeout. Default 10s; at most 5m.
+	IQTimeout Duration `toml:"iq_timeout"`
+	// ConnectTimeout bounds dialling the server and completing the
+	// handshake. Default 10s; at most 5m.
+	ConnectTimeout Duration `toml:"connect_timeout"`
+}
+
+// MUC configures the multi-user chat services muc-kick acts on.
+type MUC struct {
+	// Domains are the MUC services (such as "conference.example.org") whose
+	// rooms muc-kick may kick from; a request for a room elsewhere is
+	// refused. Required, at least one. They are lower-cased on load.
+	Domains []string `toml:"domains"`
+	// Nick is the nickname muc-kick uses when it must enter a room to kick
+	// from it. Default "kickbot".
+	Nick string `toml:"nick"`
+	// Linger is how long muc-kick stays in a room it entered after its last
+	// kick there; 0 leaves right after the kick. Default 30s.
+	Linger Duration `toml:"linger"`
+}
+
+// HTTP configures the HTTP API.
+type HTTP struct {
+	// Listen is the host:port to serve the API on. An empty host means
+	// every interface. Default "127.0.0.1:5280".
+	Listen string `toml:"listen"`
+	// Path is where kicks are posted. Default "/muc_kick", as with
+	// mod_http_muc_kick; "/healthz" and "/readyz" are taken by muc-kick's
+	// own probes.
+	Path string `toml:"path"`
+	// AuthorizationHeader is the exact value of the Authorization header
+	// every request must carry, such as "Basic dXNlcm5hbWU6cGFzc3dvcmQ=".
+	// Required: like mod_http_muc_kick, muc-kick refuses to run without it.
+	AuthorizationHeader string `toml:"authorization_header"`
+	// MaxBodyBytes is the largest request body accepted. Default 65536
+	// (64 KiB); at least 1024.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+}
+
+// Log configures muc-kick's logging.
+type Log struct {
+	// Level is the least severe level logged: "debug", "info", "warn" or
+	// "error". Default "info".
+	Level string `toml:"level"`
+	// Format is "text" (log/slog's key=value lines) or "json". Default
+	// "text".
+	Format string `toml:"format"`
+}
+
+// Duration is a time.Duration written in the file as a string that
+// time.ParseDuration accepts, such as "10s" or "1m30s".
+type Duration struct {
+	time.Duration
+}
+
+// UnmarshalText parses a duration such as "10s" with time.ParseDuration.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as time.Duration.String does, such as
+// "1m30s".
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(d.Duration.String()), nil
+}
+
+// UnmarshalTOML takes a TOML string and parses it as UnmarshalText does. It
+// refuses any other TOML type, such as the integer in "linger = 30", which
+// the TOML decoder would otherwise hand to UnmarshalText as "30".
+func (d *Duration) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf(`expected a duration such as "10s", got %s`, tomlType(v))
+	}
+	return d.UnmarshalText([]byte(s))
+}
+
+// defaults returns the configuration of an empty file, which is not valid:
+// it lacks the required keys.
+func defaults() *Config {
+	return &Config{
+		Component: Component{
+			Server:         "127.0.0.1:5347",
+			IQTimeout:      Duration{10 * time.Second},
+			ConnectTimeout: Duration{10 * time.Second},
+		},
+		MUC: MUC{
+			Nick:   "kickbot",
+			Linger: Duration{30 * time.Second},
+		},
+		HTTP: HTTP{
+			Listen:       "127.0.0.1:5280",
+			Path:         "/muc_kick",
+			MaxBodyBytes: 64 << 10,
+		},
+		Log: Log{
+			Level:  "info",
+			Format: "text",
+		},
+	}
+}
+
+// Load reads the configuration file at path, parses it as Parse does, and
+// reads the secret from component.secret_file, if that is set, as
+// ResolveSecret does. A relative secret_file is resolved against
+// $CREDENTIALS_DIRECTORY if that is set, else against the directory that
+// holds the configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	c.dir = filepath.Dir(path)
+	if err := c.ResolveSecret(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes a configuration file's contents, fills in defaults and
+// validates the result. It does not read component.secret_file; see
+// ResolveSecret.
+func Parse(data []byte) (*Config, error) {
+	c := defaults()
+	if err := decode(string(data), c); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ResolveSecret reads the component secret from component.secret_file, if
+// that is set, into Component.Secret. It strips trailing white space, such as
+// the final newline, and refuses a file that holds nothing else.
+//
+// An absolute secret_file is read as it is. A relative one is resolved
+// against $CREDENTIALS_DIRECTORY when that is set, which is where systemd puts
+// the credentials of a unit's LoadCredential= lines, so that "secret_file =
+// "secret"" goes with "LoadCredential=secret:/etc/muc-kick/secret". Otherwise
+// it is resolved against the directory of the configuration file, if Load
+// read it, or else against the working directory.
+func (c *Config) ResolveSecret() error {
+	name := c.Component.SecretFile
+	if name == "" {
+		return nil
+	}
+	if !filepath.IsAbs(name) {
+		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+			name = filepath.Join(dir, name)
+		} else if c.dir != "" {
+			name = filepath.Join(c.dir, name)
+		}
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("config: component.secret_file: %w", err)
+	}
+	secret := strings.TrimRightFunc(string(data), unicode.IsSpace)
+	if secret == "" {
+		return fmt.Errorf("config: component.secret_file %q is empty", name)
+	}
+	c.Component.Secret = secret
+	return nil
+}
+
+// SlogLevel returns the slog.Level that Level names. It is meant for a
+// validated Log, and returns slog.LevelInfo for any value it does not know.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// redacted replaces a secret that is set; an unset one stays empty, so that
+// the output still shows whether it was given.
+func redacted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue implements slog.LogValuer: it logs c as a group of groups, with
+// the secrets redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Attr{Key: "component", Value: c.Component.LogValue()},
+		slog.Group("muc",
+			slog.Any("domains", c.MUC.Domains),
+			slog.String("nick", c.MUC.Nick),
+			slog.Duration("linger", c.MUC.Linger.Duration)),
+		slog.Attr{Key: "http", Value: c.HTTP.LogValue()},
+		slog.Group("log",
+			slog.String("level", c.Log.Level),
+			slog.String("format", c.Log.Format)),
+	)
+}
+
+// LogValue implements slog.LogValuer: it logs c as a group, with the secret
+// redacted.
+func (c Component) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("server", c.Server),
+		slog.String("domain", c.Domain),
+		slog.String("secret", redacted(c.Secret)),
+		slog.String("secret_file", c.SecretFile),
+		slog.Duration("iq_timeout", c.IQTimeout.Duration),
+		slog.Duration("connect_timeout", c.ConnectTimeout.Duration),
+	)
+}
+
+// LogValue implements slog.LogValuer: it logs h as a group, with the
+// authorization header redacted.
+func (h HTTP) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("listen", h.Listen),
+		slog.String("path", h.Path),
+		slog.String("authorization_header", redacted(h.AuthorizationHeader)),
+		slog.Int64("max_body_bytes", h.MaxBodyBytes),
+	)
+}
+
+// Format implements fmt.Formatter: c prints as a struct does, for any verb,
+// with the secrets redacted.
+func (c Config) Format(f fmt.State, verb rune) {
+	type redactedConfig Config // without methods; Component and HTTP redact themselves
+	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedConfig(c))
+}
+
+// Format implements fmt.Formatter: c prints as a struct does, for any verb,
+// with the secret redacted.
+func (c Component) Format(f fmt.State, verb rune) {
+	type redactedComponent Component // without methods
+	c.Secret = redacted(c.Secret)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedComponent(c))
+}
+
+// Format implements fmt.Formatter: h prints as a struct does, for any verb,
+// with the authorization header redacted.
+func (h HTTP) Format(f fmt.State, verb rune) {
+	type redactedHTTP HTTP // without methods
+	h.AuthorizationHeader = redacted(h.AuthorizationHeader)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedHTTP(h))
+}

@@ -1,0 +1,597 @@
+package config
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// badConfigs maps each testdata/bad-*.toml to the error Parse returns for it.
+var badConfigs = map[string]string{
+	"bad-syntax.toml":                     `config: line 2: expected value but found '\n' instead`,
+	"bad-duplicate-key.toml":              `config: line 4: Key 'component.domain' has already been defined.`,
+	"bad-unknown-key.toml":                `config: unknown key "component.secrt"`,
+	"bad-unknown-table.toml":              `config: unknown key "xmpp"`,
+	"bad-miscased-key.toml":               `config: unknown key "component.Domain" (keys are case-sensitive: did you mean "component.domain"?)`,
+	"bad-unknown-before-type.toml":        `config: unknown key "component.zzz"`,
+	"bad-type-string.toml":                `config: component.server: expected string, got integer`,
+	"bad-type-integer.toml":               `config: http.max_body_bytes: expected integer, got string`,
+	"bad-type-array.toml":                 `config: muc.domains: expected array of strings, got string`,
+	"bad-type-array-element.toml":         `config: muc.domains[1]: expected string, got integer`,
+	"bad-type-table.toml":                 `config: component: expected table, got string`,
+	"bad-type-first-in-file.toml":         `config: component.iq_timeout: expected a duration such as "10s", got integer`,
+	"bad-array-of-tables.toml":            `config: muc: expected table, got array of tables`,
+	"bad-duration.toml":                   `config: component.iq_timeout: time: invalid duration "ten"`,
+	"bad-duration-integer.toml":           `config: muc.linger: expected a duration such as "10s", got integer`,
+	"bad-server.toml":                     `config: component.server must be host:port with a port from 1 to 65535, got "localhost"`,
+	"bad-no-domain.toml":                  `config: component.domain is required`,
+	"bad-domain.toml":                     `config: component.domain "kick@example.org" is not a domain name: it contains '@'`,
+	"bad-no-secret.toml":                  `config: set exactly one of component.secret and component.secret_file`,
+	"bad-both-secrets.toml":               `config: set exactly one of component.secret and component.secret_file`,
+	"bad-iq-timeout-zero.toml":            `config: component.iq_timeout must be positive, got 0s`,
+	"bad-iq-timeout-long.toml":            `config: component.iq_timeout must be at most 5m0s, got 1h0m0s`,
+	"bad-connect-timeout.toml":            `config: component.connect_timeout must be positive, got -1s`,
+	"bad-no-muc-domains.toml":             `config: muc.domains must not be empty`,
+	"bad-muc-domains-empty.toml":          `config: muc.domains must not be empty`,
+	"bad-muc-domain.toml":                 `config: muc.domains[0] "conference.example.org/room" is not a domain name: it contains '/'`,
+	"bad-muc-domain-duplicate.toml":       `config: muc.domains[1] "Conference.Example.org" is listed twice`,
+	"bad-muc-domain-component.toml":       `config: muc.domains[0] "Kick.example.org" is component.domain; list the MUC service, such as "conference.example.org"`,
+	"bad-nick.toml":                       `config: muc.nick must not contain control characters`,
+	"bad-linger.toml":                     `config: muc.linger must not be negative, got -30s`,
+	"bad-listen.toml":                     `config: http.listen must be host:port with a port from 0 to 65535, got "127.0.0.1"`,
+	"bad-path.toml":                       `config: http.path must start with "/", got "muc_kick"`,
+	"bad-path-healthz.toml":               `config: http.path must not be "/healthz", which muc-kick serves itself`,
+	"bad-no-authorization-header.toml":    `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential)`,
+	"bad-authorization-header-space.toml": `config: http.authorization_header must not begin or end with white space`,
+	"bad-max-body-bytes.toml":             `config: http.max_body_bytes must be at least 1024, got 100`,
+	"bad-log-level.toml":                  `config: log.level must be debug, info, warn or error, got "verbose"`,
+	"bad-log-format.toml":                 `config: log.format must be text or json, got "xml"`,
+}
+
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad-*.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := badConfigs[filepath.Base(f)]; !ok {
+			t.Errorf("%s has no expected error in badConfigs", f)
+		}
+	}
+	for file, want := range badConfigs {
+		t.Run(file, func(t *testing.T) {
+			c, err := Load(filepath.Join("testdata", file))
+			if err == nil {
+				t.Fatalf("Load succeeded with %+v; want error %q", c, want)
+			}
+			if err.Error() != want {
+				t.Errorf("Load error\n got %q\nwant %q", err, want)
+			}
+		})
+	}
+}
+
+// doc returns a valid configuration file, with the keys in set (by dotted
+// name, with a TOML value) added or replaced; an empty value removes a key.
+func doc(set map[string]string) string {
+	keys := map[string]string{
+		"component.domain":          `"kick.example.org"`,
+		"component.secret":          `"s3cret"`,
+		"muc.domains":               `["conference.example.org"]`,
+		"http.authorization_header": `"Basic dXNlcm5hbWU6cGFzc3dvcmQ="`,
+	}
+	for k, v := range set {
+		keys[k] = v
+	}
+	var b strings.Builder
+	for _, table := range []string{"component", "muc", "http", "log"} {
+		fmt.Fprintf(&b, "[%s]\n", table)
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			if name, ok := strings.CutPrefix(k, table+"."); ok && keys[k] != "" {
+				fmt.Fprintf(&b, "%s = %s\n", name, keys[k])
+			}
+		}
+	}
+	return b.String()
+}
+
+// TestValues covers variants of the checks in testdata, good and bad.
+func TestValues(t *testing.T) {
+	tests := []struct {
+		key, value string
+		err        string // "" if the value is good
+	}{
+		{"component.server", `"[::1]:5347"`, ""},
+		{"component.server", `"xmpp.example.org:5347"`, ""},
+		{"component.server", `":5347"`, `config: component.server must be host:port with a port from 1 to 65535, got ":5347"`},
+		{"component.server", `"localhost:0"`, `config: component.server must be host:port with a port from 1 to 65535, got "localhost:0"`},
+		{"component.server", `"localhost:65536"`, `config: component.server must be host:port with a port from 1 to 65535, got "localhost:65536"`},
+		{"component.server", `"localhost:xmpp"`, `config: component.server must be host:port with a port from 1 to 65535, got "localhost:xmpp"`},
+		{"component.server", `""`, `config: component.server must be host:port with a port from 1 to 65535, got ""`},
+		{"component.domain", `""`, `config: component.domain is required`},
+		{"component.domain", `"localhost"`, ""},
+		{"component.domain", `"kick_bot.example.org"`, ""},
+		{"component.domain", `"kick.bücher.example"`, ""},
+		{"component.domain", `"kick.example.org."`, `config: component.domain "kick.example.org." is not a domain name: it ends with "."`},
+		{"component.domain", `"kick..example.org"`, `config: component.domain "kick..example.org" is not a domain name: it has an empty label`},
+		{"component.domain", `"kick example.org"`, `config: component.domain "kick example.org" is not a domain name: it contains ' '`},
+		{"component.domain", `"kick.example.org/res"`, `config: component.domain "kick.example.org/res" is not a domain name: it contains '/'`},
+		{"component.domain", `"` + strings.Repeat("a", 64) + `.org"`, `config: component.domain "` + strings.Repeat("a", 64) + `.org" is not a domain name: its label "` + strings.Repeat("a", 64) + `" is longer than 63 bytes`},
+		{"component.domain", `"` + strings.Repeat("a.", 512) + `org"`, `config: component.domain "` + strings.Repeat("a.", 512) + `org" is not a domain name: it is longer than 1023 bytes`},
+		{"component.secret", `""`, `config: set exactly one of component.secret and component.secret_file`},
+		{"component.iq_timeout", `"5m"`, ""},
+		{"component.iq_timeout", `"5m1s"`, `config: component.iq_timeout must be at most 5m0s, got 5m1s`},
+		{"component.iq_timeout", `"10"`, `config: component.iq_timeout: time: missing unit in duration "10"`},
+		{"component.iq_timeout", `1.5`, `config: component.iq_timeout: expected a duration such as "10s", got float`},
+		{"component.iq_timeout", `2024-01-01`, `config: component.iq_timeout: expected a duration such as "10s", got datetime`},
+		{"component.connect_timeout", `"6m"`, `config: component.connect_timeout must be at most 5m0s, got 6m0s`},
+		{"component.connect_timeout", `true`, `config: component.connect_timeout: expected a duration such as "10s", got boolean`},
+		{"component.connect_timeout", `{}`, `config: component.connect_timeout: expected a duration such as "10s", got table`},
+		{"muc.domains", `[""]`, `config: muc.domains[0] "" is not a domain name: it is empty`},
+		{"muc.domains", `["a.example", "conference@example.org"]`, `config: muc.domains[1] "conference@example.org" is not a domain name: it contains '@'`},
+		{"muc.domains", `[["conference.example.org"]]`, `config: muc.domains[0]: expected string, got array`},
+		{"muc.nick", `""`, `config: muc.nick must not be empty`},
+		{"muc.nick", `"  "`, `config: muc.nick must not be only white space`},
+		{"muc.nick", `"kick\u0000bot"`, `config: muc.nick must not contain control characters`},
+		{"muc.nick", `"kick\uFFFEbot"`, `config: muc.nick must not contain control characters`},
+		{"muc.nick", `"` + strings.Repeat("é", 511) + `a"`, ""},
+		{"muc.nick", `"` + strings.Repeat("é", 512) + `"`, `config: muc.nick must be at most 1023 bytes`},
+		{"muc.nick", `"Kick Bot / 🤖"`, ""},
+		{"muc.linger", `"0s"`, ""},
+		{"muc.linger", `"24h"`, ""},
+		{"http.listen", `":5280"`, ""},
+		{"http.listen", `"localhost:0"`, ""},
+		{"http.listen", `"[::1]:5280"`, ""},
+		{"http.listen", `"localhost:http"`, `config: http.listen must be host:port with a port from 0 to 65535, got "localhost:http"`},
+		{"http.path", `"/"`, ""},
+		{"http.path", `"/api/v1/muc-kick.json"`, ""},
+		{"http.path", `""`, `config: http.path must start with "/", got ""`},
+		{"http.path", `"/muc_kick/"`, `config: http.path must be a clean path such as "/muc_kick", got "/muc_kick/"`},
+		{"http.path", `"/a//b"`, `config: http.path must be a clean path such as "/a/b", got "/a//b"`},
+		{"http.path", `"/a/../b"`, `config: http.path must be a clean path such as "/b", got "/a/../b"`},
+		{"http.path", `"/kick/:room"`, `config: http.path may hold only ASCII letters, digits and "/-._~", got "/kick/:room"`},
+		{"http.path", `"/kick/{room}"`, `config: http.path may hold only ASCII letters, digits and "/-._~", got "/kick/{room}"`},
+		{"http.path", `"/muc kick"`, `config: http.path may hold only ASCII letters, digits and "/-._~", got "/muc kick"`},
+		{"http.path", `"/readyz"`, `config: http.path must not be "/readyz", which muc-kick serves itself`},
+		{"http.authorization_header", `""`, `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential)`},
+		{"http.authorization_header", `"Basic a\r\nX-Evil: 1"`, `config: http.authorization_header must not contain control characters`},
+		{"http.authorization_header", `" Basic a"`, `config: http.authorization_header must not begin or end with white space`},
+		{"http.authorization_header", `"anything at all"`, ""},
+		{"http.max_body_bytes", `1024`, ""},
+		{"http.max_body_bytes", `1023`, `config: http.max_body_bytes must be at least 1024, got 1023`},
+		{"http.max_body_bytes", `-1`, `config: http.max_body_bytes must be at least 1024, got -1`},
+		{"http.max_body_bytes", `65536.0`, `config: http.max_body_bytes: expected integer, got float`},
+		{"log.level", `"INFO"`, `config: log.level must be debug, info, warn or error, got "INFO"`},
+		{"log.level", `"warning"`, `config: log.level must be debug, info, warn or error, got "warning"`},
+		{"log.format", `""`, `config: log.format must be text or json, got ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			_, err := Parse([]byte(doc(map[string]string{tt.key: tt.value})))
+			var got string
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.err {
+				t.Errorf("Parse error\n got %q\nwant %q", got, tt.err)
+			}
+		})
+	}
+}
+
+func TestUnknownKeys(t *testing.T) {
+	tests := []struct {
+		name, data, err string
+	}{
+		{"sorted first", doc(map[string]string{"log.zz": "1", "component.yy": "1", "http.xx": "1"}),
+			`config: unknown key "component.yy"`},
+		{"under a leaf", doc(map[string]string{"component.server": `{ host = "localhost" }`}),
+			`config: unknown key "component.server.host"`},
+		{"quoted", doc(map[string]string{`component."iq timeout"`: `"10s"`}),
+			`config: unknown key "component.\"iq timeout\""`},
+		{"dotted", doc(nil) + "\n[muc.rooms]\nx = 1\n",
+			`config: unknown key "muc.rooms"`},
+		{"miscased table", strings.Replace(doc(nil), "[muc]", "[MUC]", 1),
+			`config: unknown key "MUC" (keys are case-sensitive: did you mean "muc"?)`},
+		{"unexported field", doc(map[string]string{"component.dir": `"/etc"`}),
+			`config: unknown key "component.dir"`},
+		{"top level", "dir = \"/etc\"\n" + doc(nil),
+			`config: unknown key "dir"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.data))
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("Parse error\n got %v\nwant %s", err, tt.err)
+			}
+		})
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	tests := []struct {
+		data, err string
+	}{
+		{"[component]\ndomain = \"kick\\\n\"\n", `config: line 3: invalid escape in string '\` + "\\n'"},
+		{"[component]\ndomain = 'kick\u0001'\n", `config: line 2: TOML files cannot contain control characters: '0x01'`},
+		{"[component\n", `config: line 2: expected '.' or ']' to end table name, but got '\n' instead`},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(tt.data))
+		if err == nil || err.Error() != tt.err {
+			t.Errorf("Parse(%q) error\n got %v\nwant %s", tt.data, err, tt.err)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load("testdata/minimal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Component: Component{
+			Server:         "127.0.0.1:5347",
+			Domain:         "kick.example.org",
+			Secret:         "s3cret",
+			IQTimeout:      Duration{10 * time.Second},
+			ConnectTimeout: Duration{10 * time.Second},
+		},
+		MUC: MUC{
+			Domains: []string{"conference.example.org"},
+			Nick:    "kickbot",
+			Linger:  Duration{30 * time.Second},
+		},
+		HTTP: HTTP{
+			Listen:              "127.0.0.1:5280",
+			Path:                "/muc_kick",
+			AuthorizationHeader: "Basic dXNlcm5hbWU6cGFzc3dvcmQ=",
+			MaxBodyBytes:        65536,
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+	want.dir = "testdata"
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Load(minimal.toml)\n got %#v\nwant %#v", *c, *want)
+	}
+}
+
+// goodConfig is testdata/good.toml, which sets every key.
+var goodConfig = Config{
+	Component: Component{
+		Server:         "xmpp.example.org:5348",
+		Domain:         "kick.example.org",
+		Secret:         "s3cret",
+		IQTimeout:      Duration{15 * time.Second},
+		ConnectTimeout: Duration{time.Minute},
+	},
+	MUC: MUC{
+		Domains: []string{"conference.example.org", "chat.example.net"},
+		Nick:    "Kick Bot",
+		Linger:  Duration{0},
+	},
+	HTTP: HTTP{
+		Listen:              ":8080",
+		Path:                "/api/muc_kick",
+		AuthorizationHeader: "Bearer 0123456789abcdef",
+		MaxBodyBytes:        4096,
+	},
+	Log: Log{Level: "debug", Format: "json"},
+}
+
+func TestGoodConfigRoundTrip(t *testing.T) {
+	data, err := os.ReadFile("testdata/good.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*c, goodConfig) {
+		t.Fatalf("Parse(good.toml)\n got %#v\nwant %#v", *c, goodConfig)
+	}
+
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse(buf.Bytes())
+	if err != nil {
+		t.Fatalf("Parse of the encoded config: %v\n%s", err, buf.Bytes())
+	}
+	if !reflect.DeepEqual(again, c) {
+		t.Errorf("encoded and parsed again\n got %#v\nwant %#v\n%s", *again, *c, buf.Bytes())
+	}
+}
+
+func TestDuration(t *testing.T) {
+	var d Duration
+	if err := d.UnmarshalText([]byte("1m30s")); err != nil || d.Duration != 90*time.Second {
+		t.Fatalf("UnmarshalText(1m30s) = %v, %v", d, err)
+	}
+	text, err := d.MarshalText()
+	if err != nil || string(text) != "1m30s" {
+		t.Errorf("MarshalText() = %q, %v; want 1m30s", text, err)
+	}
+	if err := d.UnmarshalText([]byte("soon")); err == nil {
+		t.Errorf("UnmarshalText(soon) succeeded")
+	}
+	if got := fmt.Sprint(Duration{time.Second}); got != "1s" {
+		t.Errorf("Sprint(Duration{time.Second}) = %q", got)
+	}
+}
+
+func TestSlogLevel(t *testing.T) {
+	for level, want := range map[string]slog.Level{
+		"debug": slog.LevelDebug,
+		"info":  slog.LevelInfo,
+		"warn":  slog.LevelWarn,
+		"error": slog.LevelError,
+	} {
+		if got := (Log{Level: level}).SlogLevel(); got != want {
+			t.Errorf("Log{Level: %q}.SlogLevel() = %v, want %v", level, got, want)
+		}
+	}
+}
+
+// writeFile writes data to dir/name and returns its path.
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSecretFile(t *testing.T) {
+	secretFile := func(name string) string {
+		return doc(map[string]string{"component.secret": "", "component.secret_file": fmt.Sprintf("%q", name)})
+	}
+
+	t.Run("relative to the config file", func(t *testing.T) {
+		t.Setenv("CREDENTIALS_DIRECTORY", "")
+		dir := t.TempDir()
+		writeFile(t, dir, "secret", "from config dir\n")
+		c, err := Load(writeFile(t, dir, "config.toml", secretFile("secret")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Component.Secret != "from config dir" {
+			t.Errorf("Secret = %q", c.Component.Secret)
+		}
+		if c.Component.SecretFile != "secret" {
+			t.Errorf("SecretFile = %q, want it as written", c.Component.SecretFile)
+		}
+	})
+
+	t.Run("relative to CREDENTIALS_DIRECTORY", func(t *testing.T) {
+		creds := t.TempDir()
+		t.Setenv("CREDENTIALS_DIRECTORY", creds)
+		writeFile(t, creds, "secret", "from credentials\r\n\t \n")
+		dir := t.TempDir()
+		writeFile(t, dir, "secret", "from config dir\n")
+		c, err := Load(writeFile(t, dir, "config.toml", secretFile("secret")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Component.Secret != "from credentials" {
+			t.Errorf("Secret = %q", c.Component.Secret)
+		}
+	})
+
+	t.Run("absolute", func(t *testing.T) {
+		t.Setenv("CREDENTIALS_DIRECTORY", t.TempDir())
+		path := writeFile(t, t.TempDir(), "secret", "  leading space stays")
+		c, err := Load(writeFile(t, t.TempDir(), "config.toml", secretFile(path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Component.Secret != "  leading space stays" {
+			t.Errorf("Secret = %q", c.Component.Secret)
+		}
+	})
+
+	t.Run("relative to the working directory without Load", func(t *testing.T) {
+		t.Setenv("CREDENTIALS_DIRECTORY", "")
+		dir := t.TempDir()
+		writeFile(t, dir, "secret", "from working dir")
+		t.Chdir(dir)
+		c, err := Parse([]byte(secretFile("secret")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Component.Secret != "" {
+			t.Errorf("Parse read the secret file")
+		}
+		if err := c.ResolveSecret(); err != nil {
+			t.Fatal(err)
+		}
+		if c.Component.Secret != "from working dir" {
+			t.Errorf("Secret = %q", c.Component.Secret)
+		}
+	})
+
+	t.Run("missing", func(t *testing.T) {
+		creds := t.TempDir()
+		t.Setenv("CREDENTIALS_DIRECTORY", creds)
+		_, err := Load(writeFile(t, t.TempDir(), "config.toml", secretFile("secret")))
+		want := fmt.Sprintf("config: component.secret_file: open %s: no such file or directory", filepath.Join(creds, "secret"))
+		if err == nil || err.Error() != want {
+			t.Errorf("Load error\n got %v\nwant %s", err, want)
+		}
+	})
+
+	t.Run("empty", func(t *testing.T) {
+		t.Setenv("CREDENTIALS_DIRECTORY", "")
+		dir := t.TempDir()
+		path := writeFile(t, dir, "secret", " \n\n")
+		_, err := Load(writeFile(t, dir, "config.toml", secretFile("secret")))
+		want := fmt.Sprintf("config: component.secret_file %q is empty", path)
+		if err == nil || err.Error() != want {
+			t.Errorf("Load error\n got %v\nwant %s", err, want)
+		}
+	})
+
+	t.Run("inline secret", func(t *testing.T) {
+		t.Setenv("CREDENTIALS_DIRECTORY", "")
+		c, err := Parse([]byte(doc(nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ResolveSecret(); err != nil || c.Component.Secret != "s3cret" {
+			t.Errorf("ResolveSecret() = %v; Secret = %q", err, c.Component.Secret)
+		}
+	})
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	_, err := Load(path)
+	want := fmt.Sprintf("config: open %s: no such file or directory", path)
+	if err == nil || err.Error() != want {
+		t.Errorf("Load error\n got %v\nwant %s", err, want)
+	}
+}
+
+func TestSecretsAreNotPrinted(t *testing.T) {
+	const (
+		secret = "component-secret-value"
+		header = "Basic aGVhZGVyLXNlY3JldA=="
+	)
+	c := goodConfig
+	c.Component.Secret = secret
+	c.HTTP.AuthorizationHeader = header
+
+	var outputs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3v"} {
+		for _, v := range []any{c, &c, c.Component, &c.Component, c.HTTP, &c.HTTP, []Config{c}, map[string]HTTP{"h": c.HTTP}} {
+			outputs = append(outputs, fmt.Sprintf(verb, v))
+		}
+	}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+		slog.New(h).Info("config", "config", c, "ptr", &c, "component", c.Component, "http", c.HTTP)
+	}
+	outputs = append(outputs, buf.String())
+
+	for _, out := range outputs {
+		for _, s := range []string{secret, header, "aGVhZGVyLXNlY3JldA", hex.EncodeToString([]byte(secret)), strings.ToUpper(hex.EncodeToString([]byte(header)))} {
+			if strings.Contains(out, s) {
+				t.Errorf("output holds a secret (%q):\n%s", s, out)
+			}
+		}
+	}
+
+	// What is printed is still useful.
+	if got := fmt.Sprintf("%+v", c); !strings.Contains(got, "Domain:kick.example.org") || !strings.Contains(got, "Secret:[redacted]") ||
+		!strings.Contains(got, "AuthorizationHeader:[redacted]") || !strings.Contains(got, "IQTimeout:15s") {
+		t.Errorf("%%+v of a Config = %s", got)
+	}
+	if got := buf.String(); !strings.Contains(got, `"domain":"kick.example.org"`) || !strings.Contains(got, `"secret":"[redacted]"`) ||
+		!strings.Contains(got, `"authorization_header":"[redacted]"`) || !strings.Contains(got, `"domains":["conference.example.org","chat.example.net"]`) {
+		t.Errorf("slog output:\n%s", got)
+	}
+	// An unset secret shows as unset.
+	c.Component.Secret = ""
+	if got := fmt.Sprintf("%+v", c.Component); !strings.Contains(got, "Secret: ") {
+		t.Errorf("%%+v of a Component without a secret = %s", got)
+	}
+}
+
+// TestExample checks config.toml.example: it parses, the values of the keys
+// it comments out ("#key = value") are the defaults, and it shows every key.
+func TestExample(t *testing.T) {
+	data, err := os.ReadFile("../../config.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		t.Fatalf("config.toml.example: %v", err)
+	}
+	if c.Component.Secret == "" || c.HTTP.AuthorizationHeader == "" {
+		t.Errorf("config.toml.example sets no example credentials")
+	}
+
+	defaults := regexp.MustCompile(`(?m)^#([a-z_]+ = )`)
+	if n := len(defaults.FindAll(data, -1)); n < 10 {
+		t.Fatalf("config.toml.example comments out %d defaults as #key = value; the pattern is stale", n)
+	}
+	withDefaults, err := Parse(defaults.ReplaceAll(data, []byte("$1")))
+	if err != nil {
+		t.Fatalf("config.toml.example with the defaults uncommented: %v", err)
+	}
+	if !reflect.DeepEqual(withDefaults, c) {
+		t.Errorf("a commented-out value in config.toml.example is not the default:\n got %+v\nwant %+v", withDefaults, c)
+	}
+
+	// Every key is shown, as a default, a value or an alternative
+	// ("#   secret_file = ...").
+	every := regexp.MustCompile(`(?m)^#\s*([a-z_]+ = )`).ReplaceAll(data, []byte("$1"))
+	md, err := toml.Decode(string(every), new(map[string]any))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := make(map[string]bool)
+	for _, k := range md.Keys() {
+		shown[k.String()] = true
+	}
+	for key := range schema(reflect.TypeFor[Config]()) {
+		if !shown[key] {
+			t.Errorf("config.toml.example does not show %s", key)
+		}
+	}
+}
+
+// FuzzParse checks that Parse does not panic, that its errors are single
+// lines naming what is wrong rather than BurntSushi/toml's decoding errors,
+// and that what it accepts survives encoding and parsing again.
+func FuzzParse(f *testing.F) {
+	files, err := filepath.Glob("testdata/*.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	files = append(files, "../../config.toml.example")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") || !strings.HasPrefix(msg, "config: ") || strings.HasPrefix(msg, "config: toml:") {
+				t.Fatalf("bad error message %q", msg)
+			}
+			return
+		}
+		var buf bytes.Buffer
+		if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse(buf.Bytes())
+		if err != nil {
+			t.Fatalf("Parse of the encoded config: %v\n%s", err, buf.Bytes())
+		}
+		if !reflect.DeepEqual(again, c) {
+			t.Fatalf("encoded and parsed again\n got %#v\nwant %#v", *again, *c)
+		}
+	})
+}

@@ -1,0 +1,223 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/BurntSushi/toml"
+)
+
+// decode decodes the TOML document data into c.
+//
+// It first decodes data into a generic tree and checks every key and value
+// against the fields of Config, and only then decodes data into c, which
+// cannot fail after the check. The check is there for the error messages.
+// BurntSushi/toml reports a type mismatch as text with the key inside it, and
+// of several mismatches reports whichever it meets first while ranging over a
+// map, so the same file can give different errors. The check names the key in
+// every error and always reports the same one: an unknown key first, the
+// first in sorted order, else the first bad value in the order of the file.
+//
+// The check also makes decoding stricter than MetaData.Undecoded alone would.
+// BurntSushi/toml matches a key to a field case-insensitively when no field
+// matches exactly, so "Domain" would fill Component.Domain, and a file with
+// both "domain" and "Domain" would end up with either value. Here a key must
+// be spelled exactly as it is documented.
+func decode(data string, c *Config) error {
+	var tree map[string]any
+	md, err := toml.Decode(data, &tree)
+	if err != nil {
+		return syntaxError(err)
+	}
+	fields := schema(reflect.TypeFor[Config]())
+	if err := checkKeys(md.Keys(), fields); err != nil {
+		return err
+	}
+	for _, k := range md.Keys() {
+		v, ok := lookup(tree, k)
+		if !ok {
+			continue // under an array of tables, which checkValue has refused
+		}
+		if err := checkValue(k.String(), v, fields[k.String()]); err != nil {
+			return err
+		}
+	}
+	if _, err := toml.Decode(data, c); err != nil {
+		// checkValue let through something the decoder refuses.
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// syntaxError reports a document that is not TOML.
+func syntaxError(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("config: line %d: %s", pe.Position.Line, oneLine(pe.Message))
+	}
+	return fmt.Errorf("config: %w", err)
+}
+
+// oneLine escapes the control characters in s as Go would in a string
+// literal: BurntSushi/toml quotes the offending character in some messages,
+// and that may be a newline.
+func oneLine(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// schema maps the dotted name of each key that a TOML table decoding into t
+// may hold, such as "component.server", to the type of its field. It follows
+// the toml struct tags, so it cannot drift from Config.
+func schema(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type)
+	var add func(prefix string, t reflect.Type)
+	add = func(prefix string, t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := f.Tag.Get("toml")
+			if !f.IsExported() || name == "" || name == "-" {
+				continue
+			}
+			fields[prefix+name] = f.Type
+			if f.Type.Kind() == reflect.Struct && !isUnmarshaler(f.Type) {
+				add(prefix+name+".", f.Type)
+			}
+		}
+	}
+	add("", t)
+	return fields
+}
+
+// isUnmarshaler reports whether a pointer to t decodes itself from TOML, as
+// *Duration does.
+func isUnmarshaler(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[toml.Unmarshaler]())
+}
+
+// checkKeys refuses the first key, in sorted order, that is not in fields.
+func checkKeys(keys []toml.Key, fields map[string]reflect.Type) error {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.String()
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if _, ok := fields[name]; ok {
+			continue
+		}
+		for known := range fields {
+			if strings.EqualFold(name, known) {
+				return fmt.Errorf("config: unknown key %q (keys are case-sensitive: did you mean %q?)", name, known)
+			}
+		}
+		return fmt.Errorf("config: unknown key %q", name)
+	}
+	return nil
+}
+
+// lookup returns the value of key in tree.
+func lookup(tree map[string]any, key toml.Key) (any, bool) {
+	var v any = tree
+	for _, part := range key {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// checkValue reports whether BurntSushi/toml will decode v, the value of the
+// key name, into a field of type t.
+func checkValue(name string, v any, t reflect.Type) error {
+	if isUnmarshaler(t) {
+		u := reflect.New(t).Interface().(toml.Unmarshaler)
+		if err := u.UnmarshalTOML(v); err != nil {
+			return fmt.Errorf("config: %s: %w", name, err)
+		}
+		return nil
+	}
+	var ok bool
+	switch t.Kind() {
+	case reflect.Struct:
+		_, ok = v.(map[string]any)
+	case reflect.String:
+		_, ok = v.(string)
+	case reflect.Int64:
+		_, ok = v.(int64)
+	case reflect.Slice:
+		var a []any
+		if a, ok = v.([]any); ok {
+			for i, elem := range a {
+				if err := checkValue(fmt.Sprintf("%s[%d]", name, i), elem, t.Elem()); err != nil {
+					return err
+				}
+			}
+		}
+	default:
+		return fmt.Errorf("config: %s: cannot check a value for a field of type %s", name, t)
+	}
+	if !ok {
+		return fmt.Errorf("config: %s: expected %s, got %s", name, tomlKind(t), tomlType(v))
+	}
+	return nil
+}
+
+// tomlKind names the TOML type that decodes into a field of type t.
+func tomlKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct:
+		return "table"
+	case reflect.String:
+		return "string"
+	case reflect.Int64:
+		return "integer"
+	case reflect.Slice:
+		return "array of " + tomlKind(t.Elem()) + "s"
+	default:
+		return t.String()
+	}
+}
+
+// tomlType names the TOML type of v, a value BurntSushi/toml decoded into a
+// variable of type any.
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer"
+	case float64:
+		return "float"
+	case bool:
+		return "boolean"
+	case time.Time:
+		return "datetime"
+	case []any:
+		return "array"
+	case []map[string]any:
+		return "array of tables"
+	case map[string]any:
+		return "table"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}

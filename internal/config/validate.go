@@ -1,0 +1,216 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits.
+const (
+	maxTimeout  = 5 * time.Minute // for iq_timeout and connect_timeout: more is a typo
+	minBodySize = 1024            // a kick request is some 100 bytes of JSON
+	maxJIDPart  = 1023            // bytes in a domainpart or resourcepart (RFC 7622 §3)
+)
+
+// validate checks c key by key in the order of the file's documentation and
+// returns the first error. It lower-cases the domains.
+func (c *Config) validate() error {
+	comp := &c.Component
+	if !validHostPort(comp.Server, 1) {
+		return fmt.Errorf("config: component.server must be host:port with a port from 1 to 65535, got %q", comp.Server)
+	}
+	if comp.Domain == "" {
+		return errors.New("config: component.domain is required")
+	}
+	if err := checkDomain(comp.Domain); err != nil {
+		return fmt.Errorf("config: component.domain %q is not a domain name: %v", comp.Domain, err)
+	}
+	comp.Domain = strings.ToLower(comp.Domain)
+	if (comp.Secret == "") == (comp.SecretFile == "") {
+		return errors.New("config: set exactly one of component.secret and component.secret_file")
+	}
+	if err := checkTimeout("component.iq_timeout", comp.IQTimeout); err != nil {
+		return err
+	}
+	if err := checkTimeout("component.connect_timeout", comp.ConnectTimeout); err != nil {
+		return err
+	}
+
+	m := &c.MUC
+	if len(m.Domains) == 0 {
+		return errors.New("config: muc.domains must not be empty")
+	}
+	for i, d := range m.Domains {
+		if err := checkDomain(d); err != nil {
+			return fmt.Errorf("config: muc.domains[%d] %q is not a domain name: %v", i, d, err)
+		}
+		d = strings.ToLower(d)
+		if d == comp.Domain {
+			return fmt.Errorf("config: muc.domains[%d] %q is component.domain; list the MUC service, such as \"conference.example.org\"", i, m.Domains[i])
+		}
+		for j := range i {
+			if m.Domains[j] == d {
+				return fmt.Errorf("config: muc.domains[%d] %q is listed twice", i, m.Domains[i])
+			}
+		}
+		m.Domains[i] = d
+	}
+	if err := checkNick(m.Nick); err != nil {
+		return fmt.Errorf("config: muc.nick %v", err)
+	}
+	if m.Linger.Duration < 0 {
+		return fmt.Errorf("config: muc.linger must not be negative, got %v", m.Linger)
+	}
+
+	h := &c.HTTP
+	if !validHostPort(h.Listen, 0) {
+		return fmt.Errorf("config: http.listen must be host:port with a port from 0 to 65535, got %q", h.Listen)
+	}
+	if err := checkPath(h.Path); err != nil {
+		return fmt.Errorf("config: http.path %v", err)
+	}
+	if h.AuthorizationHeader == "" {
+		return errors.New("config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential)")
+	}
+	// The value itself stays out of these messages: it is a secret.
+	if strings.ContainsFunc(h.AuthorizationHeader, unicode.IsControl) {
+		return errors.New("config: http.authorization_header must not contain control characters")
+	}
+	if strings.TrimSpace(h.AuthorizationHeader) != h.AuthorizationHeader {
+		// net/http trims the value a request carries, which then never matches.
+		return errors.New("config: http.authorization_header must not begin or end with white space")
+	}
+	if h.MaxBodyBytes < minBodySize {
+		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log.format must be text or json, got %q", c.Log.Format)
+	}
+	return nil
+}
+
+// validHostPort reports whether s is host:port with a numeric port from
+// minPort to 65535, and with a host unless minPort is 0: a listening address
+// may leave the host out, to listen on every interface.
+func validHostPort(s string, minPort uint64) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" && minPort > 0 {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n >= minPort
+}
+
+// checkTimeout checks that d is positive and at most maxTimeout.
+func checkTimeout(key string, d Duration) error {
+	if d.Duration <= 0 {
+		return fmt.Errorf("config: %s must be positive, got %v", key, d)
+	}
+	if d.Duration > maxTimeout {
+		return fmt.Errorf("config: %s must be at most %v, got %v", key, maxTimeout, d)
+	}
+	return nil
+}
+
+// checkDomain checks that d is a domain name that can be the domainpart of a
+// JID, with the rules muc.ParseRoom applies to the domain of a room, except
+// that a trailing dot is refused rather than dropped. (TOML strings are
+// valid UTF-8, so unlike muc this need not check that.)
+func checkDomain(d string) error {
+	switch {
+	case d == "":
+		return errors.New("it is empty")
+	case strings.HasSuffix(d, "."):
+		return errors.New(`it ends with "."`)
+	}
+	if len(d) > maxJIDPart {
+		return fmt.Errorf("it is longer than %d bytes", maxJIDPart)
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" {
+			return errors.New("it has an empty label")
+		}
+		if len(label) > 63 {
+			return fmt.Errorf("its label %q is longer than 63 bytes", label)
+		}
+		for _, r := range label {
+			if !domainChar(r) {
+				return fmt.Errorf("it contains %q", r)
+			}
+		}
+	}
+	return nil
+}
+
+// domainChar reports whether r may appear in a label of a domain name:
+// ASCII letters, digits, '-' and '_', or a printable non-ASCII character of
+// an internationalized domain name.
+func domainChar(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+	}
+	return !unicode.IsSpace(r) && !unicode.IsControl(r) && xmlChar(r)
+}
+
+// checkNick checks that s can be a MUC nickname (the resourcepart of an
+// occupant JID, RFC 7622 §3.4), with the rules of muc.CheckNick. Its errors
+// read as predicates of the key.
+func checkNick(s string) error {
+	switch {
+	case s == "":
+		return errors.New("must not be empty")
+	case len(s) > maxJIDPart:
+		return fmt.Errorf("must be at most %d bytes", maxJIDPart)
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || !xmlChar(r) }):
+		return errors.New("must not contain control characters")
+	case strings.TrimSpace(s) == "":
+		return errors.New("must not be only white space")
+	}
+	return nil
+}
+
+// xmlChar reports whether r may appear in an XML 1.0 document.
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// checkPath checks that p can be the route of the kick endpoint. Its errors
+// read as predicates of the key.
+func checkPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("must start with \"/\", got %q", p)
+	}
+	for _, r := range p {
+		// Nothing that a router could read as a pattern (":room", "*rest",
+		// "{room}") or that a URL would have to escape.
+		if !(r == '/' || r == '-' || r == '.' || r == '_' || r == '~' ||
+			'0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return fmt.Errorf("may hold only ASCII letters, digits and \"/-._~\", got %q", p)
+		}
+	}
+	if clean := path.Clean(p); clean != p {
+		return fmt.Errorf("must be a clean path such as %q, got %q", clean, p)
+	}
+	if p == "/healthz" || p == "/readyz" {
+		return fmt.Errorf("must not be %q, which muc-kick serves itself", p)
+	}
+	return nil
+}

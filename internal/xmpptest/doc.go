@@ -1,0 +1,50 @@
+// Package xmpptest starts throw-away XMPP servers (Prosody and ejabberd) on
+// free loopback ports for integration tests, and provides a minimal XMPP
+// client whose occupants join MUC rooms and observe what happens to them.
+//
+// A typical test:
+//
+//	for _, k := range xmpptest.Kinds() {
+//		t.Run(k.Name, func(t *testing.T) {
+//			t.Parallel()
+//			s := k.Start(t) // stopped by t.Cleanup
+//			bob := xmpptest.Connect(t, s)
+//			occ, err := bob.Join("r1@"+s.MUCDomain, "bob")
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			// ... connect the component to s.ComponentAddr with
+//			// s.ComponentDomain and s.Secret, and kick bob ...
+//			reason, actor, err := occ.WaitKicked(10 * time.Second)
+//		})
+//	}
+//
+// # Servers
+//
+// Each server gets its own temporary directory (config, data, logs), its own
+// ports and a random component secret, so one test process can run several.
+// The configurations are built from contrib/prosody/muc-kick.cfg.lua and
+// contrib/ejabberd/muc-kick.yml, with the example domains, port and secret
+// replaced by the test values, so the tests that use this package also prove
+// that those snippets work. The test-only additions are a virtual host
+// AnonDomain with SASL ANONYMOUS and a c2s listener without TLS.
+//
+// StartProsody and StartEjabberd skip the test when the server is not
+// installed, and fail it instead when the CI environment variable is set.
+// Set XMPPTEST_DEBUG=1 to make the servers log at debug level (every
+// stanza); Server.Log returns the log text.
+//
+// # Differences between the servers worth knowing
+//
+//   - ejabberd sends every joining occupant (the component too) an available
+//     presence from the bare room JID carrying entity caps, besides the
+//     occupants' presences: a presence without a nick is not an occupant.
+//   - Prosody adds <occupant-id/> to occupant presences, and shows
+//     moderators the actor of a kick as <actor jid='kick.localhost/r1'
+//     nick='kickbot'/>; the kicked occupant, and everyone on ejabberd, get
+//     <actor nick='kickbot'/>. ejabberd puts <reason/> before <actor/>.
+//   - Prosody's attribute order changes from run to run: assert on the
+//     parsed Presence fields, or on substrings of Raw, not on all of Raw.
+//   - A refused join comes with a <text/> on ejabberd ("A password is
+//     required to enter this room"), without one on Prosody.
+package xmpptest

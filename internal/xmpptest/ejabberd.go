@@ -1,0 +1,300 @@
+package xmpptest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// StartEjabberd starts a throw-away ejabberd on free loopback ports and stops
+// it when the test ends. It skips the test when ejabberdctl is not installed,
+// unless the CI environment variable is set, in which case it fails the test.
+// It must be called from the goroutine running the test.
+//
+// The node runs detached (`ejabberdctl start`) under a unique node name, with
+// a fixed Erlang distribution port on 127.0.0.1 so that no epmd is started.
+// Its ejabberd.yml holds the test-only settings (host AnonDomain with SASL
+// ANONYMOUS, c2s without TLS) and includes contrib/ejabberd/muc-kick.yml with
+// the test's domains, port and secret. Set XMPPTEST_DEBUG=1 for debug logs.
+func StartEjabberd(tb testing.TB) *Server {
+	tb.Helper()
+	requireBinary(tb, "ejabberdctl", "ejabberd")
+	s, extra := newServer(tb, "ejabberd", 1)
+	e := &ejabberd{
+		s:        s,
+		node:     "mk" + randomHex(6) + "@localhost",
+		distPort: extra[0],
+	}
+	if err := e.writeConfig(); err != nil {
+		tb.Fatalf("xmpptest: %v", err)
+	}
+	s.proc = e
+	s.launch()
+	return s
+}
+
+// ejabberd runs a detached ejabberd node, controlled with ejabberdctl.
+type ejabberd struct {
+	s        *Server
+	node     string // Erlang node name, unique per server
+	distPort int    // Erlang distribution port (ERL_DIST_PORT)
+	started  time.Time
+	pid      int // OS pid of beam.smp, 0 until known
+}
+
+func (e *ejabberd) path(elem ...string) string {
+	return filepath.Join(append([]string{e.s.Dir}, elem...)...)
+}
+
+func (e *ejabberd) writeConfig() error {
+	for _, d := range []string{"db", "logs", "run"} {
+		if err := os.Mkdir(e.path(d), 0o700); err != nil {
+			return err
+		}
+	}
+	inetrc, err := os.ReadFile("/etc/ejabberd/inetrc")
+	if err != nil {
+		return err
+	}
+	snippet, err := e.s.contribSnippet("ejabberd/muc-kick.yml", "#")
+	if err != nil {
+		return err
+	}
+	// Values are single-quoted for the shell, which sources this file.
+	ctlcfg := fmt.Sprintf(`# Written by internal/xmpptest for a throw-away test server.
+ERLANG_NODE=%s
+EJABBERD_PID_PATH=%s
+ERL_OPTIONS='-setcookie %s'
+ERL_DIST_PORT=%d
+INET_DIST_INTERFACE=127.0.0.1
+EJABBERD_BYPASS_WARNINGS=true
+EXEC_CMD=as_current_user
+`, shellQuote(e.node), shellQuote(e.path("run", "ejabberd.pid")), "mk"+randomHex(16), e.distPort)
+
+	_, c2sPort, _ := strings.Cut(e.s.ClientAddr, ":")
+	level := "info"
+	if os.Getenv("XMPPTEST_DEBUG") != "" {
+		level = "debug"
+	}
+	cfg := fmt.Sprintf(`# Written by internal/xmpptest for a throw-away test server.
+# Test-only settings; muc-kick's own come from the included file.
+loglevel: %s
+hosts:
+  - %q
+auth_method: anonymous
+anonymous_protocol: sasl_anon
+listen:
+  -
+    port: %s
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls_required: false
+# Like a real ejabberd.yml, this one has acl and access_rules of its own:
+# the tests prove that the included muc-kick.yml merges with them.
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+modules:
+  mod_disco: {}
+  mod_ping: {}
+include_config_file: %q
+`, level, e.s.AnonDomain, c2sPort, e.path("muc-kick.yml"))
+
+	for name, content := range map[string]string{
+		"inetrc":          string(inetrc),
+		"ejabberdctl.cfg": ctlcfg,
+		"ejabberd.yml":    cfg,
+		"muc-kick.yml":    snippet,
+	} {
+		if err := os.WriteFile(e.path(name), []byte(content), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ctl runs ejabberdctl with this server's directories, appending its output
+// to logs/ejabberdctl.out.
+func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	args = append([]string{
+		"--config-dir", e.s.Dir,
+		"--spool", e.path("db"),
+		"--logs", e.path("logs"),
+		"--config", e.path("ejabberd.yml"),
+	}, args...)
+	cmd := exec.CommandContext(ctx, "ejabberdctl", args...)
+	cmd.Dir = e.s.Dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	if f, ferr := os.OpenFile(e.path("logs", "ejabberdctl.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); ferr == nil {
+		fmt.Fprintf(f, "$ ejabberdctl %s\n%s", strings.Join(args, " "), out.String())
+		if err != nil {
+			fmt.Fprintf(f, "(%v)\n", err)
+		}
+		f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("ejabberdctl %s: %w: %s", args[len(args)-1], err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+func (e *ejabberd) start() error {
+	// A pid file left by Kill names a dead process.
+	if err := os.Remove(e.path("run", "ejabberd.pid")); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	e.pid = 0
+	e.started = time.Now()
+	// `start` returns 0 even when the node dies at once: Start waits for the
+	// ports, and exited notices a node that is gone.
+	return e.ctl(60*time.Second, "start")
+}
+
+// findPid returns the OS pid of the node's beam.smp, or 0 if it is unknown.
+func (e *ejabberd) findPid() int {
+	if e.pid != 0 {
+		return e.pid
+	}
+	if b, err := os.ReadFile(e.path("run", "ejabberd.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && e.owns(pid) {
+			e.pid = pid
+			return pid
+		}
+	}
+	// ejabberd writes the pid file only once it has started.
+	for _, pid := range processesMentioning(e.node) {
+		if e.owns(pid) {
+			e.pid = pid
+			return pid
+		}
+	}
+	return 0
+}
+
+// owns reports whether pid is this server's beam.smp, so that a recycled pid
+// is never signalled.
+func (e *ejabberd) owns(pid int) bool {
+	comm, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+	if err != nil || !strings.HasPrefix(string(comm), "beam") {
+		return false
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	return err == nil && bytes.Contains(cmdline, []byte(e.node))
+}
+
+func (e *ejabberd) exited() bool {
+	if pid := e.findPid(); pid != 0 {
+		return !pidAlive(pid)
+	}
+	// No beam.smp with our node name: it died, unless it is still starting.
+	return time.Since(e.started) > 3*time.Second
+}
+
+func (e *ejabberd) stop() error {
+	pid := e.findPid()
+	if pid == 0 || !pidAlive(pid) {
+		return fmt.Errorf("ejabberd node %s is not running", e.node)
+	}
+	kids := childrenOf(pid)
+	err := e.ctl(60*time.Second, "stop")
+	if err == nil {
+		err = waitPidExit(pid, 30*time.Second)
+	}
+	if err == nil {
+		err = waitPidsExit(kids, 10*time.Second)
+	}
+	if err != nil {
+		_ = e.kill()
+		return fmt.Errorf("%w; killed it", err)
+	}
+	return nil
+}
+
+func (e *ejabberd) kill() error {
+	pid := e.findPid()
+	if pid == 0 {
+		return fmt.Errorf("no beam.smp found for ejabberd node %s", e.node)
+	}
+	// beam.smp is not our child (ejabberdctl start detaches it), so there is
+	// no process group to kill; its port programs (erl_child_setup) exit
+	// once it is gone.
+	kids := childrenOf(pid)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("killing ejabberd (pid %d): %w", pid, err)
+	}
+	if err := waitPidExit(pid, 10*time.Second); err != nil {
+		return err
+	}
+	return waitPidsExit(kids, 10*time.Second)
+}
+
+func (e *ejabberd) pids() []int {
+	pid := e.findPid()
+	if pid == 0 || !pidAlive(pid) {
+		return nil
+	}
+	return append([]int{pid}, childrenOf(pid)...)
+}
+
+func (e *ejabberd) log() string {
+	var b strings.Builder
+	for _, name := range []string{"ejabberd.log", "error.log", "crash.log", "ejabberdctl.out"} {
+		p := e.path("logs", name)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "--- %s ---\n%s", name, readFileString(p))
+	}
+	return b.String()
+}
+
+// childrenOf returns the live child processes of pid (beam.smp's port
+// programs such as erl_child_setup).
+func childrenOf(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, ent := range entries {
+		child, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// After ") " come the state and the parent pid.
+		fields := strings.Fields(string(b[i+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) && pidAlive(child) {
+			kids = append(kids, child)
+		}
+	}
+	return kids
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

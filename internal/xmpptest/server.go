@@ -1,0 +1,432 @@
+package xmpptest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Domains of every test server.
+const (
+	componentDomain = "kick.localhost"
+	mucDomain       = "conference.localhost"
+	anonDomain      = "anon.localhost"
+)
+
+// Placeholders in the contrib snippets, replaced with the test values.
+const (
+	placeholderComponent = "kick.example.org"
+	placeholderMUC       = "conference.example.org"
+	placeholderPort      = "5347"
+	placeholderSecret    = "change-me-muc-kick-secret"
+)
+
+// readyTimeout bounds how long a server may take to accept connections.
+const readyTimeout = 20 * time.Second
+
+// Server is a throw-away XMPP server started for a test. Its fields are
+// read-only.
+type Server struct {
+	Kind            string // "prosody" or "ejabberd"
+	ComponentAddr   string // "127.0.0.1:port" of the XEP-0114 listener
+	ClientAddr      string // "127.0.0.1:port" of c2s
+	ComponentDomain string // e.g. "kick.localhost"
+	Secret          string // component secret
+	MUCDomain       string // e.g. "conference.localhost"
+	AnonDomain      string // vhost with SASL ANONYMOUS, e.g. "anon.localhost"
+	Dir             string // temp dir holding config, data, logs
+
+	tb   testing.TB
+	proc process
+
+	mu      sync.Mutex // serialises Start, Stop and Kill
+	running bool
+}
+
+// process is what differs between server implementations.
+type process interface {
+	// start launches the server; it need not wait for the ports.
+	start() error
+	// exited reports whether the server has died (used to fail fast while
+	// waiting for the ports).
+	exited() bool
+	// stop stops the server gracefully and waits for it to exit.
+	stop() error
+	// kill kills the server with SIGKILL and waits for it to exit.
+	kill() error
+	// pids returns the process ids of the running server, for leak checks.
+	pids() []int
+	// log returns the server's log text.
+	log() string
+}
+
+// Kind is a server implementation to run a table-driven test against.
+type Kind struct {
+	Name  string
+	Start func(testing.TB) *Server
+}
+
+// Kinds returns the servers to run a table-driven test against.
+func Kinds() []Kind {
+	return []Kind{
+		{Name: "prosody", Start: StartProsody},
+		{Name: "ejabberd", Start: StartEjabberd},
+	}
+}
+
+// requireBinary skips the test when name is not in PATH, or fails it when the
+// CI environment variable is set: CI must never skip a real-server test.
+func requireBinary(tb testing.TB, name, pkg string) {
+	tb.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		msg := fmt.Sprintf("xmpptest: %s not found in PATH (install the Debian package %q to run this test)", name, pkg)
+		if os.Getenv("CI") != "" {
+			tb.Fatal(msg + "; CI is set, so this test must not be skipped")
+		}
+		tb.Skip(msg)
+	}
+}
+
+// newServer fills in the common fields, picking free ports for the c2s and
+// component listeners plus extra ones for the implementation.
+func newServer(tb testing.TB, kind string, extraPorts int) (*Server, []int) {
+	tb.Helper()
+	ports, err := freePorts(2 + extraPorts)
+	if err != nil {
+		tb.Fatalf("xmpptest: %v", err)
+	}
+	s := &Server{
+		Kind:            kind,
+		ClientAddr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		ComponentAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
+		ComponentDomain: componentDomain,
+		Secret:          "secret-" + randomHex(8),
+		MUCDomain:       mucDomain,
+		AnonDomain:      anonDomain,
+		Dir:             tb.TempDir(),
+		tb:              tb,
+	}
+	return s, ports[2:]
+}
+
+// launch starts s for the first time and registers Stop with tb.Cleanup.
+func (s *Server) launch() {
+	s.tb.Helper()
+	s.tb.Cleanup(s.Stop)
+	s.Start()
+}
+
+// Start starts the server (again) on the same ports, config and data after
+// Stop or Kill, and waits until its ports accept connections. It fails the
+// test, with the server log, if they don't within 20 s. Like Fatal, it must
+// be called from the goroutine running the test.
+func (s *Server) Start() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		s.tb.Fatalf("xmpptest: %s is already running", s.Kind)
+	}
+	begin := time.Now()
+	if err := s.proc.start(); err != nil {
+		s.tb.Fatalf("xmpptest: starting %s: %v\n%s", s.Kind, err, s.proc.log())
+	}
+	s.running = true
+	if err := s.waitReady(); err != nil {
+		_ = s.proc.kill()
+		s.running = false
+		s.tb.Fatalf("xmpptest: %s: %v\n--- server log ---\n%s", s.Kind, err, s.proc.log())
+	}
+	s.tb.Logf("xmpptest: %s ready in %v (c2s %s, component %s, dir %s)",
+		s.Kind, time.Since(begin).Round(time.Millisecond), s.ClientAddr, s.ComponentAddr, s.Dir)
+}
+
+// Stop stops the server gracefully and waits for its process to exit. It is
+// idempotent, and registered with t.Cleanup by the Start functions.
+func (s *Server) Stop() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return
+	}
+	s.running = false
+	begin := time.Now()
+	if err := s.proc.stop(); err != nil {
+		s.tb.Errorf("xmpptest: stopping %s: %v\n--- server log ---\n%s", s.Kind, err, s.proc.log())
+		return
+	}
+	s.tb.Logf("xmpptest: %s stopped in %v", s.Kind, time.Since(begin).Round(time.Millisecond))
+}
+
+// Kill kills the server with SIGKILL and waits for its process to exit, to
+// simulate a crash. Start brings it back.
+func (s *Server) Kill() {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return
+	}
+	s.running = false
+	if err := s.proc.kill(); err != nil {
+		s.tb.Errorf("xmpptest: killing %s: %v", s.Kind, err)
+	}
+}
+
+// Log returns the server's log text, for failure messages.
+func (s *Server) Log() string {
+	return s.proc.log()
+}
+
+// pids returns the ids of the server's processes while it runs.
+func (s *Server) pids() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return nil
+	}
+	return s.proc.pids()
+}
+
+// waitReady polls until the server itself listens on the c2s and component
+// ports and they accept connections. Checking the owner of the listening
+// socket matters: Prosody carries on without a port it failed to bind, and
+// another process holding that port would accept the connections.
+func (s *Server) waitReady() error {
+	deadline := time.Now().Add(readyTimeout)
+	for _, addr := range []string{s.ClientAddr, s.ComponentAddr} {
+		_, p, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(p)
+		for {
+			var err error
+			if pids := s.proc.pids(); len(pids) > 0 && listensOn(pids[0], port) {
+				var c net.Conn
+				if c, err = net.DialTimeout("tcp", addr, time.Second); err == nil {
+					c.Close()
+					break
+				}
+			} else {
+				err = errors.New("the server does not listen on it")
+			}
+			if s.proc.exited() {
+				return fmt.Errorf("server exited before %s accepted connections", addr)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not ready after %v: %v", addr, readyTimeout, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// listensOn reports whether process pid holds a listening TCP socket on
+// 127.0.0.1:port (or on all interfaces).
+func listensOn(pid, port int) bool {
+	inodes := make(map[string]bool)
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			host, hexPort, ok := strings.Cut(f[1], ":")
+			if !ok {
+				continue
+			}
+			lp, err := strconv.ParseUint(hexPort, 16, 16)
+			if err != nil || int(lp) != port {
+				continue
+			}
+			if host == "0100007F" || strings.Trim(host, "0") == "" {
+				inodes["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	if len(inodes) == 0 {
+		return false
+	}
+	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && inodes[target] {
+			return true
+		}
+	}
+	return false
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("couldn't find a free port: %w", err)
+		}
+		// Keep the listener open until all ports are picked, so that no port
+		// is returned twice.
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails
+	return hex.EncodeToString(b)
+}
+
+// contribSnippet reads contrib/<name> of this module and replaces the example
+// domains, port and secret with the test values of s.
+func (s *Server) contribSnippet(name, commentPrefix string) (string, error) {
+	path, err := contribPath(name)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	_, port, _ := net.SplitHostPort(s.ComponentAddr)
+	text := string(b)
+	for _, r := range []struct{ old, new string }{
+		{placeholderComponent, s.ComponentDomain},
+		{placeholderMUC, s.MUCDomain},
+		{placeholderPort, port},
+		{placeholderSecret, s.Secret},
+	} {
+		if !strings.Contains(text, r.old) {
+			return "", fmt.Errorf("%s: placeholder %q is missing", path, r.old)
+		}
+		text = strings.ReplaceAll(text, r.old, r.new)
+	}
+	for i, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), commentPrefix) {
+			continue
+		}
+		if strings.Contains(line, "example.org") {
+			return "", fmt.Errorf("%s:%d: example.org is not one of the placeholders the tests replace: %q", path, i+1, line)
+		}
+	}
+	return text, nil
+}
+
+// contribPath finds contrib/<name> next to this source file or, when the
+// binary was built with -trimpath, above the working directory.
+func contribPath(name string) (string, error) {
+	var dirs []string
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		dirs = append(dirs, filepath.Join(filepath.Dir(file), "..", ".."))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			dirs = append(dirs, d)
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, "contrib", name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("xmpptest: contrib/" + name + " not found")
+}
+
+// readFileString returns the content of path, or a note that it is missing.
+func readFileString(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(%v)\n", err)
+	}
+	return string(b)
+}
+
+// pidAlive reports whether pid names a live (not zombie) process.
+func pidAlive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain spaces or parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	state := b[i+2]
+	return state != 'Z' && state != 'X'
+}
+
+// waitPidExit polls until pid is gone or a zombie. Processes that are not
+// our children (a detached ejabberd) are reaped by init at its own pace, so a
+// zombie counts as exited.
+func waitPidExit(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for pidAlive(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("process %d still running after %v", pid, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// waitPidsExit is waitPidExit for several processes.
+func waitPidsExit(pids []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, pid := range pids {
+		if err := waitPidExit(pid, time.Until(deadline)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// processesMentioning returns the live processes whose command line contains
+// s, for leak checks.
+func processesMentioning(s string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(cmdline), s) {
+			continue
+		}
+		if pidAlive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

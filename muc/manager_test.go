@@ -1,0 +1,327 @@
+package muc_test
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+const (
+	compDomain = "kick.example.org"
+	occupant   = compDomain + "/muc-kick"
+	mucDomain  = "conference.example.org"
+)
+
+// fakeMUC plays a MUC service the way Prosody does: kicks only from a present
+// moderator, entry answered with a self-presence.
+type fakeMUC struct {
+	mu        sync.Mutex
+	rooms     map[string]map[string]bool // room → nicks present
+	joins     []fakeserver.Stanza
+	leaves    []fakeserver.Stanza
+	kicks     []fakeserver.Stanza
+	in        map[string]string // rooms the component is in → its nick
+	onJoin    func(c *fakeserver.Conn, s fakeserver.Stanza) bool
+	bareKicks bool // allow kicks from outside the room
+	conn      *fakeserver.Conn
+}
+
+func newFakeMUC(rooms ...string) *fakeMUC {
+	f := &fakeMUC{rooms: map[string]map[string]bool{}, in: map[string]string{}}
+	for _, r := range rooms {
+		f.rooms[r] = map[string]bool{"Bob": true, "Eve": true}
+	}
+	return f
+}
+
+func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.conn = c
+	room, nick, _ := strings.Cut(s.To, "/")
+	switch {
+	case s.Name == "presence" && s.Type == "unavailable":
+		f.leaves = append(f.leaves, s)
+		delete(f.in, room)
+	case s.Name == "presence":
+		f.joins = append(f.joins, s)
+		if f.onJoin != nil && f.onJoin(c, s) {
+			return
+		}
+		f.in[room] = nick
+		c.Send(selfPresence(s.To, "moderator"))
+	case s.Name == "iq":
+		f.kicks = append(f.kicks, s)
+		var q muc.AdminQuery
+		if err := xml.Unmarshal([]byte(innerQuery(s.Raw)), &q); err != nil {
+			c.Send(fakeserver.Error(s, "modify", "bad-request", err.Error()))
+			return
+		}
+		switch {
+		case f.rooms[s.To] == nil:
+			c.Send(fakeserver.Error(s, "cancel", "item-not-found", ""))
+		case !f.bareKicks && (s.From != occupant || f.in[s.To] == ""):
+			c.Send(fakeserver.Error(s, "cancel", "not-allowed", ""))
+		case !f.rooms[s.To][q.Item.Nick]:
+			c.Send(fakeserver.Error(s, "modify", "item-not-found", ""))
+		default:
+			c.Send(fakeserver.Result(s))
+		}
+	}
+}
+
+func selfPresence(occupantJID, role string, statuses ...int) string {
+	st := "<status code='110'/>"
+	for _, s := range statuses {
+		st += fmt.Sprintf("<status code='%d'/>", s)
+	}
+	return fmt.Sprintf("<presence from='%s' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='%s'/>%s</x></presence>",
+		occupantJID, occupant, role, st)
+}
+
+func innerQuery(raw string) string {
+	i := strings.Index(raw, "<query")
+	j := strings.LastIndex(raw, "</iq>")
+	if i < 0 || j < i {
+		return ""
+	}
+	return raw[i:j]
+}
+
+func (f *fakeMUC) counts() (joins, leaves, kicks int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.joins), len(f.leaves), len(f.kicks)
+}
+
+// setup connects a component to a fake server playing f and returns a Manager.
+func setup(t *testing.T, f *fakeMUC, linger time.Duration) (*muc.Manager, *fakeserver.Server) {
+	t.Helper()
+	srv := fakeserver.Start(t, compDomain, "secret")
+	srv.Handle(f.handle)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c := component.New(component.Options{Server: srv.Addr, Domain: compDomain, Secret: "secret",
+		IQTimeout: 2 * time.Second, KeepaliveInterval: -1, Logger: log})
+	m := muc.NewManager(c, muc.Options{Domains: []string{mucDomain}, Nick: "kickbot", Linger: linger,
+		JoinTimeout: 2 * time.Second, Logger: log})
+	c.SetHandler(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	srv.WaitConn(5 * time.Second)
+	for !c.Connected() {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // SessionChanged(true) runs right after
+	return m, srv
+}
+
+func TestKickIQIsExactAndEscaped(t *testing.T) {
+	f := newFakeMUC("room@" + mucDomain)
+	f.bareKicks = true
+	f.rooms["room@"+mucDomain][`<b>&"q'`] = true
+	m, _ := setup(t, f, time.Minute)
+	reason := "]]> <x/> & \"quoted\" ünïcødé 🚪"
+	if err := m.Kick(context.Background(), "room@"+mucDomain, `<b>&"q'`, reason); err != nil {
+		t.Fatal(err)
+	}
+	got := f.kicks[0].Raw
+	want := fmt.Sprintf(`<iq type="set" id="%s" from="kick.example.org" to="room@conference.example.org">`+
+		`<query xmlns="http://jabber.org/protocol/muc#admin"><item nick="&lt;b&gt;&amp;&#34;q&#39;" role="none">`+
+		`<reason>]]&gt; &lt;x/&gt; &amp; &#34;quoted&#34; ünïcødé 🚪</reason></item></query></iq>`, f.kicks[0].ID)
+	if got != want {
+		t.Errorf("kick IQ\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestKickEntersRoomWhenNotAllowedAndLeavesAfterLinger(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	m, _ := setup(t, f, 200*time.Millisecond)
+	if err := m.Kick(context.Background(), room, "Bob", "bye"); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	if len(f.kicks) != 2 || f.kicks[0].From != compDomain || f.kicks[1].From != occupant {
+		t.Fatalf("want a kick from %s then from %s, got %+v", compDomain, occupant, f.kicks)
+	}
+	wantJoin := `<presence from="kick.example.org/muc-kick" to="room@conference.example.org/kickbot"><x xmlns="http://jabber.org/protocol/muc"><history maxchars="0"></history></x></presence>`
+	if len(f.joins) != 1 || f.joins[0].Raw != wantJoin {
+		t.Fatalf("join\n got %+v\nwant %s", f.joins, wantJoin)
+	}
+	f.mu.Unlock()
+	if m.Rooms() != 1 {
+		t.Errorf("Rooms() = %d, want 1", m.Rooms())
+	}
+	// A second kick while in the room goes straight from the occupant JID.
+	if err := m.Kick(context.Background(), room, "Eve", ""); err != nil {
+		t.Fatal(err)
+	}
+	if j, _, k := f.counts(); j != 1 || k != 3 {
+		t.Errorf("joins=%d kicks=%d, want 1 and 3", j, k)
+	}
+	time.Sleep(400 * time.Millisecond)
+	_, leaves, _ := f.counts()
+	if leaves != 1 || m.Rooms() != 0 {
+		t.Fatalf("after linger: %d leaves, %d rooms; want 1 and 0", leaves, m.Rooms())
+	}
+	if f.leaves[0].Raw != `<presence from="kick.example.org/muc-kick" to="room@conference.example.org/kickbot" type="unavailable"></presence>` {
+		t.Errorf("leave: %s", f.leaves[0].Raw)
+	}
+}
+
+func TestConcurrentKicksShareOneEntry(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	for i := range 20 {
+		f.rooms[room][fmt.Sprint("user", i)] = true
+	}
+	m, _ := setup(t, f, time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- m.Kick(context.Background(), room, fmt.Sprint("user", i), "")
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if j, _, _ := f.counts(); j != 1 {
+		t.Errorf("%d entries for 20 concurrent kicks, want 1", j)
+	}
+}
+
+func TestOutcomes(t *testing.T) {
+	room := "room@" + mucDomain
+	for _, tc := range []struct {
+		name   string
+		room   string
+		nick   string
+		onJoin func(c *fakeserver.Conn, s fakeserver.Stanza) bool
+		want   error
+		joins  int
+		leaves int
+	}{
+		{name: "unknown domain", room: "room@elsewhere.example.org", nick: "Bob", want: muc.ErrUnknownDomain},
+		{name: "no such room", room: "nope@" + mucDomain, nick: "Bob", want: muc.ErrRoomNotFound},
+		{name: "no such occupant", room: room, nick: "Mallory", want: muc.ErrOccupantNotFound, joins: 1},
+		{name: "entry refused", room: room, nick: "Bob", want: muc.ErrEntryRefused, joins: 1, onJoin: func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+			c.Send(fmt.Sprintf("<presence type='error' from='%s' to='%s'><error type='auth'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>", s.To, s.From))
+			return true
+		}},
+		{name: "entry created the room", room: room, nick: "Bob", want: muc.ErrRoomNotFound, joins: 1, leaves: 1, onJoin: func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+			c.Send(selfPresence(s.To, "moderator", 201))
+			return true
+		}},
+		{name: "not a moderator", room: room, nick: "Bob", want: muc.ErrEntryRefused, joins: 1, leaves: 1, onJoin: func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+			c.Send(selfPresence(s.To, "participant"))
+			return true
+		}},
+		{name: "entry never answered", room: room, nick: "Bob", want: component.ErrTimeout, joins: 1, leaves: 1, onJoin: func(*fakeserver.Conn, fakeserver.Stanza) bool {
+			return true
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeMUC(room)
+			f.onJoin = tc.onJoin
+			m, _ := setup(t, f, time.Minute)
+			err := m.Kick(context.Background(), tc.room, tc.nick, "")
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if j, l, _ := f.counts(); j != tc.joins || l != tc.leaves {
+				t.Errorf("joins=%d leaves=%d, want %d and %d", j, l, tc.joins, tc.leaves)
+			}
+			if tc.want == muc.ErrUnknownDomain {
+				if _, _, k := f.counts(); k != 0 {
+					t.Errorf("%d stanzas sent for a room on another domain", k)
+				}
+			}
+		})
+	}
+}
+
+func TestNickConflictRetriesWithSuffix(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.onJoin = func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+		if strings.HasSuffix(s.To, "/kickbot") {
+			c.Send(fmt.Sprintf("<presence type='error' from='%s' to='%s'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>", s.To, s.From))
+			return true
+		}
+		return false
+	}
+	m, _ := setup(t, f, time.Minute)
+	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.joins) != 2 || !strings.Contains(f.joins[1].To, "/kickbot-") {
+		t.Fatalf("joins: %+v", f.joins)
+	}
+}
+
+func TestKickedComponentEntersAgain(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	m, _ := setup(t, f, time.Minute)
+	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Someone kicks the component itself.
+	f.mu.Lock()
+	delete(f.in, room)
+	f.conn.Send("<presence type='unavailable' from='room@conference.example.org/kickbot' to='kick.example.org/muc-kick'>" +
+		"<x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>")
+	f.mu.Unlock()
+	for deadline := time.Now().Add(2 * time.Second); m.Rooms() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the manager did not notice it was kicked")
+		}
+	}
+	if err := m.Kick(context.Background(), room, "Eve", ""); err != nil {
+		t.Fatal(err)
+	}
+	if j, _, _ := f.counts(); j != 2 {
+		t.Errorf("%d entries, want 2: it must enter again after being kicked", j)
+	}
+}
+
+func TestCloseLeavesEveryRoom(t *testing.T) {
+	f := newFakeMUC("a@"+mucDomain, "b@"+mucDomain)
+	m, _ := setup(t, f, time.Hour)
+	for _, r := range []string{"a@" + mucDomain, "b@" + mucDomain} {
+		if err := m.Kick(context.Background(), r, "Bob", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, l, _ := f.counts(); l != 2 {
+		t.Errorf("%d rooms left on Close, want 2", l)
+	}
+	if err := m.Kick(context.Background(), "a@"+mucDomain, "Eve", ""); !errors.Is(err, muc.ErrClosed) {
+		t.Errorf("kick after Close: %v", err)
+	}
+}

@@ -1,0 +1,111 @@
+package muc
+
+import (
+	"encoding/xml"
+
+	"gosrc.io/xmpp/stanza"
+)
+
+// XEP-0045 namespaces.
+const (
+	nsMUC      = "http://jabber.org/protocol/muc"
+	nsMUCUser  = "http://jabber.org/protocol/muc#user"
+	nsMUCAdmin = "http://jabber.org/protocol/muc#admin"
+)
+
+// Status codes of XEP-0045 §15.6 that the manager acts on.
+const (
+	statusSelf      = 110 // this presence is about you
+	statusCreated   = 201 // a new room was created by your entry
+	statusBanned    = 301
+	statusKicked    = 307
+	statusAffChange = 321
+	statusMembers   = 322
+	statusShutdown  = 332
+)
+
+// AdminQuery is the muc#admin payload of a role or affiliation change
+// (XEP-0045 §8.2, §9.1). encoding/xml escapes every attribute and text, so
+// any nickname or reason arrives verbatim.
+type AdminQuery struct {
+	XMLName xml.Name  `xml:"http://jabber.org/protocol/muc#admin query"`
+	Item    AdminItem `xml:"item"`
+}
+
+// AdminItem is the one item of an AdminQuery.
+type AdminItem struct {
+	Nick        string `xml:"nick,attr,omitempty"`
+	JID         string `xml:"jid,attr,omitempty"`
+	Role        string `xml:"role,attr,omitempty"`
+	Affiliation string `xml:"affiliation,attr,omitempty"`
+	Reason      string `xml:"reason,omitempty"`
+}
+
+// KickQuery is the payload that kicks nick (XEP-0045 §8.2): role none.
+func KickQuery(nick, reason string) AdminQuery {
+	return AdminQuery{Item: AdminItem{Nick: nick, Role: "none", Reason: reason}}
+}
+
+// presence is an outgoing presence to a room occupant JID.
+type presence struct {
+	XMLName xml.Name `xml:"presence"`
+	From    string   `xml:"from,attr"`
+	To      string   `xml:"to,attr"`
+	Type    string   `xml:"type,attr,omitempty"`
+	X       *joinX   `xml:"x,omitempty"`
+}
+
+// joinX asks to enter a room without any history (XEP-0045 §7.2.1, §7.2.15).
+type joinX struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/muc x"`
+	History struct {
+		MaxChars int `xml:"maxchars,attr"`
+	} `xml:"history"`
+}
+
+// userX is the muc#user payload of a presence from a room (XEP-0045 §7.2.3).
+type userX struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/muc#user x"`
+	Items   []struct {
+		Role        string `xml:"role,attr"`
+		Affiliation string `xml:"affiliation,attr"`
+		JID         string `xml:"jid,attr"`
+		Nick        string `xml:"nick,attr"`
+	} `xml:"item"`
+	Statuses []struct {
+		Code int `xml:"code,attr"`
+	} `xml:"status"`
+	Destroy *struct{} `xml:"destroy"`
+}
+
+func (x *userX) has(code int) bool {
+	for _, s := range x.Statuses {
+		if s.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+func (x *userX) role() string {
+	if len(x.Items) == 0 {
+		return ""
+	}
+	return x.Items[0].Role
+}
+
+// mucUser returns a presence's muc#user payload, or nil.
+func mucUser(p stanza.Presence) *userX {
+	for _, e := range p.Extensions {
+		if x, ok := e.(*userX); ok {
+			return x
+		}
+	}
+	return nil
+}
+
+func init() {
+	// gosrc.io/xmpp's parser drops presence payloads it has no type for; this
+	// registers ours, as its registry is meant to be used.
+	stanza.TypeRegistry.MapExtension(stanza.PKTPresence, xml.Name{Space: nsMUCUser, Local: "x"}, userX{})
+}

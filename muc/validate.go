@@ -1,0 +1,137 @@
+package muc
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Validation errors; each says what is wrong in words an API user can act on.
+var (
+	ErrInvalidRoom   = errors.New("muc: invalid room JID")
+	ErrInvalidNick   = errors.New("muc: invalid nickname")
+	ErrInvalidReason = errors.New("muc: invalid reason")
+)
+
+// Limits of RFC 7622 §3.
+const (
+	maxPart = 1023
+)
+
+// ParseRoom checks that s is a bare JID with a node (room@service) and
+// returns it in canonical, lower-case form.
+func ParseRoom(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("%w: it is empty", ErrInvalidRoom)
+	}
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: it is not valid UTF-8", ErrInvalidRoom)
+	}
+	if strings.Contains(s, "/") {
+		return "", fmt.Errorf("%w: %q has a resource; give the bare room JID, room@service", ErrInvalidRoom, s)
+	}
+	node, domain, ok := strings.Cut(s, "@")
+	if !ok || node == "" {
+		return "", fmt.Errorf("%w: %q has no room name; give room@service", ErrInvalidRoom, s)
+	}
+	if err := checkNode(node); err != nil {
+		return "", fmt.Errorf("%w: %q: %s", ErrInvalidRoom, s, err)
+	}
+	if err := checkDomain(domain); err != nil {
+		return "", fmt.Errorf("%w: %q: %s", ErrInvalidRoom, s, err)
+	}
+	return strings.ToLower(node) + "@" + strings.ToLower(domain), nil
+}
+
+func checkNode(node string) error {
+	if len(node) > maxPart {
+		return fmt.Errorf("room name longer than %d bytes", maxPart)
+	}
+	for _, r := range node {
+		// RFC 7622 §3.3.1: these are not allowed in a localpart.
+		if strings.ContainsRune("\"&'/:<>@", r) || unicode.IsSpace(r) || unicode.IsControl(r) || !xmlChar(r) {
+			return fmt.Errorf("room name contains %q, which a JID cannot hold", r)
+		}
+	}
+	return nil
+}
+
+func checkDomain(d string) error {
+	d = strings.TrimSuffix(d, ".")
+	if d == "" {
+		return errors.New("no domain after '@'")
+	}
+	if len(d) > maxPart {
+		return fmt.Errorf("domain longer than %d bytes", maxPart)
+	}
+	if strings.Contains(d, "@") {
+		return errors.New("more than one '@'")
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 {
+			return errors.New("domain has an empty or over-long label")
+		}
+		for _, r := range label {
+			if r < utf8.RuneSelf && !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return fmt.Errorf("domain contains %q", r)
+			}
+			if r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || !xmlChar(r)) {
+				return fmt.Errorf("domain contains %q", r)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckNick checks that s can be a MUC nickname (the resource of an occupant
+// JID, RFC 7622 §3.4): not empty, valid UTF-8, no control characters, at most
+// 1023 bytes.
+func CheckNick(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%w: it is empty", ErrInvalidNick)
+	case len(s) > maxPart:
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidNick, maxPart)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w: it is not valid UTF-8", ErrInvalidNick)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || !xmlChar(r) {
+			return fmt.Errorf("%w: it contains the control character %U", ErrInvalidNick, r)
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("%w: it is only white space", ErrInvalidNick)
+	}
+	return nil
+}
+
+// CheckReason checks that a kick reason can be carried in XML verbatim: any
+// text but control characters other than tab and newlines.
+func CheckReason(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: it is not valid UTF-8", ErrInvalidReason)
+	}
+	for _, r := range s {
+		if !xmlChar(r) || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r') {
+			return fmt.Errorf("%w: it contains the control character %U", ErrInvalidReason, r)
+		}
+	}
+	return nil
+}
+
+// xmlChar reports whether r may appear in an XML 1.0 document.
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// Domain returns the domain part of a canonical room JID.
+func Domain(room string) string {
+	_, d, _ := strings.Cut(room, "@")
+	return d
+}
