@@ -206,10 +206,11 @@ func (c *Component) Run(ctx context.Context) error {
 		c.log.Info("component: connected", "server", c.opts.Server, "domain", c.opts.Domain)
 		started := time.Now()
 		c.serve(ctx, s)
-		c.log.Warn("component: disconnected", "server", c.opts.Server, "reason", s.err, "up_for", time.Since(started).Round(time.Millisecond))
 		if ctx.Err() != nil {
+			c.log.Info("component: disconnected on shutdown", "server", c.opts.Server)
 			return nil
 		}
+		c.log.Warn("component: disconnected", "server", c.opts.Server, "reason", s.err, "up_for", time.Since(started).Round(time.Millisecond))
 		c.reconnects.Add(1)
 		attempt = 0
 		if time.Since(started) > c.opts.BackoffMax {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -29,7 +28,7 @@ const (
 // presences of every room the client is in; it ends when Close is called or
 // the server closes the stream. The methods are safe for concurrent use.
 type Client struct {
-	tb   testing.TB
+	tb   TB
 	conn net.Conn
 	jid  string
 	ids  atomic.Uint64
@@ -51,7 +50,7 @@ type Client struct {
 // returns with the client's JID known. The client is closed when the test
 // ends. Connect fails the test on error, so it must be called from the
 // goroutine running the test.
-func Connect(t testing.TB, s *Server) *Client {
+func Connect(t TB, s *Server) *Client {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", s.ClientAddr, connectTimeout)
 	if err != nil {

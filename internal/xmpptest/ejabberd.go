@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -24,7 +23,7 @@ import (
 // Its ejabberd.yml holds the test-only settings (host AnonDomain with SASL
 // ANONYMOUS, c2s without TLS) and includes contrib/ejabberd/muc-kick.yml with
 // the test's domains, port and secret. Set XMPPTEST_DEBUG=1 for debug logs.
-func StartEjabberd(tb testing.TB) *Server {
+func StartEjabberd(tb TB) *Server {
 	tb.Helper()
 	requireBinary(tb, "ejabberdctl", "ejabberd")
 	s, extra := newServer(tb, "ejabberd", 1)

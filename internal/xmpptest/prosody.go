@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -20,7 +19,7 @@ import (
 // port and secret, plus test-only settings: c2s without TLS, no s2s or HTTP,
 // MUC rooms unlocked on creation and no tombstones, and a VirtualHost
 // AnonDomain with SASL ANONYMOUS. Set XMPPTEST_DEBUG=1 for debug logs.
-func StartProsody(tb testing.TB) *Server {
+func StartProsody(tb TB) *Server {
 	tb.Helper()
 	requireBinary(tb, "prosody", "prosody")
 	s, _ := newServer(tb, "prosody", 0)

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -47,7 +46,7 @@ type Server struct {
 	AnonDomain      string // vhost with SASL ANONYMOUS, e.g. "anon.localhost"
 	Dir             string // temp dir holding config, data, logs
 
-	tb   testing.TB
+	tb   TB
 	proc process
 
 	mu      sync.Mutex // serialises Start, Stop and Kill
@@ -71,10 +70,23 @@ type process interface {
 	log() string
 }
 
+// TB is the part of testing.TB the harness uses, so that a program (the
+// demo) can start servers too. *testing.T and *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Skip(args ...any)
+	TempDir() string
+}
+
 // Kind is a server implementation to run a table-driven test against.
 type Kind struct {
 	Name  string
-	Start func(testing.TB) *Server
+	Start func(TB) *Server
 }
 
 // Kinds returns the servers to run a table-driven test against.
@@ -87,7 +99,7 @@ func Kinds() []Kind {
 
 // requireBinary skips the test when name is not in PATH, or fails it when the
 // CI environment variable is set: CI must never skip a real-server test.
-func requireBinary(tb testing.TB, name, pkg string) {
+func requireBinary(tb TB, name, pkg string) {
 	tb.Helper()
 	if _, err := exec.LookPath(name); err != nil {
 		msg := fmt.Sprintf("xmpptest: %s not found in PATH (install the Debian package %q to run this test)", name, pkg)
@@ -100,7 +112,7 @@ func requireBinary(tb testing.TB, name, pkg string) {
 
 // newServer fills in the common fields, picking free ports for the c2s and
 // component listeners plus extra ones for the implementation.
-func newServer(tb testing.TB, kind string, extraPorts int) (*Server, []int) {
+func newServer(tb TB, kind string, extraPorts int) (*Server, []int) {
 	tb.Helper()
 	ports, err := freePorts(2 + extraPorts)
 	if err != nil {

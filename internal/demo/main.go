@@ -1,0 +1,244 @@
+// Command demo shows muc-kick's main job end to end on this machine: a
+// throw-away Prosody on loopback, the muc-kick binary registered as its
+// component, two occupants in a room, and a curl that kicks one of them.
+// It prints what each part said. Run it with `make demo` from the
+// repository's root.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/muc-kick/muc-kick/internal/xmpptest"
+)
+
+const authz = "Basic ZGVtbzpkZW1v" // demo:demo
+
+func main() {
+	d := &demo{}
+	code := d.run()
+	d.cleanup()
+	os.Exit(code)
+}
+
+// demo implements xmpptest.TB for a program: a fatal error ends the demo.
+type demo struct {
+	cleanups []func()
+	dirs     []string
+}
+
+type fatal struct{ msg string }
+
+func (d *demo) Helper()          {}
+func (d *demo) Cleanup(f func()) { d.cleanups = append(d.cleanups, f) }
+func (d *demo) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "error: "+format+"\n", args...)
+}
+func (d *demo) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
+func (d *demo) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
+func (d *demo) Logf(format string, args ...any)   { fmt.Printf("   "+format+"\n", args...) }
+func (d *demo) Skip(args ...any)                  { d.Fatal(args...) }
+func (d *demo) TempDir() string {
+	dir, err := os.MkdirTemp("", "muc-kick-demo-")
+	if err != nil {
+		d.Fatal(err)
+	}
+	d.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func (d *demo) cleanup() {
+	for i := len(d.cleanups) - 1; i >= 0; i-- {
+		d.cleanups[i]()
+	}
+}
+
+func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
+
+func (d *demo) run() (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			f, ok := v.(fatal)
+			if !ok {
+				panic(v)
+			}
+			fmt.Fprintln(os.Stderr, "demo failed:", f.msg)
+			code = 1
+		}
+	}()
+
+	step("1. A throw-away Prosody on loopback (config from contrib/prosody/muc-kick.cfg.lua)")
+	srv := xmpptest.StartProsody(d)
+	fmt.Printf("   component listener %s, clients %s, MUC service %s\n", srv.ComponentAddr, srv.ClientAddr, srv.MUCDomain)
+
+	step("2. muc-kick, built from this checkout and registered as component %s", srv.ComponentDomain)
+	dir := d.TempDir()
+	bin := filepath.Join(dir, "muc-kick")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		d.Fatalf("go build: %v", err)
+	}
+	port := freePort(d)
+	cfg := fmt.Sprintf(`[component]
+server = %q
+domain = %q
+secret = %q
+
+[muc]
+domains = [%q]
+nick = "kickbot"
+linger = "5s"
+
+[http]
+listen = "127.0.0.1:%d"
+authorization_header = %q
+`, srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, port, authz)
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		d.Fatal(err)
+	}
+	fmt.Printf("   %s:\n%s", cfgPath, indent(cfg, "   | "))
+	cmd := exec.Command(bin, "-config", cfgPath)
+	logs, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		d.Fatal(err)
+	}
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			fmt.Println("   [muc-kick]", sc.Text())
+		}
+	}()
+	d.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitReady(d, base+"/readyz")
+
+	room := "demo@" + srv.MUCDomain
+	step("3. Two occupants enter %s: alice and Bob (real XMPP clients)", room)
+	alice := join(d, srv, room, "alice")
+	bob := join(d, srv, room, "Bob")
+	if _, err := alice.WaitPresence(5*time.Second, func(p xmpptest.Presence) bool { return p.From == room+"/Bob" }); err != nil {
+		d.Fatalf("alice never saw Bob enter: %v", err)
+	}
+	fmt.Printf("   alice sees Bob in the room: %v\n", alice.Present("Bob"))
+
+	step("4. The web backend kicks Bob")
+	body := fmt.Sprintf(`{"nickname": "Bob", "muc": %q, "reason": "Access revoked by the backend"}`, room)
+	fmt.Printf("   $ curl -sS -w '\\nHTTP %%{http_code}\\n' -H 'Authorization: %s' --data '%s' %s/muc_kick\n", authz, body, base)
+	kick(d, base+"/muc_kick", body)
+
+	step("5. What Bob's client received")
+	reason, actor, err := bob.WaitKicked(5 * time.Second)
+	if err != nil {
+		d.Fatalf("Bob was not kicked: %v", err)
+	}
+	for _, p := range bob.Presences() {
+		if p.HasStatus(307) {
+			fmt.Printf("   %s\n", p.Raw)
+		}
+	}
+	fmt.Printf("   → status 307 (kicked) by %q, reason %q\n", actor, reason)
+	if _, err := alice.WaitPresence(5*time.Second, func(p xmpptest.Presence) bool {
+		return p.From == room+"/Bob" && p.HasStatus(307)
+	}); err == nil {
+		fmt.Printf("   alice saw the kick too; Bob still in the room for her: %v\n", alice.Present("Bob"))
+	}
+
+	step("6. Stopping muc-kick with SIGTERM: it leaves the room and exits")
+	cmd.Process.Signal(syscall.SIGTERM)
+	werr := cmd.Wait()
+	<-logDone
+	if _, err := alice.WaitPresence(5*time.Second, func(p xmpptest.Presence) bool {
+		return p.From == room+"/kickbot" && p.Type == "unavailable"
+	}); err == nil {
+		fmt.Println("   alice saw kickbot leave the room")
+	}
+	fmt.Printf("   muc-kick exited: %v\n", exitText(werr))
+	step("Done. The same API works against ejabberd; see README.md.")
+	return 0
+}
+
+func join(d *demo, srv *xmpptest.Server, room, nick string) *xmpptest.Occupant {
+	c := xmpptest.Connect(d, srv)
+	o, err := c.Join(room, nick)
+	if err != nil {
+		d.Fatalf("%s cannot enter %s: %v", nick, room, err)
+	}
+	fmt.Printf("   %s entered as %s\n", c.JID(), nick)
+	return o
+}
+
+// kick posts the request with curl when it is installed, as a backend
+// would, and with Go's client otherwise.
+func kick(d *demo, url, body string) {
+	if _, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command("curl", "-sS", "-w", "\nHTTP %{http_code}\n", "-H", "Authorization: "+authz,
+			"-H", "Content-Type: application/json", "--data", body, url).CombinedOutput()
+		fmt.Print(indent(string(out), "   "))
+		if err != nil {
+			d.Fatalf("curl: %v", err)
+		}
+		return
+	}
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", authz)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Printf("   %s   HTTP %d\n", b, resp.StatusCode)
+}
+
+func waitReady(d *demo, url string) {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.Fatalf("muc-kick did not become ready (%s)", url)
+}
+
+func freePort(d *demo) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		d.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func indent(s, prefix string) string {
+	var b bytes.Buffer
+	for _, line := range strings.SplitAfter(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString(prefix + line)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
