@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet fmt check demo deps clean install
+.PHONY: all build test test-short vet fmt check demo soak deps clean install
 
 all: build
 
@@ -37,6 +37,12 @@ deps:
 demo:
 	@command -v prosody >/dev/null || $(MAKE) deps
 	$(GO) run ./internal/demo
+
+# Ten minutes of kicks against a real Prosody restarted every 30 s; prints
+# requests, outcomes, reconnects, goroutines and RSS at start and end.
+# SOAK_FLAGS="-duration 1m" shortens it.
+soak:
+	$(GO) run ./internal/soak $(SOAK_FLAGS)
 
 clean:
 	rm -f $(BIN)

@@ -83,14 +83,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 // and returns the exit code.
 func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slog.Logger, ln net.Listener) int {
 
+	keepalive := cfg.Component.KeepaliveInterval.Duration
+	if keepalive == 0 {
+		keepalive = -1 // off
+	}
 	comp := component.New(component.Options{
-		Server:         cfg.Component.Server,
-		Domain:         cfg.Component.Domain,
-		Secret:         cfg.Component.Secret,
-		ConnectTimeout: cfg.Component.ConnectTimeout.Duration,
-		IQTimeout:      cfg.Component.IQTimeout.Duration,
-		KeepaliveTo:    cfg.MUC.Domains[0],
-		Logger:         log,
+		Server:            cfg.Component.Server,
+		Domain:            cfg.Component.Domain,
+		Secret:            cfg.Component.Secret,
+		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
+		IQTimeout:         cfg.Component.IQTimeout.Duration,
+		KeepaliveInterval: keepalive,
+		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
+		KeepaliveTo:       cfg.MUC.Domains[0],
+		Logger:            log,
 	})
 	mgr := muc.NewManager(comp, muc.Options{
 		Domains:     cfg.MUC.Domains,
@@ -142,12 +148,15 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 	stopSignals() // a second signal now ends the process at once
 
-	grace, cancel := context.WithTimeout(context.Background(), kickBound)
+	grace, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownGrace.Duration)
 	defer cancel()
 	if err := srv.Shutdown(grace); err != nil {
 		log.Warn("kicks still in flight at the end of the grace period", "err", err)
+		srv.Close()
 	}
-	if err := mgr.Close(grace); err != nil {
+	leave, cancelLeave := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelLeave()
+	if err := mgr.Close(leave); err != nil {
 		log.Warn("rooms not all left", "err", err)
 	}
 	stopComp()

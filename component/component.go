@@ -87,7 +87,8 @@ type Options struct {
 
 	ConnectTimeout    time.Duration // dial and handshake; default 10s
 	IQTimeout         time.Duration // wait for an IQ reply; default 10s
-	KeepaliveInterval time.Duration // ping the server when idle this long; default 60s, <0 disables
+	KeepaliveInterval time.Duration // ping the server this often; default 60s, <0 disables
+	KeepaliveTimeout  time.Duration // a ping unanswered this long ends the stream; default IQTimeout
 	KeepaliveTo       string        // where pings go; default Domain's parent domain
 	BackoffMin        time.Duration // first reconnect delay; default 100ms
 	BackoffMax        time.Duration // reconnect delay cap; default 30s
@@ -123,6 +124,9 @@ func New(opts Options) *Component {
 	}
 	if opts.KeepaliveInterval == 0 {
 		opts.KeepaliveInterval = 60 * time.Second
+	}
+	if opts.KeepaliveTimeout <= 0 {
+		opts.KeepaliveTimeout = opts.IQTimeout
 	}
 	if opts.KeepaliveTo == "" {
 		opts.KeepaliveTo = parentDomain(opts.Domain)
@@ -283,7 +287,8 @@ func (c *Component) answerIQ(s *session, iq *stanza.IQ) {
 }
 
 // keepalive pings the server every keepalive interval and ends the session when no answer comes within the IQ timeout:
-// a server that stopped answering, or a half-open TCP connection, is
+// a server that stopped answering, a half-open TCP connection, or a
+// </stream:stream> that gosrc.io/xmpp-based code would miss, is
 // noticed and replaced.
 func (c *Component) keepalive(s *session) {
 	t := time.NewTicker(c.opts.KeepaliveInterval)
@@ -294,7 +299,7 @@ func (c *Component) keepalive(s *session) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.IQTimeout)
+		ctx, cancel := context.WithTimeoutCause(context.Background(), c.opts.KeepaliveTimeout, ErrTimeout)
 		_, err := c.sendIQ(ctx, s, rawIQ{Type: "get", To: c.opts.KeepaliveTo, Payload: pingPayload{}})
 		cancel()
 		var serr *StanzaError

@@ -70,6 +70,13 @@ type Component struct {
 	// ConnectTimeout bounds dialling the server and completing the
 	// handshake. Default 10s; at most 5m.
 	ConnectTimeout Duration `toml:"connect_timeout"`
+	// KeepaliveInterval is how often muc-kick pings the server (XEP-0199)
+	// to notice a stream that died silently; "0s" turns the pings off.
+	// Default 60s.
+	KeepaliveInterval Duration `toml:"keepalive_interval"`
+	// KeepaliveTimeout is how long a ping may go unanswered before the
+	// stream is dropped and dialled again. Default 10s; at most 5m.
+	KeepaliveTimeout Duration `toml:"keepalive_timeout"`
 }
 
 // MUC configures the multi-user chat services muc-kick acts on.
@@ -102,6 +109,9 @@ type HTTP struct {
 	// MaxBodyBytes is the largest request body accepted. Default 65536
 	// (64 KiB); at least 1024.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// ShutdownGrace is how long kicks in flight may take to finish after
+	// SIGTERM before muc-kick leaves its rooms and exits. Default 30s.
+	ShutdownGrace Duration `toml:"shutdown_grace"`
 }
 
 // Log configures muc-kick's logging.
@@ -152,18 +162,21 @@ func (d *Duration) UnmarshalTOML(v any) error {
 func defaults() *Config {
 	return &Config{
 		Component: Component{
-			Server:         "127.0.0.1:5347",
-			IQTimeout:      Duration{10 * time.Second},
-			ConnectTimeout: Duration{10 * time.Second},
+			Server:            "127.0.0.1:5347",
+			IQTimeout:         Duration{10 * time.Second},
+			ConnectTimeout:    Duration{10 * time.Second},
+			KeepaliveInterval: Duration{60 * time.Second},
+			KeepaliveTimeout:  Duration{10 * time.Second},
 		},
 		MUC: MUC{
 			Nick:   "kickbot",
 			Linger: Duration{30 * time.Second},
 		},
 		HTTP: HTTP{
-			Listen:       "127.0.0.1:5280",
-			Path:         "/muc_kick",
-			MaxBodyBytes: 64 << 10,
+			Listen:        "127.0.0.1:5280",
+			Path:          "/muc_kick",
+			MaxBodyBytes:  64 << 10,
+			ShutdownGrace: Duration{30 * time.Second},
 		},
 		Log: Log{
 			Level:  "info",

@@ -243,11 +243,13 @@ func TestDefaults(t *testing.T) {
 	}
 	want := &Config{
 		Component: Component{
-			Server:         "127.0.0.1:5347",
-			Domain:         "kick.example.org",
-			Secret:         "s3cret",
-			IQTimeout:      Duration{10 * time.Second},
-			ConnectTimeout: Duration{10 * time.Second},
+			Server:            "127.0.0.1:5347",
+			Domain:            "kick.example.org",
+			Secret:            "s3cret",
+			IQTimeout:         Duration{10 * time.Second},
+			ConnectTimeout:    Duration{10 * time.Second},
+			KeepaliveInterval: Duration{time.Minute},
+			KeepaliveTimeout:  Duration{10 * time.Second},
 		},
 		MUC: MUC{
 			Domains: []string{"conference.example.org"},
@@ -259,6 +261,7 @@ func TestDefaults(t *testing.T) {
 			Path:                "/muc_kick",
 			AuthorizationHeader: "Basic dXNlcm5hbWU6cGFzc3dvcmQ=",
 			MaxBodyBytes:        65536,
+			ShutdownGrace:       Duration{30 * time.Second},
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -271,11 +274,13 @@ func TestDefaults(t *testing.T) {
 // goodConfig is testdata/good.toml, which sets every key.
 var goodConfig = Config{
 	Component: Component{
-		Server:         "xmpp.example.org:5348",
-		Domain:         "kick.example.org",
-		Secret:         "s3cret",
-		IQTimeout:      Duration{15 * time.Second},
-		ConnectTimeout: Duration{time.Minute},
+		Server:            "xmpp.example.org:5348",
+		Domain:            "kick.example.org",
+		Secret:            "s3cret",
+		IQTimeout:         Duration{15 * time.Second},
+		ConnectTimeout:    Duration{time.Minute},
+		KeepaliveInterval: Duration{0},
+		KeepaliveTimeout:  Duration{3 * time.Second},
 	},
 	MUC: MUC{
 		Domains: []string{"conference.example.org", "chat.example.net"},
@@ -287,6 +292,7 @@ var goodConfig = Config{
 		Path:                "/api/muc_kick",
 		AuthorizationHeader: "Bearer 0123456789abcdef",
 		MaxBodyBytes:        4096,
+		ShutdownGrace:       Duration{5 * time.Second},
 	},
 	Log: Log{Level: "debug", Format: "json"},
 }

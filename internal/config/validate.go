@@ -42,6 +42,12 @@ func (c *Config) validate() error {
 	if err := checkTimeout("component.connect_timeout", comp.ConnectTimeout); err != nil {
 		return err
 	}
+	if comp.KeepaliveInterval.Duration < 0 {
+		return fmt.Errorf("config: component.keepalive_interval must not be negative, got %v", comp.KeepaliveInterval)
+	}
+	if err := checkTimeout("component.keepalive_timeout", comp.KeepaliveTimeout); err != nil {
+		return err
+	}
 
 	m := &c.MUC
 	if len(m.Domains) == 0 {
@@ -70,6 +76,9 @@ func (c *Config) validate() error {
 	}
 
 	h := &c.HTTP
+	if h.ShutdownGrace.Duration < 0 {
+		return fmt.Errorf("config: http.shutdown_grace must not be negative, got %v", h.ShutdownGrace)
+	}
 	if !validHostPort(h.Listen, 0) {
 		return fmt.Errorf("config: http.listen must be host:port with a port from 0 to 65535, got %q", h.Listen)
 	}
