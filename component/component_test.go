@@ -273,3 +273,95 @@ func TestServerPingIsAnswered(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowHandshakeTimesOutAndIsRetried(t *testing.T) {
+	checkGoroutines(t)
+	srv := fakeserver.Start(t, domain, secret)
+	srv.DelayHandshakes(500 * time.Millisecond)
+	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
+		ConnectTimeout: 100 * time.Millisecond, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond,
+		KeepaliveInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond)
+	if c.Connected() {
+		t.Fatal("connected although the handshake took longer than connect_timeout")
+	}
+	srv.DelayHandshakes(0)
+	deadline := time.Now().Add(3 * time.Second)
+	for !c.Connected() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !c.Connected() {
+		t.Fatal("did not connect once the server answered in time")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v after cancel, want nil", err)
+	}
+}
+
+func TestUnknownTopLevelElementEndsTheStream(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	_, rec, _ := start(t, srv, component.Options{})
+	srv.WaitConn(time.Second).Send("<surprise xmlns='urn:example'/>")
+	waitSession(t, rec, false) // not left half-open, as gosrc.io/xmpp's loop would
+	waitSession(t, rec, true)
+}
+
+// TestThousandsOfReconnectsLeakNothing drops the stream right after each
+// handshake, 2000 times, and checks that goroutines return to their baseline
+// and the heap does not grow with the number of reconnects.
+func TestThousandsOfReconnectsLeakNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2000 reconnects")
+	}
+	checkGoroutines(t)
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // never answers
+	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
+		BackoffMin: time.Microsecond, BackoffMax: time.Microsecond, IQTimeout: 10 * time.Second,
+		KeepaliveInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := &recorder{packets: make(chan stanza.Packet, 1), sessions: make(chan bool, 10)}
+	c.SetHandler(rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	var before uint64
+	const rounds = 2000
+	for i := range rounds {
+		waitSession(t, rec, true)
+		if i == 100 {
+			before = heap()
+		}
+		// An IQ in flight when the stream drops must fail, not linger.
+		errs := make(chan error, 1)
+		go func() { _, err := c.IQ(ctx, "set", "", "r@c", nil); errs <- err }()
+		for c.InFlight() == 0 {
+			runtime.Gosched()
+		}
+		srv.WaitConn(time.Second).Close()
+		waitSession(t, rec, false)
+		if err := <-errs; !errors.Is(err, component.ErrDisconnected) && !errors.Is(err, component.ErrNotConnected) {
+			t.Fatalf("IQ on a dropped stream: %v", err)
+		}
+	}
+	after := heap()
+	cancel()
+	<-done
+	t.Logf("%d reconnects (Reconnects()=%d); heap in use after 100: %d KiB, after %d: %d KiB", rounds, c.Reconnects(), before>>10, rounds, after>>10)
+	if after > before+1<<20 {
+		t.Errorf("heap grew by %d KiB over %d reconnects", (after-before)>>10, rounds-100)
+	}
+	if c.InFlight() != 0 {
+		t.Errorf("%d IQs still tracked", c.InFlight())
+	}
+}

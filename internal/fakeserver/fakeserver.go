@@ -39,7 +39,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	handler  Handler
-	refuse   string // a stream error condition to answer the handshake with
+	refuse   string        // a stream error condition to answer the handshake with
+	delay    time.Duration // wait this long before answering a handshake
 	conns    []*Conn
 	received chan Stanza
 	accepted chan *Conn
@@ -108,6 +109,14 @@ func (s *Server) RefuseHandshakes(condition string) {
 	s.mu.Unlock()
 }
 
+// DelayHandshakes makes the server wait d before answering a handshake, as
+// an overloaded server would.
+func (s *Server) DelayHandshakes(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
+}
+
 // Received delivers every stanza the component sent, in order.
 func (s *Server) Received() <-chan Stanza { return s.received }
 
@@ -158,9 +167,21 @@ func (s *Server) acceptLoop() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.forget(c)
 			defer nc.Close()
 			c.serve()
 		}()
+	}
+}
+
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.conns {
+		if x == c {
+			s.conns = append(s.conns[:i], s.conns[i+1:]...)
+			return
+		}
 	}
 }
 
@@ -206,8 +227,9 @@ func (c *Conn) serve() {
 	}
 	sum := sha1.Sum([]byte(id + c.srv.Secret))
 	c.srv.mu.Lock()
-	refuse := c.srv.refuse
+	refuse, delay := c.srv.refuse, c.srv.delay
 	c.srv.mu.Unlock()
+	time.Sleep(delay)
 	if refuse == "" && hs.Value != hex.EncodeToString(sum[:]) {
 		refuse = "not-authorized"
 	}
