@@ -20,6 +20,8 @@
 package config
 
 import (
+	"github.com/muc-kick/muc-kick/internal/credential"
+
 	"fmt"
 	"log/slog"
 	"os"
@@ -112,6 +114,50 @@ type HTTP struct {
 	// ShutdownGrace is how long kicks in flight may take to finish after
 	// SIGTERM before muc-kick leaves its rooms and exits. Default 30s.
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+	// Clients are named callers, each with its own credential and,
+	// optionally, the rooms it may act on and a request rate.
+	Clients []Client `toml:"client"`
+	// CredentialKeyFile names the file holding the key of signed
+	// credentials ("muc-kick credential" issues them; clients send them as
+	// "Authorization: Bearer <token>"). Its contents are the key, at least
+	// 32 bytes. Resolved as secret_file is.
+	CredentialKeyFile string `toml:"credential_key_file"`
+	// CredentialKeyFiles are older keys whose credentials are still
+	// accepted while clients move to the new key.
+	CredentialKeyFiles []string `toml:"credential_key_files"`
+	// Revoked lists names and token ids of signed credentials refused
+	// although their signature is good.
+	Revoked []string `toml:"revoked"`
+	// MaxInFlight caps the kicks carried out at once; beyond it, requests
+	// get 503 with Retry-After. Default 1024.
+	MaxInFlight int64 `toml:"max_in_flight"`
+	// TLSCert and TLSKey, both or neither, serve HTTPS (TLS 1.2 or later).
+	// The files are read again on SIGHUP.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+
+	// CredentialKeys are the keys read from CredentialKeyFile, then
+	// CredentialKeyFiles, by Load.
+	CredentialKeys [][]byte `toml:"-"`
+}
+
+// Client is a named caller of the HTTP API.
+type Client struct {
+	// Name identifies the client in logs. Required, unique.
+	Name string `toml:"name"`
+	// AuthorizationHeader is the exact Authorization value of this client.
+	AuthorizationHeader string `toml:"authorization_header"`
+	// AuthorizationSHA256 is instead the hex SHA-256 of that value, so the
+	// configuration holds no secret: printf %s 'Basic …' | sha256sum.
+	AuthorizationSHA256 string `toml:"authorization_sha256"`
+	// Rooms are the rooms the client may act on, as patterns where "*"
+	// stands for any part of the room name: "*@conference.example.org",
+	// "team-*@conference.example.org". Empty: every room of muc.domains.
+	Rooms []string `toml:"rooms"`
+	// Rate is the requests per second allowed, on average; 0: no limit.
+	Rate float64 `toml:"rate"`
+	// Burst is how many requests may come at once; default Rate, at least 1.
+	Burst int64 `toml:"burst"`
 }
 
 // Log configures muc-kick's logging.
@@ -177,6 +223,7 @@ func defaults() *Config {
 			Path:          "/muc_kick",
 			MaxBodyBytes:  64 << 10,
 			ShutdownGrace: Duration{30 * time.Second},
+			MaxInFlight:   1024,
 		},
 		Log: Log{
 			Level:  "info",
@@ -201,6 +248,9 @@ func Load(path string) (*Config, error) {
 	}
 	c.dir = filepath.Dir(path)
 	if err := c.ResolveSecret(); err != nil {
+		return nil, err
+	}
+	if err := c.readCredentialKeys(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -235,13 +285,7 @@ func (c *Config) ResolveSecret() error {
 	if name == "" {
 		return nil
 	}
-	if !filepath.IsAbs(name) {
-		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-			name = filepath.Join(dir, name)
-		} else if c.dir != "" {
-			name = filepath.Join(c.dir, name)
-		}
-	}
+	name = c.resolve(name)
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return fmt.Errorf("config: component.secret_file: %w", err)
@@ -251,6 +295,39 @@ func (c *Config) ResolveSecret() error {
 		return fmt.Errorf("config: component.secret_file %q is empty", name)
 	}
 	c.Component.Secret = secret
+	return nil
+}
+
+// resolve finds a relative file name as ResolveSecret describes.
+func (c *Config) resolve(name string) string {
+	if !filepath.IsAbs(name) {
+		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+			return filepath.Join(dir, name)
+		} else if c.dir != "" {
+			return filepath.Join(c.dir, name)
+		}
+	}
+	return name
+}
+
+// readCredentialKeys reads http.credential_key_file and
+// http.credential_key_files into HTTP.CredentialKeys.
+func (c *Config) readCredentialKeys() error {
+	c.HTTP.CredentialKeys = nil
+	for i, name := range append([]string{c.HTTP.CredentialKeyFile}, c.HTTP.CredentialKeyFiles...) {
+		if name == "" {
+			continue
+		}
+		key, err := credential.ReadKey(c.resolve(name))
+		if err != nil {
+			k := "http.credential_key_file"
+			if i > 0 {
+				k = fmt.Sprintf("http.credential_key_files[%d]", i-1)
+			}
+			return fmt.Errorf("config: %s: %s", k, strings.TrimPrefix(err.Error(), "credential: "))
+		}
+		c.HTTP.CredentialKeys = append(c.HTTP.CredentialKeys, key)
+	}
 	return nil
 }
 
@@ -315,6 +392,8 @@ func (h HTTP) LogValue() slog.Value {
 		slog.String("path", h.Path),
 		slog.String("authorization_header", redacted(h.AuthorizationHeader)),
 		slog.Int64("max_body_bytes", h.MaxBodyBytes),
+		slog.Any("clients", clientNames(h.Clients)),
+		slog.Int("credential_keys", len(h.CredentialKeys)),
 	)
 }
 
@@ -338,5 +417,29 @@ func (c Component) Format(f fmt.State, verb rune) {
 func (h HTTP) Format(f fmt.State, verb rune) {
 	type redactedHTTP HTTP // without methods
 	h.AuthorizationHeader = redacted(h.AuthorizationHeader)
+	if h.CredentialKeys != nil {
+		h.CredentialKeys = [][]byte{[]byte("[redacted]")}
+	}
 	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedHTTP(h))
+}
+
+func clientNames(cs []Client) []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// Format implements fmt.Formatter: cl prints as a struct does, for any verb,
+// with its authorization header redacted.
+func (cl Client) Format(f fmt.State, verb rune) {
+	type redactedClient Client // without methods
+	cl.AuthorizationHeader = redacted(cl.AuthorizationHeader)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedClient(cl))
+}
+
+// LogValue implements slog.LogValuer: the client's name and scope, no secret.
+func (cl Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", cl.Name), slog.Any("rooms", cl.Rooms), slog.Float64("rate", cl.Rate))
 }

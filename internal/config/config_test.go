@@ -53,7 +53,7 @@ var badConfigs = map[string]string{
 	"bad-listen.toml":                     `config: http.listen must be host:port with a port from 0 to 65535, got "127.0.0.1"`,
 	"bad-path.toml":                       `config: http.path must start with "/", got "muc_kick"`,
 	"bad-path-healthz.toml":               `config: http.path must not be "/healthz", which muc-kick serves itself`,
-	"bad-no-authorization-header.toml":    `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential)`,
+	"bad-no-authorization-header.toml":    `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential), unless [[http.client]] entries or http.credential_key_file give one`,
 	"bad-authorization-header-space.toml": `config: http.authorization_header must not begin or end with white space`,
 	"bad-max-body-bytes.toml":             `config: http.max_body_bytes must be at least 1024, got 100`,
 	"bad-log-level.toml":                  `config: log.level must be debug, info, warn or error, got "verbose"`,
@@ -165,7 +165,7 @@ func TestValues(t *testing.T) {
 		{"http.path", `"/kick/{room}"`, `config: http.path may hold only ASCII letters, digits and "/-._~", got "/kick/{room}"`},
 		{"http.path", `"/muc kick"`, `config: http.path may hold only ASCII letters, digits and "/-._~", got "/muc kick"`},
 		{"http.path", `"/readyz"`, `config: http.path must not be "/readyz", which muc-kick serves itself`},
-		{"http.authorization_header", `""`, `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential)`},
+		{"http.authorization_header", `""`, `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential), unless [[http.client]] entries or http.credential_key_file give one`},
 		{"http.authorization_header", `"Basic a\r\nX-Evil: 1"`, `config: http.authorization_header must not contain control characters`},
 		{"http.authorization_header", `" Basic a"`, `config: http.authorization_header must not begin or end with white space`},
 		{"http.authorization_header", `"anything at all"`, ""},
@@ -262,6 +262,7 @@ func TestDefaults(t *testing.T) {
 			AuthorizationHeader: "Basic dXNlcm5hbWU6cGFzc3dvcmQ=",
 			MaxBodyBytes:        65536,
 			ShutdownGrace:       Duration{30 * time.Second},
+			MaxInFlight:         1024,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -293,6 +294,16 @@ var goodConfig = Config{
 		AuthorizationHeader: "Bearer 0123456789abcdef",
 		MaxBodyBytes:        4096,
 		ShutdownGrace:       Duration{5 * time.Second},
+		Clients: []Client{
+			{Name: "backend-a", AuthorizationHeader: "Basic YTph", Rooms: []string{"team-*@conference.example.org"}, Rate: 2.5, Burst: 5},
+			{Name: "backend-b", AuthorizationSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Rate: 10, Burst: 10},
+		},
+		CredentialKeyFile:  "credential.key",
+		CredentialKeyFiles: []string{"old.key"},
+		Revoked:            []string{"backend-c", "0123456789abcdef0123456789abcdef"},
+		MaxInFlight:        64,
+		TLSCert:            "/etc/muc-kick/cert.pem",
+		TLSKey:             "/etc/muc-kick/key.pem",
 	},
 	Log: Log{Level: "debug", Format: "json"},
 }
@@ -478,9 +489,13 @@ func TestSecretsAreNotPrinted(t *testing.T) {
 		secret = "component-secret-value"
 		header = "Basic aGVhZGVyLXNlY3JldA=="
 	)
+	const clientHeader = "Basic Y2xpZW50LXNlY3JldA=="
 	c := goodConfig
 	c.Component.Secret = secret
 	c.HTTP.AuthorizationHeader = header
+	c.HTTP.Clients = slices.Clone(c.HTTP.Clients)
+	c.HTTP.Clients[0].AuthorizationHeader = clientHeader
+	c.HTTP.CredentialKeys = [][]byte{[]byte("credential-key-value-0123456789abcdef")}
 
 	var outputs []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3v"} {
@@ -495,7 +510,7 @@ func TestSecretsAreNotPrinted(t *testing.T) {
 	outputs = append(outputs, buf.String())
 
 	for _, out := range outputs {
-		for _, s := range []string{secret, header, "aGVhZGVyLXNlY3JldA", hex.EncodeToString([]byte(secret)), strings.ToUpper(hex.EncodeToString([]byte(header)))} {
+		for _, s := range []string{secret, header, "aGVhZGVyLXNlY3JldA", "Y2xpZW50LXNlY3JldA", "credential-key-value", hex.EncodeToString([]byte(secret)), strings.ToUpper(hex.EncodeToString([]byte(header)))} {
 			if strings.Contains(out, s) {
 				t.Errorf("output holds a secret (%q):\n%s", s, out)
 			}
@@ -547,7 +562,7 @@ func TestExample(t *testing.T) {
 
 	// Every key is shown, as a default, a value or an alternative
 	// ("#   secret_file = ...").
-	every := regexp.MustCompile(`(?m)^#\s*([a-z_]+ = )`).ReplaceAll(data, []byte("$1"))
+	every := regexp.MustCompile(`(?m)^#\s*([a-z0-9_]+ = |\[\[[a-z.]+\]\])`).ReplaceAll(data, []byte("$1"))
 	md, err := toml.Decode(string(every), new(map[string]any))
 	if err != nil {
 		t.Fatal(err)
@@ -600,4 +615,72 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("encoded and parsed again\n got %#v\nwant %#v", *again, *c)
 		}
 	})
+}
+
+// TestClients covers [[http.client]] entries and the other credentials.
+func TestClients(t *testing.T) {
+	const base = "[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n"
+	sum := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name, http, err string
+	}{
+		{"client instead of the header", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"" + sum + "\"\n", ""},
+		{"key file instead of the header", "[http]\ncredential_key_file = \"k\"\n", ""},
+		{"no name", "[[http.client]]\nauthorization_header = \"Basic x\"\n", `config: http.client[0].name is required`},
+		{"bad name", "[[http.client]]\nname = \"a b\"\nauthorization_header = \"Basic x\"\n", `config: http.client[0].name "a b" may hold only letters, digits and "-_."`},
+		{"same name", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic y\"\n", `config: http.client[1].name "a" is used twice`},
+		{"no credential", "[[http.client]]\nname = \"a\"\n", `config: http.client "a": set exactly one of authorization_header and authorization_sha256`},
+		{"both credentials", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_sha256 = \"" + sum + "\"\n", `config: http.client "a": set exactly one of authorization_header and authorization_sha256`},
+		{"short hash", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"abcd\"\n", `config: http.client "a": authorization_sha256 must be 64 hex digits (printf %s 'Basic …' | sha256sum)`},
+		{"shared credential", "[http]\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n", `config: http.client "a" has the same credential as http.authorization_header`},
+		{"room elsewhere", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"*@elsewhere.org\"]\n", `config: http.client "a": rooms[0] "*@elsewhere.org" is not on one of muc.domains`},
+		{"room without node", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"conference.example.org\"]\n", `config: http.client "a": rooms[0] "conference.example.org" must be room@service, such as "*@conference.example.org"`},
+		{"negative rate", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrate = -1\n", `config: http.client "a": rate and burst must not be negative`},
+		{"unknown client key", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nroom = [\"a@conference.example.org\"]\n", `config: unknown key "http.client.room"`},
+		{"client as a table", "[http.client]\nname = \"a\"\n", `config: http.client: expected an array of tables ([[http.client]]), got table`},
+		{"rate not a number", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrate = \"fast\"\n", `config: http.client[0].rate: expected number, got string`},
+		{"old keys without a current one", "[http]\nauthorization_header = \"Basic x\"\ncredential_key_files = [\"old\"]\n", `config: http.credential_key_files lists older keys; set http.credential_key_file to the current one`},
+		{"half TLS", "[http]\nauthorization_header = \"Basic x\"\ntls_cert = \"c.pem\"\n", `config: set both http.tls_cert and http.tls_key, or neither`},
+		{"max_in_flight", "[http]\nauthorization_header = \"Basic x\"\nmax_in_flight = 0\n", `config: http.max_in_flight must be at least 1, got 0`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(base + tc.http))
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.err {
+				t.Fatalf("got %v\nwant %s (%+v)", err, tc.err, c)
+			}
+		})
+	}
+}
+
+func TestClientDefaultsAndKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	key := strings.Repeat("k", 32)
+	os.WriteFile(filepath.Join(dir, "current.key"), []byte(key+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "old.key"), []byte(strings.Repeat("o", 40)), 0o600)
+	os.WriteFile(filepath.Join(dir, "short.key"), []byte("short"), 0o600)
+	write := func(http string) string {
+		p := filepath.Join(dir, "c.toml")
+		os.WriteFile(p, []byte("[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n"+http), 0o600)
+		return p
+	}
+	c, err := Load(write("[http]\ncredential_key_file = \"current.key\"\ncredential_key_files = [\"old.key\"]\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrate = 2.5\nrooms = [\"Team-*@Conference.Example.org\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.HTTP.CredentialKeys) != 2 || string(c.HTTP.CredentialKeys[0]) != key {
+		t.Errorf("keys %q", c.HTTP.CredentialKeys)
+	}
+	if cl := c.HTTP.Clients[0]; cl.Burst != 2 || cl.Rooms[0] != "team-*@conference.example.org" {
+		t.Errorf("client %+v: burst defaults to the rate, rooms are lower-cased", cl)
+	}
+	if _, err := Load(write("[http]\ncredential_key_file = \"current.key\"\ncredential_key_files = [\"short.key\"]\n")); err == nil ||
+		!strings.HasPrefix(err.Error(), "config: http.credential_key_files[0]: the key in ") || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("short old key: %v", err)
+	}
 }

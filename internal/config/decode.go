@@ -1,6 +1,8 @@
 package config
 
 import (
+	"maps"
+
 	"errors"
 	"fmt"
 	"reflect"
@@ -97,6 +99,9 @@ func schema(t reflect.Type) map[string]reflect.Type {
 			if f.Type.Kind() == reflect.Struct && !isUnmarshaler(f.Type) {
 				add(prefix+name+".", f.Type)
 			}
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+				add(prefix+name+".", f.Type.Elem()) // an array of tables
+			}
 		}
 	}
 	add("", t)
@@ -163,7 +168,15 @@ func checkValue(name string, v any, t reflect.Type) error {
 		_, ok = v.(string)
 	case reflect.Int64:
 		_, ok = v.(int64)
+	case reflect.Float64:
+		switch v.(type) {
+		case float64, int64:
+			ok = true
+		}
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Struct {
+			return checkTables(name, v, t.Elem())
+		}
 		var a []any
 		if a, ok = v.([]any); ok {
 			for i, elem := range a {
@@ -181,6 +194,27 @@ func checkValue(name string, v any, t reflect.Type) error {
 	return nil
 }
 
+// checkTables checks an array of tables, v, whose elements decode into t.
+func checkTables(name string, v any, t reflect.Type) error {
+	tables, ok := v.([]map[string]any)
+	if !ok {
+		return fmt.Errorf("config: %s: expected an array of tables ([[%s]]), got %s", name, name, tomlType(v))
+	}
+	fields := schema(t)
+	for i, table := range tables {
+		for _, k := range slices.Sorted(maps.Keys(table)) {
+			ft, known := fields[k]
+			if !known {
+				return fmt.Errorf("config: unknown key %q in [[%s]]", k, name)
+			}
+			if err := checkValue(fmt.Sprintf("%s[%d].%s", name, i, k), table[k], ft); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // tomlKind names the TOML type that decodes into a field of type t.
 func tomlKind(t reflect.Type) string {
 	switch t.Kind() {
@@ -190,6 +224,8 @@ func tomlKind(t reflect.Type) string {
 		return "string"
 	case reflect.Int64:
 		return "integer"
+	case reflect.Float64:
+		return "number"
 	case reflect.Slice:
 		return "array of " + tomlKind(t.Elem()) + "s"
 	default:

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+
 	"errors"
 	"fmt"
 	"net"
@@ -85,16 +89,25 @@ func (c *Config) validate() error {
 	if err := checkPath(h.Path); err != nil {
 		return fmt.Errorf("config: http.path %v", err)
 	}
-	if h.AuthorizationHeader == "" {
-		return errors.New("config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential)")
+	if h.AuthorizationHeader == "" && len(h.Clients) == 0 && h.CredentialKeyFile == "" {
+		return errors.New("config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential), unless [[http.client]] entries or http.credential_key_file give one")
 	}
-	// The value itself stays out of these messages: it is a secret.
-	if strings.ContainsFunc(h.AuthorizationHeader, unicode.IsControl) {
-		return errors.New("config: http.authorization_header must not contain control characters")
+	if h.AuthorizationHeader != "" {
+		if err := checkHeader("http.authorization_header", h.AuthorizationHeader); err != nil {
+			return err
+		}
 	}
-	if strings.TrimSpace(h.AuthorizationHeader) != h.AuthorizationHeader {
-		// net/http trims the value a request carries, which then never matches.
-		return errors.New("config: http.authorization_header must not begin or end with white space")
+	if err := c.checkClients(); err != nil {
+		return err
+	}
+	if len(h.CredentialKeyFiles) > 0 && h.CredentialKeyFile == "" {
+		return errors.New("config: http.credential_key_files lists older keys; set http.credential_key_file to the current one")
+	}
+	if h.MaxInFlight < 1 {
+		return fmt.Errorf("config: http.max_in_flight must be at least 1, got %d", h.MaxInFlight)
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		return errors.New("config: set both http.tls_cert and http.tls_key, or neither")
 	}
 	if h.MaxBodyBytes < minBodySize {
 		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
@@ -109,6 +122,96 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("config: log.format must be text or json, got %q", c.Log.Format)
+	}
+	return nil
+}
+
+// checkHeader checks an Authorization value; the value itself stays out of
+// the messages: it is a secret.
+func checkHeader(key, v string) error {
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return fmt.Errorf("config: %s must not contain control characters", key)
+	}
+	if strings.TrimSpace(v) != v {
+		// net/http trims the value a request carries, which then never matches.
+		return fmt.Errorf("config: %s must not begin or end with white space", key)
+	}
+	return nil
+}
+
+// checkClients checks the [[http.client]] entries and fills in defaults.
+func (c *Config) checkClients() error {
+	names := map[string]bool{}
+	hashes := map[string]string{}
+	if c.HTTP.AuthorizationHeader != "" {
+		sum := sha256.Sum256([]byte(c.HTTP.AuthorizationHeader))
+		hashes[hex.EncodeToString(sum[:])] = "http.authorization_header"
+	}
+	for i := range c.HTTP.Clients {
+		cl := &c.HTTP.Clients[i]
+		key := fmt.Sprintf("http.client[%d]", i)
+		if cl.Name == "" {
+			return fmt.Errorf("config: %s.name is required", key)
+		}
+		if strings.ContainsFunc(cl.Name, func(r rune) bool {
+			return !(r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r))
+		}) {
+			return fmt.Errorf("config: %s.name %q may hold only letters, digits and \"-_.\"", key, cl.Name)
+		}
+		if names[cl.Name] {
+			return fmt.Errorf("config: %s.name %q is used twice", key, cl.Name)
+		}
+		names[cl.Name] = true
+		key = fmt.Sprintf("http.client %q", cl.Name)
+		var sum string
+		switch {
+		case (cl.AuthorizationHeader == "") == (cl.AuthorizationSHA256 == ""):
+			return fmt.Errorf("config: %s: set exactly one of authorization_header and authorization_sha256", key)
+		case cl.AuthorizationHeader != "":
+			if err := checkHeader(key+" authorization_header", cl.AuthorizationHeader); err != nil {
+				return err
+			}
+			h := sha256.Sum256([]byte(cl.AuthorizationHeader))
+			sum = hex.EncodeToString(h[:])
+		default:
+			sum = strings.ToLower(cl.AuthorizationSHA256)
+			if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
+				return fmt.Errorf("config: %s: authorization_sha256 must be 64 hex digits (printf %%s 'Basic …' | sha256sum)", key)
+			}
+			cl.AuthorizationSHA256 = sum
+		}
+		if other, ok := hashes[sum]; ok {
+			return fmt.Errorf("config: %s has the same credential as %s", key, other)
+		}
+		hashes[sum] = key
+		for j, p := range cl.Rooms {
+			if err := checkRoomPattern(p, c.MUC.Domains); err != nil {
+				return fmt.Errorf("config: %s: rooms[%d] %q %v", key, j, p, err)
+			}
+			cl.Rooms[j] = strings.ToLower(p)
+		}
+		if cl.Rate < 0 || cl.Burst < 0 {
+			return fmt.Errorf("config: %s: rate and burst must not be negative", key)
+		}
+		if cl.Rate > 0 && cl.Burst == 0 {
+			cl.Burst = max(1, int64(cl.Rate))
+		}
+	}
+	return nil
+}
+
+// checkRoomPattern checks a room pattern: a room name in which "*" stands for
+// any text, "@", and one of the MUC domains.
+func checkRoomPattern(p string, domains []string) error {
+	node, domain, ok := strings.Cut(strings.ToLower(p), "@")
+	if !ok || node == "" {
+		return errors.New(`must be room@service, such as "*@conference.example.org"`)
+	}
+	if strings.ContainsAny(node, "\"&'/:<>@ ") || strings.ContainsFunc(node, unicode.IsControl) {
+		return errors.New("has a character a room name cannot hold")
+	}
+	if !slices.Contains(domains, domain) {
+		return errors.New("is not on one of muc.domains")
 	}
 	return nil
 }

@@ -1,0 +1,106 @@
+package credential
+
+import (
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	key    = []byte("0123456789abcdef0123456789abcdef")
+	other  = []byte("fedcba9876543210fedcba9876543210")
+	host   = "kick.example.org"
+	issued = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+)
+
+func TestIssueAndVerify(t *testing.T) {
+	tok, c, err := Issue(key, host, "backend-a", []string{"team-*@conference.example.org"}, time.Hour, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Verify([][]byte{key}, "Kick.Example.org", tok, issued.Add(59*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "backend-a" || got.ID != c.ID || len(got.ID) != 32 || got.Rooms[0] != "team-*@conference.example.org" {
+		t.Errorf("claims %+v", got)
+	}
+	tok2, c2, _ := Issue(key, host, "backend-a", nil, time.Hour, issued)
+	if tok2 == tok || c2.ID == c.ID {
+		t.Error("two credentials with the same claims must differ by their nonce")
+	}
+}
+
+func TestVerifyRefuses(t *testing.T) {
+	tok, _, _ := Issue(key, host, "backend-a", []string{"a@conference.example.org"}, time.Hour, issued)
+	parts := strings.Split(tok, ".")
+	forged := func(payload string) string {
+		return parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + parts[2]
+	}
+	for _, tc := range []struct {
+		name  string
+		keys  [][]byte
+		host  string
+		token string
+		at    time.Time
+		want  error
+	}{
+		{"wrong key", [][]byte{other}, host, tok, issued, ErrSignature},
+		{"wrong host", [][]byte{key}, "kick.example.net", tok, issued, ErrSignature},
+		{"expired", [][]byte{key}, host, tok, issued.Add(time.Hour), ErrExpired},
+		{"issued in the future", [][]byte{key}, host, tok, issued.Add(-2 * time.Minute), ErrNotYet},
+		{"rooms widened", [][]byte{key}, host, forged(`{"iss":"kick.example.org","sub":"backend-a","rooms":[],"iat":1,"exp":9999999999,"jti":"x"}`), issued, ErrSignature},
+		{"signature flipped", [][]byte{key}, host, parts[0] + "." + parts[1] + "." + flip(parts[2]), issued, ErrSignature},
+		{"alg none", [][]byte{key}, host, base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + ".", issued, ErrMalformed},
+		{"two parts", [][]byte{key}, host, parts[0] + "." + parts[1], issued, ErrMalformed},
+		{"empty", [][]byte{key}, host, "", issued, ErrMalformed},
+		{"garbage signature", [][]byte{key}, host, parts[0] + "." + parts[1] + ".!!!", issued, ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Verify(tc.keys, tc.host, tc.token, tc.at); !errors.Is(err, tc.want) {
+				t.Errorf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func flip(s string) string {
+	b := []byte(s)
+	if b[0] == 'A' {
+		b[0] = 'B'
+	} else {
+		b[0] = 'A'
+	}
+	return string(b)
+}
+
+func TestRotation(t *testing.T) {
+	old, _, _ := Issue(key, host, "a", nil, time.Hour, issued)
+	if _, err := Verify([][]byte{other, key}, host, old, issued); err != nil {
+		t.Fatalf("a token of the old key must verify while the old key is listed: %v", err)
+	}
+	if _, err := Verify([][]byte{other}, host, old, issued); !errors.Is(err, ErrSignature) {
+		t.Fatalf("after the old key is dropped: %v", err)
+	}
+}
+
+func TestReadKey(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	os.WriteFile(good, []byte("  "+string(key)+"\n"), 0o600)
+	short := filepath.Join(dir, "short")
+	os.WriteFile(short, []byte("too short\n"), 0o600)
+	if k, err := ReadKey(good); err != nil || string(k) != string(key) {
+		t.Errorf("ReadKey(good) = %q, %v", k, err)
+	}
+	if _, err := ReadKey(short); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("ReadKey(short) = %v", err)
+	}
+	if _, err := ReadKey(filepath.Join(dir, "missing")); err == nil {
+		t.Error("ReadKey(missing) succeeded")
+	}
+}
