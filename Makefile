@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet fmt check demo soak deps clean install
+.PHONY: all build test test-short vet fmt check fuzz demo soak deps clean install
 
 all: build
 
@@ -26,6 +26,13 @@ vet:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 check: vet test
+
+# Each fuzz target for FUZZTIME; the corpus lives in */testdata/fuzz.
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' -fuzztime=$(FUZZTIME) ./httpapi
+	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' -fuzztime=$(FUZZTIME) ./muc
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/config
 
 # Installs what the tests and the demo need on Debian (as root).
 deps:

@@ -8,10 +8,12 @@
 //	muc-kick -config /etc/muc-kick/config.toml
 //	muc-kick -config FILE -check-config
 //	muc-kick -version
+//	muc-kick credential -config FILE -name NAME [-room PATTERN]... [-ttl 720h]
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,12 +24,15 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/credential"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -46,6 +51,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "credential" {
+		return credentialCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("muc-kick", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`")
@@ -107,21 +115,40 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	})
 	comp.SetHandler(mgr)
 
+	clients := make([]httpapi.Client, len(cfg.HTTP.Clients))
+	for i, c := range cfg.HTTP.Clients {
+		clients[i] = httpapi.Client{Name: c.Name, Header: c.AuthorizationHeader, SHA256: c.AuthorizationSHA256,
+			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
+	}
+	handler := httpapi.New(mgr, httpapi.Options{
+		Path:                cfg.HTTP.Path,
+		AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
+		Clients:             clients,
+		CredentialKeys:      cfg.HTTP.CredentialKeys,
+		CredentialHost:      cfg.Component.Domain,
+		Revoked:             cfg.HTTP.Revoked,
+		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
+		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
+		Ready:               comp.Connected,
+		Logger:              log,
+	})
 	// A kick takes at most: the first IQ, the entry, the second IQ.
 	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
-	srv := &http.Server{
-		Handler: httpapi.New(mgr, httpapi.Options{
-			Path:                cfg.HTTP.Path,
-			AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
-			MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
-			Ready:               comp.Connected,
-			Logger:              log,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30*time.Second + kickBound,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	srv := newHTTPServer(handler, log, defaultTimeouts(kickBound))
+	serveHTTP := func() error { return srv.Serve(ln) }
+	if cfg.HTTP.TLSCert != "" {
+		certs, err := newCertReloader(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+		if err != nil {
+			log.Error("cannot load the TLS certificate", "err", err)
+			return exitFailure
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
+		stopHUP := certs.reloadOnSIGHUP(log)
+		defer stopHUP()
+		serveHTTP = func() error { return srv.ServeTLS(ln, "", "") }
+	} else if plainBasicExposed(cfg, ln.Addr()) {
+		log.Warn("Basic credentials over plain HTTP on a non-loopback address: anyone on the path can read them; set http.tls_cert and http.tls_key, or put muc-kick behind a TLS reverse proxy",
+			"listen", ln.Addr().String())
 	}
 
 	compCtx, stopComp := context.WithCancel(context.Background())
@@ -129,7 +156,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	compDone := make(chan error, 1)
 	go func() { compDone <- comp.Run(compCtx) }()
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
+	go func() { httpDone <- serveHTTP() }()
 	log.Info("muc-kick started", "version", version, "http", ln.Addr().String(), "path", cfg.HTTP.Path,
 		"component", cfg.Component.Domain, "server", cfg.Component.Server, "muc_domains", cfg.MUC.Domains)
 
@@ -166,6 +193,144 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 	log.Info("stopped")
 	return code
+}
+
+// serverTimeouts bound what one HTTP connection may take, so a slow or idle
+// client cannot hold it.
+type serverTimeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+func defaultTimeouts(kickBound time.Duration) serverTimeouts {
+	return serverTimeouts{readHeader: 10 * time.Second, read: 30 * time.Second, write: 30*time.Second + kickBound, idle: 120 * time.Second}
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger, t serverTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// plainBasicExposed reports whether Basic credentials would cross a network
+// in clear text: plain HTTP on an address other than loopback.
+func plainBasicExposed(cfg *config.Config, addr net.Addr) bool {
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return false
+	}
+	basic := strings.HasPrefix(cfg.HTTP.AuthorizationHeader, "Basic ")
+	for _, c := range cfg.HTTP.Clients {
+		basic = basic || strings.HasPrefix(c.AuthorizationHeader, "Basic ") || c.AuthorizationSHA256 != ""
+	}
+	return basic
+}
+
+// certReloader serves a certificate that SIGHUP reads again from its files.
+type certReloader struct {
+	certFile, keyFile string
+	cert              atomic.Pointer[tls.Certificate]
+}
+
+func newCertReloader(certFile, keyFile string) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile}
+	return r, r.load()
+}
+
+func (r *certReloader) load() error {
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return err
+	}
+	r.cert.Store(&cert)
+	return nil
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.cert.Load(), nil }
+
+// reloadOnSIGHUP reloads the certificate at every SIGHUP until the returned
+// function is called; a failed reload keeps the certificate in use.
+func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if err := r.load(); err != nil {
+					log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
+				} else {
+					log.Info("SIGHUP: TLS certificate reloaded", "cert", r.certFile)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
+}
+
+// credentialCmd is "muc-kick credential": it prints a signed credential.
+func credentialCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("muc-kick credential", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`, with http.credential_key_file")
+	name := fs.String("name", "", "the client's `name`, for logs and revocation (required)")
+	var rooms roomList
+	fs.Var(&rooms, "room", "a room `pattern` the client may act on, such as \"team-*@conference.example.org\" (repeatable; none: every room)")
+	ttl := fs.Duration("ttl", 720*time.Hour, "how long the credential is valid")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "muc-kick:", err)
+		return exitConfig
+	}
+	if len(cfg.HTTP.CredentialKeys) == 0 {
+		fmt.Fprintln(stderr, "muc-kick: set http.credential_key_file in", *configPath)
+		return exitConfig
+	}
+	for _, p := range rooms {
+		if err := config.CheckRoomPattern(p, cfg.MUC.Domains); err != nil {
+			fmt.Fprintf(stderr, "muc-kick: -room %q %v\n", p, err)
+			return exitConfig
+		}
+	}
+	if *name == "" {
+		fmt.Fprintln(stderr, "muc-kick: -name is required")
+		return exitConfig
+	}
+	token, claims, err := credential.Issue(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, rooms.lower(), *ttl, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "muc-kick:", err)
+		return exitConfig
+	}
+	fmt.Fprintln(stdout, token)
+	scope := "every room of " + strings.Join(cfg.MUC.Domains, ", ")
+	if len(rooms) > 0 {
+		scope = strings.Join(claims.Rooms, ", ")
+	}
+	fmt.Fprintf(stderr, "credential for %q (id %s) on %s, for %s, valid until %s\nclients send it as: Authorization: Bearer <token>\n",
+		claims.Name, claims.ID, claims.Issuer, scope, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339))
+	return exitOK
+}
+
+type roomList []string
+
+func (r *roomList) String() string     { return strings.Join(*r, ",") }
+func (r *roomList) Set(v string) error { *r = append(*r, v); return nil }
+func (r roomList) lower() []string {
+	out := make([]string, len(r))
+	for i, p := range r {
+		out[i] = strings.ToLower(p)
+	}
+	return out
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

@@ -9,13 +9,12 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -32,12 +31,33 @@ type Kicker interface {
 
 // Options configure the handler.
 type Options struct {
-	Path                string        // where kicks are posted; default /muc_kick
-	AuthorizationHeader string        // the exact Authorization value required
-	MaxBodyBytes        int64         // default 64 KiB
-	Ready               func() bool   // whether kicks can be carried out now (the component is connected)
-	RetryAfter          time.Duration // sent with 503; default 5s
-	Logger              *slog.Logger
+	Path string // where kicks are posted; default /muc_kick
+	// AuthorizationHeader is the exact Authorization value of
+	// mod_http_muc_kick's single credential; its client is named "default".
+	AuthorizationHeader string
+	Clients             []Client // named clients
+	// CredentialKeys verify signed credentials (Bearer tokens) issued for
+	// CredentialHost; the first is the current key. Revoked lists refused
+	// client names and token ids.
+	CredentialKeys [][]byte
+	CredentialHost string
+	Revoked        []string
+	MaxBodyBytes   int64            // default 64 KiB
+	MaxInFlight    int              // kicks carried out at once; default 1024
+	Ready          func() bool      // whether kicks can be carried out now (the component is connected)
+	RetryAfter     time.Duration    // sent with 503; default 5s
+	Now            func() time.Time // default time.Now
+	Logger         *slog.Logger
+}
+
+// Client is a named caller with its own credential.
+type Client struct {
+	Name   string
+	Header string   // the exact Authorization value, or
+	SHA256 string   // its hex SHA-256
+	Rooms  []string // patterns ("team-*@conference.example.org"); none: all rooms
+	Rate   float64  // requests per second; 0: no limit
+	Burst  int
 }
 
 // Errors of request handling, mapped to 4xx by status.
@@ -46,14 +66,19 @@ var (
 	errBadRequest   = errors.New("bad request")
 	errTooLarge     = errors.New("request body too large")
 	errNotReady     = errors.New("not connected to the XMPP server; try again shortly")
+	errOutOfScope   = errors.New("this client may not act on that room")
+	errRateLimited  = errors.New("too many requests from this client")
+	errBusy         = errors.New("too many kicks in flight; try again shortly")
 )
 
 type api struct {
-	kicker Kicker
-	opts   Options
-	log    *slog.Logger
-	want   [sha256.Size]byte // hash of the expected Authorization value
-	scheme string            // for WWW-Authenticate
+	kicker   Kicker
+	opts     Options
+	log      *slog.Logger
+	clients  []staticClient
+	revoked  map[string]bool
+	schemes  []string      // for WWW-Authenticate
+	inFlight chan struct{} // a semaphore
 }
 
 // New returns the HTTP handler of the API.
@@ -73,8 +98,14 @@ func New(k Kicker, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &api{kicker: k, opts: opts, log: opts.Logger, want: sha256.Sum256([]byte(opts.AuthorizationHeader))}
-	a.scheme, _, _ = strings.Cut(opts.AuthorizationHeader, " ")
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 1024
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &api{kicker: k, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	a.setUpAuth()
 
 	r := httprouter.New()
 	r.POST(opts.Path, a.kick)
@@ -95,6 +126,7 @@ func New(k Kicker, opts Options) http.Handler {
 	}
 	r.RedirectTrailingSlash = false // a redirected POST loses its body
 	r.RedirectFixedPath = false
+	r.HandleOPTIONS = false // no CORS here: OPTIONS gets the same JSON 405
 	return r
 }
 
@@ -126,35 +158,60 @@ type errorBody struct {
 
 func (a *api) kick(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	start := time.Now()
-	req, err := a.doKick(w, r)
+	var p *principal
+	req, err := a.doKick(w, r, &p)
 	code, msg := status(err)
 	if code == http.StatusOK {
 		writeJSON(w, code, kickResponse{Kicked: []string{req.Nickname}, MUC: req.MUC})
 	} else {
-		if code == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", a.scheme+` realm="muc-kick"`)
-		}
-		if code == http.StatusServiceUnavailable {
+		switch code {
+		case http.StatusUnauthorized:
+			for _, s := range a.schemes {
+				w.Header().Add("WWW-Authenticate", s+` realm="muc-kick"`)
+			}
+		case http.StatusServiceUnavailable:
 			a.retryAfter(w)
+		case http.StatusTooManyRequests:
+			var rl *rateLimitError
+			if errors.As(err, &rl) {
+				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(rl.wait.Seconds())))))
+			}
 		}
 		writeJSON(w, code, errorBody{msg})
 	}
-	a.log.Info("kick", "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname,
+	client := "-"
+	if p != nil {
+		client = p.name
+	}
+	a.log.Info("kick", "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname,
 		"status", code, "outcome", outcome(code, err), "duration", time.Since(start).Round(time.Microsecond))
 }
 
 // doKick authorizes, decodes and validates the request, and carries it out.
-func (a *api) doKick(w http.ResponseWriter, r *http.Request) (kickRequest, error) {
-	got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-	if subtle.ConstantTimeCompare(got[:], a.want[:]) != 1 {
-		return kickRequest{}, errUnauthorized
+func (a *api) doKick(w http.ResponseWriter, r *http.Request, who **principal) (kickRequest, error) {
+	p, err := a.authenticate(r.Header.Get("Authorization"))
+	if err != nil {
+		return kickRequest{}, err
+	}
+	*who = p
+	if err := p.allow(a.opts.Now()); err != nil {
+		return kickRequest{}, err
 	}
 	req, err := decode(http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
 	if err != nil {
 		return req, err
 	}
+	if !p.mayActOn(req.MUC) {
+		return req, fmt.Errorf("%w: client %q may not act on %s", errOutOfScope, p.name, req.MUC)
+	}
 	if !a.opts.Ready() {
 		return req, errNotReady
+	}
+	select {
+	case a.inFlight <- struct{}{}:
+		defer func() { <-a.inFlight }()
+	default:
+		return req, errBusy
 	}
 	return req, a.kicker.Kick(r.Context(), req.MUC, req.Nickname, req.Reason)
 }
@@ -229,6 +286,12 @@ func status(err error) (int, string) {
 		return http.StatusOK, ""
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, err.Error()
+	case errors.Is(err, errOutOfScope):
+		return http.StatusForbidden, err.Error()
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, err.Error()
+	case errors.Is(err, errBusy):
+		return http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, errBadRequest):

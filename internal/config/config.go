@@ -132,7 +132,8 @@ type HTTP struct {
 	// get 503 with Retry-After. Default 1024.
 	MaxInFlight int64 `toml:"max_in_flight"`
 	// TLSCert and TLSKey, both or neither, serve HTTPS (TLS 1.2 or later).
-	// The files are read again on SIGHUP.
+	// The files are read again on SIGHUP. Load resolves relative names as
+	// secret_file's.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 
@@ -252,6 +253,9 @@ func Load(path string) (*Config, error) {
 	}
 	if err := c.readCredentialKeys(); err != nil {
 		return nil, err
+	}
+	if c.HTTP.TLSCert != "" {
+		c.HTTP.TLSCert, c.HTTP.TLSKey = c.resolve(c.HTTP.TLSCert), c.resolve(c.HTTP.TLSKey)
 	}
 	return c, nil
 }

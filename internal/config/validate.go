@@ -185,7 +185,7 @@ func (c *Config) checkClients() error {
 		}
 		hashes[sum] = key
 		for j, p := range cl.Rooms {
-			if err := checkRoomPattern(p, c.MUC.Domains); err != nil {
+			if err := CheckRoomPattern(p, c.MUC.Domains); err != nil {
 				return fmt.Errorf("config: %s: rooms[%d] %q %v", key, j, p, err)
 			}
 			cl.Rooms[j] = strings.ToLower(p)
@@ -200,9 +200,9 @@ func (c *Config) checkClients() error {
 	return nil
 }
 
-// checkRoomPattern checks a room pattern: a room name in which "*" stands for
+// CheckRoomPattern checks a room pattern: a room name in which "*" stands for
 // any text, "@", and one of the MUC domains.
-func checkRoomPattern(p string, domains []string) error {
+func CheckRoomPattern(p string, domains []string) error {
 	node, domain, ok := strings.Cut(strings.ToLower(p), "@")
 	if !ok || node == "" {
 		return errors.New(`must be room@service, such as "*@conference.example.org"`)

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/fakeserver"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const minimalConfig = `[component]
+domain = "kick.example.org"
+secret = "s"
+[muc]
+domains = ["conference.example.org"]
+[http]
+authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
+`
+
+func runMain(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCheckConfigAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.toml", minimalConfig)
+	bad := writeFile(t, dir, "bad.toml", strings.Replace(minimalConfig, "domain =", "domian =", 1))
+	if code, out, _ := runMain("-config", good, "-check-config"); code != 0 || !strings.Contains(out, "is valid") {
+		t.Errorf("good config: %d %q", code, out)
+	}
+	code, _, errs := runMain("-config", bad, "-check-config")
+	if code != exitConfig || errs != "muc-kick: config: unknown key \"component.domian\"\n" {
+		t.Errorf("bad config: %d %q", code, errs)
+	}
+	if code, out, _ := runMain("-version"); code != 0 || !strings.HasPrefix(out, "muc-kick ") || !strings.Contains(out, "go1.") {
+		t.Errorf("-version: %d %q", code, out)
+	}
+	if code, _, _ := runMain("-no-such-flag"); code != exitConfig {
+		t.Errorf("unknown flag: %d", code)
+	}
+}
+
+func TestCredentialCommand(t *testing.T) {
+	dir := t.TempDir()
+	key := strings.Repeat("k", 64)
+	writeFile(t, dir, "credential.key", key+"\n")
+	cfg := writeFile(t, dir, "c.toml", minimalConfig+"credential_key_file = \"credential.key\"\n")
+	code, out, errs := runMain("credential", "-config", cfg, "-name", "web-backend", "-room", "Team-*@conference.example.org", "-ttl", "1h")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now())
+	if err != nil {
+		t.Fatalf("the printed token does not verify: %v", err)
+	}
+	if claims.Name != "web-backend" || len(claims.Rooms) != 1 || claims.Rooms[0] != "team-*@conference.example.org" ||
+		claims.Expiry-claims.IssuedAt != 3600 {
+		t.Errorf("claims %+v", claims)
+	}
+	if !strings.Contains(errs, claims.ID) || !strings.Contains(errs, "Authorization: Bearer") {
+		t.Errorf("stderr does not tell the id and how to use it: %q", errs)
+	}
+	if code, _, errs := runMain("credential", "-config", cfg, "-name", "x", "-room", "*@elsewhere.org"); code != exitConfig || !strings.Contains(errs, "muc.domains") {
+		t.Errorf("room elsewhere: %d %q", code, errs)
+	}
+	if code, _, errs := runMain("credential", "-config", cfg); code != exitConfig || !strings.Contains(errs, "-name") {
+		t.Errorf("no name: %d %q", code, errs)
+	}
+	noKey := writeFile(t, dir, "nokey.toml", minimalConfig)
+	if code, _, errs := runMain("credential", "-config", noKey, "-name", "x"); code != exitConfig || !strings.Contains(errs, "credential_key_file") {
+		t.Errorf("no key: %d %q", code, errs)
+	}
+}
+
+// TestSlowClientIsCutOff sends a request one byte at a time: the server
+// closes the connection at its read timeouts instead of waiting for ever.
+func TestSlowClientIsCutOff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)),
+		serverTimeouts{readHeader: 300 * time.Millisecond, read: 500 * time.Millisecond, write: time.Second, idle: time.Second})
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	for _, tc := range []struct{ name, head string }{
+		{"slow headers", ""},
+		{"slow body", "POST /muc_kick HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			io.WriteString(conn, tc.head)
+			start := time.Now()
+			payload := "POST /muc_kick HTTP/1.1\r\nHost: x\r\n"
+			if tc.head != "" {
+				payload = strings.Repeat("x", 1000)
+			}
+			for i := 0; i < len(payload); i++ {
+				if _, err := conn.Write([]byte{payload[i]}); err != nil {
+					break // the server hung up: what we want
+				}
+				time.Sleep(50 * time.Millisecond)
+				if time.Since(start) > 5*time.Second {
+					t.Fatal("the server still reads after 5s of a byte every 50ms")
+				}
+			}
+			conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := io.ReadAll(conn); err != nil && !strings.Contains(err.Error(), "reset") {
+				t.Fatalf("the connection was not closed: %v", err)
+			}
+		})
+	}
+}
+
+func TestPlainBasicWarning(t *testing.T) {
+	cfg, err := config.Parse([]byte(minimalConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:80": false, "[::1]:80": false, "0.0.0.0:80": true, "192.0.2.1:80": true} {
+		a, _ := net.ResolveTCPAddr("tcp", addr)
+		if got := plainBasicExposed(cfg, a); got != want {
+			t.Errorf("%s: %v, want %v", addr, got, want)
+		}
+	}
+	cfg.HTTP.AuthorizationHeader = "Bearer x"
+	if a, _ := net.ResolveTCPAddr("tcp", "0.0.0.0:80"); plainBasicExposed(cfg, a) {
+		t.Error("a Bearer credential is not Basic")
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key to dir.
+func selfSigned(t *testing.T, dir, cn string) *x509.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	writeFile(t, dir, "cert.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	writeFile(t, dir, "key.pem", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	cert, _ := x509.ParseCertificate(der)
+	return cert
+}
+
+// TestTLSAndCredentialsWired runs the daemon against a fake XMPP server with
+// TLS, named clients and signed credentials from its configuration file, and
+// reloads the certificate on SIGHUP.
+func TestTLSAndCredentialsWired(t *testing.T) {
+	dir := t.TempDir()
+	selfSigned(t, dir, "first")
+	key := strings.Repeat("z", 32)
+	writeFile(t, dir, "cred.key", key)
+	xmpp := fakeserver.Start(t, "kick.example.org", "s")
+	cfgPath := writeFile(t, dir, "c.toml", fmt.Sprintf(`[component]
+server = %q
+domain = "kick.example.org"
+secret = "s"
+[muc]
+domains = ["conference.example.org"]
+[http]
+tls_cert = "cert.pem"
+tls_key = "key.pem"
+credential_key_file = "cred.key"
+[[http.client]]
+name = "teams"
+authorization_sha256 = "%x"
+rooms = ["team-*@conference.example.org"]
+`, xmpp.Addr, sha256sum("Basic dGVhbXM6dGVhbXM=")))
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cancel, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln) }()
+	defer func() { cancel(); <-done }()
+	xmpp.WaitConn(5 * time.Second)
+
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}}
+	post := func(authz, room string) (int, string) {
+		req, _ := http.NewRequest("POST", "https://"+ln.Addr().String()+"/muc_kick",
+			strings.NewReader(`{"nickname":"Bob","muc":"`+room+`"}`))
+		req.Header.Set("Authorization", authz)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.TLS.PeerCertificates[0].Subject.CommonName + " " + string(b)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if code, _ := post("Basic dGVhbXM6dGVhbXM=", "team-a@conference.example.org"); code == 200 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for { // drain what the first kick sent
+		if _, ok := xmpp.Next(50 * time.Millisecond); !ok {
+			break
+		}
+	}
+	if code, body := post("Basic dGVhbXM6dGVhbXM=", "other@conference.example.org"); code != 403 || !strings.HasPrefix(body, "first ") {
+		t.Errorf("out of scope: %d %s", code, body)
+	}
+	if st, ok := xmpp.Next(200 * time.Millisecond); ok {
+		t.Errorf("a refused request sent a stanza: %s", st.Raw)
+	}
+	tok, _, _ := credential.Issue([]byte(key), "kick.example.org", "signed", nil, time.Hour, time.Now())
+	if code, body := post("Bearer "+tok, "any@conference.example.org"); code != 200 {
+		t.Errorf("signed credential: %d %s", code, body)
+	}
+
+	selfSigned(t, dir, "second")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, body := post("Basic dGVhbXM6dGVhbXM=", "team-a@conference.example.org")
+		if strings.HasPrefix(body, "second ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the certificate was not reloaded on SIGHUP: %s", body)
+		}
+	}
+	client.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS11
+	if _, err := client.Get("https://" + ln.Addr().String() + "/healthz"); err == nil {
+		t.Error("TLS 1.1 was accepted")
+	}
+}
+
+func sha256sum(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}

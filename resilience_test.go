@@ -1,0 +1,842 @@
+package main
+
+// Resilience tests: muc-kick when the XMPP server dies under load, when it
+// is told to stop in the middle of work, when it cannot start, and whether it
+// leaves goroutines behind. They run against the real servers of
+// internal/xmpptest and reuse the helpers of integration_test.go (startDaemon,
+// join, kickBody, testAuth, syncBuffer).
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/internal/xmpptest"
+)
+
+// resilienceClientTimeout bounds every HTTP request of these tests. It is
+// well above what a kick may take in the daemons they start: three IQ
+// timeouts of 5 s plus 5 s (main.go's kickBound), so a request that reaches
+// it hung.
+const resilienceClientTimeout = 30 * time.Second
+
+func skipIfShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real XMPP server; skipped with -short")
+	}
+}
+
+// kickOutcome is what one POST /muc_kick got back.
+type kickOutcome struct {
+	nick       string
+	code       int // 0 when err is set
+	retryAfter string
+	errText    string // the "error" of the JSON body
+	err        error  // no answer: the request failed or timed out
+	sent, at   time.Time
+}
+
+// newKickClient returns a client that opens a fresh connection for every
+// request, so that no request is lost to an idle keep-alive connection the
+// server closes, and gives up after resilienceClientTimeout.
+func newKickClient() *http.Client {
+	return &http.Client{
+		Timeout:   resilienceClientTimeout,
+		Transport: &http.Transport{DisableKeepAlives: true},
+	}
+}
+
+func postKick(client *http.Client, baseURL string, body kickBody) kickOutcome {
+	out := kickOutcome{nick: body.Nickname, sent: time.Now()}
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", baseURL+"/muc_kick", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", testAuth)
+	resp, err := client.Do(req)
+	if err != nil {
+		out.err, out.at = err, time.Now()
+		return out
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	out.at = time.Now()
+	if err != nil {
+		out.err = fmt.Errorf("reading the %d answer: %w", resp.StatusCode, err)
+		return out
+	}
+	out.code = resp.StatusCode
+	out.retryAfter = resp.Header.Get("Retry-After")
+	var b struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		out.err = fmt.Errorf("status %d with a body that is not JSON: %q", resp.StatusCode, raw)
+	}
+	out.errText = b.Error
+	return out
+}
+
+// inFlight is a burst of kicks posted at once.
+type inFlight struct {
+	outcomes []kickOutcome // in the order of the bodies; read them after wait
+	first200 chan struct{} // closed when the first 200 arrives
+	answered atomic.Int32  // requests that have ended
+	wg       sync.WaitGroup
+}
+
+// burst posts every body at once.
+func burst(client *http.Client, baseURL string, bodies []kickBody) *inFlight {
+	b := &inFlight{outcomes: make([]kickOutcome, len(bodies)), first200: make(chan struct{})}
+	var once sync.Once
+	for i, body := range bodies {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			out := postKick(client, baseURL, body)
+			b.outcomes[i] = out
+			b.answered.Add(1)
+			if out.code == 200 {
+				once.Do(func() { close(b.first200) })
+			}
+		}()
+	}
+	return b
+}
+
+// wait waits until every request has ended and returns the outcomes.
+func (b *inFlight) wait() []kickOutcome {
+	b.wg.Wait()
+	return b.outcomes
+}
+
+// statusCounts renders how many outcomes had each status, e.g. "200×31 503×9".
+func statusCounts(outcomes []kickOutcome) string {
+	counts := map[int]int{}
+	for _, o := range outcomes {
+		counts[o.code]++
+	}
+	codes := make([]int, 0, len(counts))
+	for c := range counts {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	var parts []string
+	for _, c := range codes {
+		name := strconv.Itoa(c)
+		if c == 0 {
+			name = "no-answer"
+		}
+		parts = append(parts, fmt.Sprintf("%s×%d", name, counts[c]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// gotKicked reports whether o has already received its own status-307
+// unavailable presence.
+func gotKicked(o *xmpptest.Occupant) bool {
+	for _, p := range o.Presences() {
+		room, nick, _ := strings.Cut(p.From, "/")
+		if p.Type == "unavailable" && p.HasStatus(307) && strings.EqualFold(room, o.Room) && (nick == o.Nick || p.HasStatus(110)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestResilienceServerKilledDuringBurst kills the XMPP server (SIGKILL)
+// while a burst of kicks is in flight. Every request must be answered, at
+// once and with 200, 503 or 504 only; every 200 must be a kick the occupant
+// really received; and once the server is back, muc-kick must be ready by
+// itself and kick again.
+func TestResilienceServerKilledDuringBurst(t *testing.T) {
+	skipIfShort(t)
+	for _, kind := range xmpptest.Kinds() {
+		t.Run(kind.Name, func(t *testing.T) {
+			srv := kind.Start(t)
+			d := startDaemon(t, srv, 30*time.Second)
+
+			// 40 occupants in 4 rooms, each with an owner who stays.
+			type target struct {
+				room string
+				o    *xmpptest.Occupant
+			}
+			var targets []target
+			var bodies []kickBody
+			for r := range 4 {
+				room := fmt.Sprintf("burst%d@%s", r, srv.MUCDomain)
+				join(t, srv, room, "owner")
+				for u := range 10 {
+					o := join(t, srv, room, fmt.Sprintf("u%d", u))
+					targets = append(targets, target{room, o})
+					bodies = append(bodies, kickBody{o.Nick, room, "burst"})
+				}
+			}
+
+			client := newKickClient()
+			began := time.Now()
+			b := burst(client, d.url, bodies)
+			select {
+			case <-b.first200:
+			case <-time.After(10 * time.Second):
+				t.Log("no 200 within 10s; killing the server anyway")
+			}
+			killStart := time.Now()
+			srv.Kill()
+			killed := time.Now()
+			outcomes := b.wait()
+			t.Logf("%d kicks: %s; server killed %s after the burst began (kill took %s)",
+				len(bodies), statusCounts(outcomes), killStart.Sub(began).Round(time.Millisecond), killed.Sub(killStart).Round(time.Millisecond))
+
+			inFlight, ambiguous := 0, 0
+			for i, out := range outcomes {
+				tg := targets[i]
+				if out.at.After(killStart) {
+					inFlight++
+				}
+				switch {
+				case out.err != nil:
+					t.Errorf("%s in %s: no answer: %v", tg.o.Nick, tg.room, out.err)
+					continue
+				case out.code != 200 && out.code != 503 && out.code != 504:
+					t.Errorf("%s in %s: status %d %q, want 200, 503 or 504", tg.o.Nick, tg.room, out.code, out.errText)
+				case out.code == 503 && out.retryAfter == "":
+					t.Errorf("%s in %s: 503 without Retry-After", tg.o.Nick, tg.room)
+				}
+				// "Requests waiting for a reply when the stream drops get 503
+				// at once" (README): nothing may wait for an IQ timeout.
+				if late := out.at.Sub(killed); late > 3*time.Second {
+					t.Errorf("%s in %s: answered %d %s after the server was gone", tg.o.Nick, tg.room, out.code, late.Round(time.Millisecond))
+				}
+			}
+			// The server sends the 307 presence before the IQ result, and
+			// the client reads what reached its socket before the server
+			// died, so a 200 implies a recorded 307.
+			for i, out := range outcomes {
+				tg := targets[i]
+				switch {
+				case out.code == 200:
+					if _, _, err := tg.o.WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s in %s: 200, but the occupant got no 307 before the server died: %v", tg.o.Nick, tg.room, err)
+					}
+				case out.code != 0 && gotKicked(tg.o):
+					ambiguous++ // allowed: "the kick may or may not have happened"
+				}
+			}
+			t.Logf("%d requests were answered after the kill began; %d non-200 answers were kicks that happened nonetheless",
+				inFlight, ambiguous)
+
+			// While the server is down: not ready, and kicks fail fast.
+			d.waitReady(t, false, 10*time.Second)
+			start := time.Now()
+			out := postKick(client, d.url, kickBody{"u0", targets[0].room, ""})
+			if out.code != 503 || out.retryAfter == "" || time.Since(start) > time.Second {
+				t.Errorf("kick while the server is down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
+					out.code, out.errText, out.retryAfter, time.Since(start).Round(time.Millisecond))
+			}
+
+			// Back up: ready by itself, and kicks work again.
+			srv.Start()
+			restarted := time.Now()
+			d.waitReady(t, true, 30*time.Second)
+			t.Logf("ready again %s after the server came back", time.Since(restarted).Round(time.Millisecond))
+			room := "afterkill@" + srv.MUCDomain
+			join(t, srv, room, "owner")
+			bob := join(t, srv, room, "bob")
+			if out := postKick(client, d.url, kickBody{"bob", room, "after the crash"}); out.code != 200 {
+				t.Fatalf("kick after the restart: %d %q %v", out.code, out.errText, out.err)
+			}
+			if reason, _, err := bob.WaitKicked(5 * time.Second); err != nil || reason != "after the crash" {
+				t.Fatalf("after the restart: reason %q, %v", reason, err)
+			}
+			if code := d.stop(); code != 0 {
+				t.Errorf("exit code %d, want 0", code)
+			}
+		})
+	}
+}
+
+// TestResilienceGoroutinesReturnToBaseline checks that a daemon that kicked,
+// entered rooms, lost its server, reconnected and stopped leaves no
+// goroutine behind.
+func TestResilienceGoroutinesReturnToBaseline(t *testing.T) {
+	skipIfShort(t)
+	srv := xmpptest.StartProsody(t)
+	http.DefaultClient.CloseIdleConnections()
+	base := settledGoroutines()
+
+	d := startDaemon(t, srv, 30*time.Second)
+	client := newKickClient()
+	var clients []*xmpptest.Client
+	enter := func(room, nick string) *xmpptest.Occupant {
+		t.Helper()
+		c := xmpptest.Connect(t, srv)
+		clients = append(clients, c)
+		o, err := c.Join(room, nick)
+		if err != nil {
+			t.Fatalf("%s cannot join %s: %v", nick, room, err)
+		}
+		return o
+	}
+	kickAll := func(room string, n int, want int) {
+		t.Helper()
+		var bodies []kickBody
+		for u := range n {
+			bodies = append(bodies, kickBody{fmt.Sprintf("u%d", u), room, ""})
+		}
+		for _, o := range burst(client, d.url, bodies).wait() {
+			if o.code != want {
+				t.Errorf("%s in %s: %d %q %v, want %d", o.nick, room, o.code, o.errText, o.err, want)
+			}
+		}
+	}
+
+	// Kicks that enter rooms (the component stays: linger 30s), a missing
+	// room, a crash of the server with rooms entered, kicks while it is
+	// down, a reconnect, and kicks again.
+	for r := range 3 {
+		room := fmt.Sprintf("leak%d@%s", r, srv.MUCDomain)
+		enter(room, "owner")
+		for u := range 5 {
+			enter(room, fmt.Sprintf("u%d", u))
+		}
+		kickAll(room, 5, 200)
+	}
+	kickAll("nosuchroom@"+srv.MUCDomain, 1, 404)
+	srv.Kill()
+	d.waitReady(t, false, 10*time.Second)
+	kickAll("leak0@"+srv.MUCDomain, 3, 503)
+	srv.Start()
+	d.waitReady(t, true, 30*time.Second)
+	room := "leakagain@" + srv.MUCDomain
+	enter(room, "owner")
+	for u := range 5 {
+		enter(room, fmt.Sprintf("u%d", u))
+	}
+	kickAll(room, 5, 200)
+
+	for _, c := range clients {
+		c.Close()
+	}
+	if code := d.stop(); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	client.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
+
+	deadline := time.Now().Add(10 * time.Second)
+	n := runtime.NumGoroutine()
+	for n > base && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	t.Logf("goroutines: %d before the daemon started, %d after it stopped", base, n)
+	if n > base {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Errorf("%d goroutines after the daemon stopped, %d before it started; all goroutines:\n%s", n, base, buf)
+	}
+}
+
+// settledGoroutines waits until the goroutine count stops changing (test
+// helpers of earlier tests winding down) and returns it.
+func settledGoroutines() int {
+	n := runtime.NumGoroutine()
+	for range 20 {
+		time.Sleep(50 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		if m == n {
+			break
+		}
+		n = m
+	}
+	return n
+}
+
+// TestResilienceBinary runs the built muc-kick binary as a subprocess:
+// signals, exit codes and stderr are what systemd sees.
+func TestResilienceBinary(t *testing.T) {
+	skipIfShort(t)
+	bin := buildDaemon(t)
+
+	t.Run("SIGTERM with kicks in flight", func(t *testing.T) {
+		srv := xmpptest.StartProsody(t)
+		p := startBinary(t, bin, srv, srv.Secret)
+
+		// 3 rooms, each with a watcher and 8 occupants to kick; nicknames
+		// are unique across rooms, so the daemon's log lines name them.
+		type target struct {
+			room string
+			o    *xmpptest.Occupant
+		}
+		var targets []target
+		var bodies []kickBody
+		var watchers []*xmpptest.Occupant
+		for r := range 3 {
+			room := fmt.Sprintf("term%d@%s", r, srv.MUCDomain)
+			watchers = append(watchers, join(t, srv, room, "watcher"))
+			for u := range 8 {
+				o := join(t, srv, room, fmt.Sprintf("r%du%d", r, u))
+				targets = append(targets, target{room, o})
+				bodies = append(bodies, kickBody{o.Nick, room, "shutdown"})
+			}
+		}
+
+		// A frozen server holds every kick in flight: the daemon has sent
+		// the IQs and waits for the answers.
+		thaw := freezeProsody(t, srv)
+		client := newKickClient()
+		b := burst(client, p.url, bodies)
+		time.Sleep(time.Second)
+		if n := b.answered.Load(); n != 0 {
+			t.Fatalf("%d kicks were answered while the server was frozen: %s", n, statusCounts(b.wait()))
+		}
+
+		termAt := time.Now()
+		p.signal(t, syscall.SIGTERM)
+		p.waitLog(t, "shutting down", 5*time.Second)
+		// New requests after the signal: the listener is closed, so they
+		// are refused, and must not be carried out.
+		time.Sleep(100 * time.Millisecond)
+		var late []kickBody
+		for i := range 4 {
+			late = append(late, kickBody{fmt.Sprintf("late%d", i), targets[i].room, "too late"})
+		}
+		lateOutcomes := burst(client, p.url, late).wait()
+		time.Sleep(200 * time.Millisecond)
+		if p.exited() {
+			t.Fatalf("the daemon exited with kicks still in flight: %v", p.state)
+		}
+		thaw()
+		outcomes := b.wait()
+		state := p.wait(t, 15*time.Second)
+		t.Logf("in flight at SIGTERM: %s; after it: %s; exited %s after SIGTERM with %v",
+			statusCounts(outcomes), statusCounts(lateOutcomes), time.Since(termAt).Round(time.Millisecond), state)
+		if state.ExitCode() != 0 {
+			t.Errorf("exit status %v, want 0", state)
+		}
+
+		logged := p.kickLog(t)
+		t.Logf("DEBUG stderr:\n%s", p.logs.String())
+		// Every kick accepted before the signal finishes: the server is
+		// back and the grace period is 30 s.
+		for i, out := range outcomes {
+			switch {
+			case out.err != nil:
+				t.Errorf("%s: accepted before SIGTERM but no answer: %v", out.nick, out.err)
+			case out.code != 200 && out.code != 503:
+				t.Errorf("%s: status %d %q, want 200 (or 503)", out.nick, out.code, out.errText)
+			case out.code != 200:
+				t.Errorf("%s: %d %q: a kick in flight at SIGTERM was not let finish", out.nick, out.code, out.errText)
+			}
+			if out.err == nil && logged[out.nick] != out.code {
+				t.Errorf("%s: the client got %d, the daemon logged %d", out.nick, out.code, logged[out.nick])
+			}
+			if out.code == 200 {
+				if _, _, err := targets[i].o.WaitKicked(5 * time.Second); err != nil {
+					t.Errorf("%s: 200 but no 307: %v", out.nick, err)
+				}
+			}
+		}
+		// A request after the signal is refused (the listener is closed),
+		// or, if it got in before that, answered; never carried out
+		// without an answer.
+		for _, out := range lateOutcomes {
+			code, ok := logged[out.nick]
+			switch {
+			case out.err == nil && (out.code != 200 && out.code != 503 || code != out.code):
+				t.Errorf("%s after SIGTERM: the client got %d, the daemon logged %d", out.nick, out.code, code)
+			case out.err != nil && ok:
+				t.Errorf("%s after SIGTERM: handled (status %d) but the client got no answer: %v", out.nick, code, out.err)
+			case out.err != nil && !isConnRefused(out.err):
+				t.Logf("%s after SIGTERM: not accepted: %v", out.nick, out.err)
+			}
+		}
+		// The component leaves every room (linger is 30 s: only the
+		// shutdown makes it leave).
+		for _, w := range watchers {
+			if _, err := w.WaitPresence(5*time.Second, func(pr xmpptest.Presence) bool {
+				return pr.From == w.Room+"/kickbot" && pr.Type == "unavailable"
+			}); err != nil {
+				t.Errorf("%s: the component did not leave the room on shutdown: %v", w.Room, err)
+			}
+		}
+		for _, bad := range []string{"kicks still in flight", "rooms not all left", "level=ERROR"} {
+			if strings.Contains(p.logs.String(), bad) {
+				t.Errorf("the daemon logged %q", bad)
+			}
+		}
+	})
+
+	t.Run("a second SIGTERM ends it at once", func(t *testing.T) {
+		srv := xmpptest.StartProsody(t)
+		p := startBinary(t, bin, srv, srv.Secret)
+		room := "twice@" + srv.MUCDomain
+		join(t, srv, room, "watcher")
+		join(t, srv, room, "bob")
+
+		thaw := freezeProsody(t, srv)
+		client := newKickClient()
+		b := burst(client, p.url, []kickBody{{"bob", room, ""}})
+		time.Sleep(500 * time.Millisecond)
+		p.signal(t, syscall.SIGTERM)
+		p.waitLog(t, "shutting down", 5*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		if p.exited() {
+			t.Fatalf("the first SIGTERM did not wait for the kick in flight: %v", p.state)
+		}
+		second := time.Now()
+		p.signal(t, syscall.SIGTERM)
+		state := p.wait(t, 3*time.Second)
+		took := time.Since(second)
+		thaw()
+		outcomes := b.wait()
+		t.Logf("ended %s after the second SIGTERM: %v; the kick in flight got %d %v",
+			took.Round(time.Millisecond), state, outcomes[0].code, outcomes[0].err)
+		ws, _ := state.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			t.Errorf("ended with %v, want killed by SIGTERM", state)
+		}
+		if took > time.Second {
+			t.Errorf("took %s after the second SIGTERM, want at once", took.Round(time.Millisecond))
+		}
+		if outcomes[0].err == nil {
+			t.Errorf("the kick in flight got %d from a process that was killed", outcomes[0].code)
+		}
+	})
+
+	for _, kind := range xmpptest.Kinds() {
+		t.Run("wrong secret exits 1 on "+kind.Name, func(t *testing.T) {
+			srv := kind.Start(t)
+			start := time.Now()
+			p := startBinary(t, bin, srv, "not-"+srv.Secret)
+			state := p.wait(t, 5*time.Second)
+			took := time.Since(start)
+			t.Logf("exited after %s with %v", took.Round(time.Millisecond), state)
+			if state.ExitCode() != 1 {
+				t.Errorf("exit status %v, want 1", state)
+			}
+			var refused []string
+			for _, line := range strings.Split(p.logs.String(), "\n") {
+				if strings.Contains(line, "handshake refused") {
+					refused = append(refused, line)
+				}
+			}
+			if len(refused) != 1 {
+				t.Errorf("%d stderr lines mention the refused handshake, want 1:\n%s", len(refused), strings.Join(refused, "\n"))
+			} else {
+				t.Logf("stderr: %s", refused[0])
+				if !strings.Contains(refused[0], "level=ERROR") {
+					t.Errorf("the line is not an error: %s", refused[0])
+				}
+			}
+			if strings.Contains(p.logs.String(), srv.Secret) {
+				t.Error("the secret is in the log")
+			}
+		})
+	}
+
+	t.Run("server down at startup, ready when it comes", func(t *testing.T) {
+		srv := xmpptest.StartProsody(t)
+		srv.Stop()
+		p := startBinary(t, bin, srv, srv.Secret)
+		p.waitLog(t, "component: cannot connect", 5*time.Second)
+
+		resp, err := http.Get(p.url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Errorf("/readyz with the server down: %d, want 503", resp.StatusCode)
+		}
+		client := newKickClient()
+		start := time.Now()
+		out := postKick(client, p.url, kickBody{"bob", "any@" + srv.MUCDomain, ""})
+		if out.code != 503 || out.retryAfter == "" || time.Since(start) > time.Second {
+			t.Errorf("kick with the server down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
+				out.code, out.errText, out.retryAfter, time.Since(start).Round(time.Millisecond))
+		}
+
+		srv.Start()
+		up := time.Now()
+		p.waitReady(t, 20*time.Second)
+		t.Logf("ready %s after the server started", time.Since(up).Round(time.Millisecond))
+		room := "late@" + srv.MUCDomain
+		join(t, srv, room, "owner")
+		bob := join(t, srv, room, "bob")
+		if out := postKick(client, p.url, kickBody{"bob", room, "finally"}); out.code != 200 {
+			t.Fatalf("kick once the server is up: %d %q %v", out.code, out.errText, out.err)
+		}
+		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
+			t.Error(err)
+		}
+		p.signal(t, syscall.SIGTERM)
+		if state := p.wait(t, 10*time.Second); state.ExitCode() != 0 {
+			t.Errorf("exit status %v after SIGTERM, want 0", state)
+		}
+	})
+}
+
+func isConnRefused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// buildDaemon builds muc-kick into a temporary directory, with the race
+// detector when the tests run with it, so that the subprocess is checked
+// too (a race makes it exit 66).
+func buildDaemon(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "muc-kick")
+	args := []string{"build", "-o", bin}
+	if raceEnabled() {
+		args = append(args, "-race")
+	}
+	start := time.Now()
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("go %s . took %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// daemonProc is the muc-kick binary running as a subprocess.
+type daemonProc struct {
+	cmd    *exec.Cmd
+	url    string
+	logs   *syncBuffer // stderr
+	done   chan struct{}
+	state  *os.ProcessState // set when done is closed
+	logEnd chan struct{}    // closed when stderr is read to its end
+}
+
+var startedHTTP = regexp.MustCompile(`msg="muc-kick started".* http=(\S+)`)
+
+// startBinary runs bin with a config for srv and secret, and waits until it
+// logged its HTTP address (not until it is ready).
+func startBinary(t *testing.T, bin string, srv *xmpptest.Server, secret string) *daemonProc {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	cfg := fmt.Sprintf(`
+[component]
+server = %q
+domain = %q
+secret = %q
+iq_timeout = "5s"
+connect_timeout = "5s"
+
+[muc]
+domains = [%q]
+nick = "kickbot"
+linger = "30s"
+
+[http]
+listen = "127.0.0.1:0"
+authorization_header = %q
+shutdown_grace = "30s"
+`, srv.ComponentAddr, srv.ComponentDomain, secret, srv.MUCDomain, testAuth)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &daemonProc{
+		cmd:    exec.Command(bin, "-config", path),
+		logs:   &syncBuffer{},
+		done:   make(chan struct{}),
+		logEnd: make(chan struct{}),
+	}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.logEnd)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintln(p.logs, sc.Text())
+		}
+	}()
+	go func() {
+		<-p.logEnd // Wait closes the pipe: read it to its end first
+		_ = p.cmd.Wait()
+		p.state = p.cmd.ProcessState
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if !p.exited() {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("muc-kick stderr:\n%s", p.logs.String())
+			t.Logf("%s log:\n%s", srv.Kind, srv.Log())
+		}
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := startedHTTP.FindStringSubmatch(p.logs.String()); m != nil {
+			p.url = "http://" + m[1]
+			return p
+		}
+		if p.exited() || time.Now().After(deadline) {
+			if p.exited() {
+				// It may have failed before serving (exit 1 at once is
+				// what the wrong-secret test expects): let it see that.
+				return p
+			}
+			t.Fatalf("muc-kick did not log its HTTP address within 10s:\n%s", p.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *daemonProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *daemonProc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signalling muc-kick: %v", err)
+	}
+}
+
+// wait waits for the process to exit, and fails the test if it does not
+// within timeout.
+func (p *daemonProc) wait(t *testing.T, timeout time.Duration) *os.ProcessState {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.state
+	case <-time.After(timeout):
+		t.Fatalf("muc-kick still running after %s", timeout)
+		return nil
+	}
+}
+
+func (p *daemonProc) waitLog(t *testing.T, substr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.logs.String(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("muc-kick did not log %q within %s", substr, timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (p *daemonProc) waitReady(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz not 200 within %s", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var kickLine = regexp.MustCompile(`msg=kick .*\bnick=(\S+) status=(\d+)`)
+
+// kickLog returns the status the daemon logged for each nickname kicked,
+// once its stderr is complete.
+func (p *daemonProc) kickLog(t *testing.T) map[string]int {
+	t.Helper()
+	<-p.logEnd
+	logged := map[string]int{}
+	for _, line := range strings.Split(p.logs.String(), "\n") {
+		if m := kickLine.FindStringSubmatch(line); m != nil {
+			nick := m[1]
+			if u, err := strconv.Unquote(nick); err == nil {
+				nick = u
+			}
+			if _, dup := logged[nick]; dup {
+				t.Errorf("%s was logged twice", nick)
+			}
+			logged[nick], _ = strconv.Atoi(m[2])
+		}
+	}
+	return logged
+}
+
+// freezeProsody stops srv's process with SIGSTOP, so that it holds every
+// stanza sent to it without answering, and returns a function that lets it
+// run again (also called when the test ends).
+func freezeProsody(t *testing.T, srv *xmpptest.Server) (thaw func()) {
+	t.Helper()
+	pid := prosodyPid(t, srv)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP prosody: %v", err)
+	}
+	var once sync.Once
+	thaw = func() { once.Do(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) }
+	t.Cleanup(thaw) // before the server's own cleanup stops it
+	return thaw
+}
+
+// prosodyPid finds the process of srv from its pid file, checking that the
+// process runs srv's config.
+func prosodyPid(t *testing.T, srv *xmpptest.Server) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(srv.Dir, "prosody.pid"))
+	if err != nil {
+		t.Fatalf("prosody pid file: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("prosody pid file: %v", err)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte(srv.Dir)) {
+		t.Fatalf("pid %d from prosody.pid is not this test's prosody (%q, %v)", pid, cmdline, err)
+	}
+	return pid
+}
