@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -216,6 +217,28 @@ func TestRealServers(t *testing.T) {
 					return p.From == r1+"/Bob <&> ü" && p.Type == "unavailable" && p.HasStatus(307)
 				}); err != nil {
 					t.Errorf("the other occupant did not see the kick: %v", err)
+				}
+			})
+
+			t.Run("metrics moved after the kick", func(t *testing.T) {
+				resp, err := http.Get(d.url + "/metrics")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				for _, re := range []string{
+					`(?m)^muc_kick_kicks_total\{outcome="kicked"\} [1-9]`,
+					`(?m)^muc_kick_component_connected 1$`,
+					`(?m)^muc_kick_room_entries_total [1-9]`,
+					`(?m)^muc_kick_rooms_entered [1-9]`,
+					`(?m)^muc_kick_http_request_duration_seconds_count\{code="200"\} [1-9]`,
+					`(?m)^muc_kick_component_reconnects_total 0$`,
+					`(?m)^muc_kick_iqs_in_flight 0$`,
+				} {
+					if !regexp.MustCompile(re).Match(body) {
+						t.Errorf("/metrics lacks %s", re)
+					}
 				}
 			})
 

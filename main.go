@@ -29,10 +29,12 @@ import (
 	"syscall"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/metrics"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -113,7 +115,14 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		JoinTimeout: cfg.Component.IQTimeout.Duration,
 		Logger:      log,
 	})
-	comp.SetHandler(mgr)
+	comp.SetHandler(sessionHook{Handler: mgr, changed: func(up bool) {
+		if up {
+			notify(log, "STATUS=connected to "+cfg.Component.Server+" as "+cfg.Component.Domain)
+		} else {
+			notify(log, "STATUS=not connected to "+cfg.Component.Server+"; kicks get 503 until it is back")
+		}
+	}})
+	stats := metrics.New(comp, mgr)
 
 	clients := make([]httpapi.Client, len(cfg.HTTP.Clients))
 	for i, c := range cfg.HTTP.Clients {
@@ -131,6 +140,8 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
 		Ready:               comp.Connected,
 		Logger:              log,
+		Observe:             stats.Observe,
+		Metrics:             stats.Handler(),
 	})
 	// A kick takes at most: the first IQ, the entry, the second IQ.
 	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
@@ -151,6 +162,18 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 			"listen", ln.Addr().String())
 	}
 
+	if cfg.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			log.Error("cannot listen for metrics", "listen", cfg.Metrics.Listen, "err", err)
+			return exitFailure
+		}
+		msrv := newHTTPServer(stats.Handler(), log, defaultTimeouts(0))
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		log.Info("metrics served", "listen", mln.Addr().String())
+	}
+
 	compCtx, stopComp := context.WithCancel(context.Background())
 	defer stopComp()
 	compDone := make(chan error, 1)
@@ -159,6 +182,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	go func() { httpDone <- serveHTTP() }()
 	log.Info("muc-kick started", "version", version, "http", ln.Addr().String(), "path", cfg.HTTP.Path,
 		"component", cfg.Component.Domain, "server", cfg.Component.Server, "muc_domains", cfg.MUC.Domains)
+	notify(log, "READY=1") // the listener is up: requests are answered from now on
 
 	code := exitOK
 	select {
@@ -174,6 +198,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		code = exitFailure
 	}
 	stopSignals() // a second signal now ends the process at once
+	notify(log, "STOPPING=1")
 
 	grace, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownGrace.Duration)
 	defer cancel()
@@ -193,6 +218,26 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 	log.Info("stopped")
 	return code
+}
+
+// sessionHook passes the component's session changes on to the room
+// manager, then to changed.
+type sessionHook struct {
+	component.Handler
+	changed func(up bool)
+}
+
+func (h sessionHook) SessionChanged(up bool) {
+	h.Handler.SessionChanged(up)
+	h.changed(up)
+}
+
+// notify tells systemd (Type=notify) about the service's state; outside
+// systemd, without $NOTIFY_SOCKET, it does nothing.
+func notify(log *slog.Logger, state string) {
+	if _, err := sd.SdNotify(false, state); err != nil {
+		log.Warn("sd_notify failed", "state", state, "err", err)
+	}
 }
 
 // serverTimeouts bound what one HTTP connection may take, so a slow or idle

@@ -18,7 +18,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -272,4 +275,116 @@ rooms = ["team-*@conference.example.org"]
 func sha256sum(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
+}
+
+// TestSystemdNotify runs the daemon with $NOTIFY_SOCKET pointing at a socket
+// of the test's, as systemd does for Type=notify, and reads what it says.
+func TestSystemdNotify(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	msgs := make(chan string, 20)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	next := func(prefix string) string {
+		t.Helper()
+		for {
+			select {
+			case m := <-msgs:
+				if strings.HasPrefix(m, prefix) {
+					return m
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no %s message", prefix)
+				return ""
+			}
+		}
+	}
+
+	xmpp := fakeserver.Start(t, "kick.example.org", "s")
+	cfg, err := config.Parse([]byte(strings.Replace(minimalConfig, "[component]\n", "[component]\nserver = \""+xmpp.Addr+"\"\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- serve(ctx, cancel, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln) }()
+
+	next("READY=1")
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("READY=1 came before the listener answered: %v", err)
+	}
+	resp.Body.Close()
+	if m := next("STATUS="); !strings.Contains(m, "connected to "+xmpp.Addr) {
+		t.Errorf("status %q", m)
+	}
+	xmpp.WaitConn(time.Second).Close()
+	if m := next("STATUS="); !strings.Contains(m, "not connected") {
+		t.Errorf("status after a disconnect: %q", m)
+	}
+	cancel()
+	next("STOPPING=1")
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+// TestSystemdUnit checks contrib/systemd/muc-kick.service as installed by
+// make install into a scratch root: systemd-analyze verify finds nothing, and
+// its security exposure is 1.5 or lower.
+func TestSystemdUnit(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("systemd-analyze is missing; CI must check the unit")
+		}
+		t.Skip("systemd-analyze is missing")
+	}
+	root := t.TempDir()
+	out, err := exec.Command("make", "-s", "install", "DESTDIR="+root, "PREFIX=/usr", "BIN="+filepath.Join(t.TempDir(), "muc-kick")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	unit := filepath.Join(root, "usr/lib/systemd/system/muc-kick.service")
+	for _, f := range []string{"usr/bin/muc-kick", "usr/lib/systemd/system/muc-kick.service", "usr/share/doc/muc-kick/README.md", "etc/muc-kick/config.toml.example"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("make install did not install %s", f)
+		}
+	}
+	text, _ := os.ReadFile(unit)
+	if !strings.Contains(string(text), "ExecStart=/usr/bin/muc-kick -config") {
+		t.Errorf("ExecStart does not follow PREFIX:\n%s", text)
+	}
+	// verify wants ExecStart's binary where the unit says: point it into root.
+	check := filepath.Join(t.TempDir(), "muc-kick.service")
+	os.WriteFile(check, []byte(strings.ReplaceAll(string(text), "/usr/bin/muc-kick", filepath.Join(root, "usr/bin/muc-kick"))), 0o644)
+	if out, err := exec.Command("systemd-analyze", "verify", check).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	out, err = exec.Command("systemd-analyze", "security", "--offline=true", unit).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`Overall exposure level for muc-kick.service: ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no exposure level in:\n%s", out)
+	}
+	score, _ := strconv.ParseFloat(string(m[1]), 64)
+	t.Logf("exposure level %.1f", score)
+	if score > 1.5 {
+		t.Errorf("exposure level %.1f, want 1.5 or lower", score)
+	}
 }

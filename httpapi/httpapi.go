@@ -48,6 +48,11 @@ type Options struct {
 	RetryAfter     time.Duration    // sent with 503; default 5s
 	Now            func() time.Time // default time.Now
 	Logger         *slog.Logger
+	// Observe, if set, learns the outcome of every kick request (the
+	// audit log's outcome word), its status and its duration.
+	Observe func(outcome string, code int, d time.Duration)
+	// Metrics, if set, is served at GET /metrics.
+	Metrics http.Handler
 }
 
 // Client is a named caller with its own credential.
@@ -113,6 +118,9 @@ func New(k Kicker, opts Options) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.GET("/readyz", a.readyz)
+	if opts.Metrics != nil {
+		r.Handler("GET", "/metrics", opts.Metrics)
+	}
 	r.HandleMethodNotAllowed = true // httprouter sets Allow before calling us
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{fmt.Sprintf("method %s is not allowed here; use %s", req.Method, w.Header().Get("Allow"))})
@@ -183,8 +191,12 @@ func (a *api) kick(w http.ResponseWriter, r *http.Request, _ httprouter.Params) 
 	if p != nil {
 		client = p.name
 	}
+	took, what := time.Since(start), outcome(code, err)
 	a.log.Info("kick", "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname,
-		"status", code, "outcome", outcome(code, err), "duration", time.Since(start).Round(time.Microsecond))
+		"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
+	if a.opts.Observe != nil {
+		a.opts.Observe(what, code, took)
+	}
 }
 
 // doKick authorizes, decodes and validates the request, and carries it out.

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
@@ -79,6 +80,8 @@ type Manager struct {
 	log      *slog.Logger
 	domains  map[string]bool
 	resource string // the component's full JID in rooms is domain/resource
+
+	entries atomic.Uint64 // rooms entered, ever
 
 	mu      sync.Mutex
 	rooms   map[string]*room
@@ -316,6 +319,7 @@ func (m *Manager) join(r *room, session uint64) {
 	switch {
 	case err == nil:
 		r.state = stateIn
+		m.entries.Add(1)
 		m.log.Info("muc: entered room", "room", r.jid, "nick", nick)
 	case errors.As(err, &serr) && serr.Condition == "item-not-found":
 		r.state = stateOut
@@ -494,6 +498,9 @@ func (m *Manager) Rooms() int {
 	}
 	return n
 }
+
+// Entries counts the times the component entered a room.
+func (m *Manager) Entries() uint64 { return m.entries.Load() }
 
 // Close leaves every room and refuses further kicks. It waits for joins in
 // progress until ctx ends.

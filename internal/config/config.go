@@ -42,6 +42,8 @@ type Config struct {
 	HTTP HTTP `toml:"http"`
 	// Log is muc-kick's own logging.
 	Log Log `toml:"log"`
+	// Metrics configures the Prometheus metrics.
+	Metrics Metrics `toml:"metrics"`
 
 	// dir is the directory of the configuration file, if Load read it; a
 	// relative secret_file is resolved against it.
@@ -159,6 +161,13 @@ type Client struct {
 	Rate float64 `toml:"rate"`
 	// Burst is how many requests may come at once; default Rate, at least 1.
 	Burst int64 `toml:"burst"`
+}
+
+// Metrics configures where GET /metrics is served.
+type Metrics struct {
+	// Listen is a host:port of its own for /metrics, so that the metrics
+	// need not share the API's port. Default "": served on http.listen.
+	Listen string `toml:"listen"`
 }
 
 // Log configures muc-kick's logging.

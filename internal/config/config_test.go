@@ -305,7 +305,8 @@ var goodConfig = Config{
 		TLSCert:            "/etc/muc-kick/cert.pem",
 		TLSKey:             "/etc/muc-kick/key.pem",
 	},
-	Log: Log{Level: "debug", Format: "json"},
+	Log:     Log{Level: "debug", Format: "json"},
+	Metrics: Metrics{Listen: "127.0.0.1:9465"},
 }
 
 func TestGoodConfigRoundTrip(t *testing.T) {

@@ -113,6 +113,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
 	}
 
+	if c.Metrics.Listen != "" && !validHostPort(c.Metrics.Listen, 0) {
+		return fmt.Errorf("config: metrics.listen must be host:port with a port from 0 to 65535, got %q", c.Metrics.Listen)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
