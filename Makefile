@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet fmt check fuzz demo soak deps clean install
+.PHONY: all build test test-short vet fmt check fuzz bench demo soak deps clean install
 
 all: build
 
@@ -44,6 +44,11 @@ deps:
 demo:
 	@command -v prosody >/dev/null || $(MAKE) deps
 	$(GO) run ./internal/demo
+
+# Throughput, latency and memory, side by side with baselines measured in the
+# same run; prints a table. BENCH_FLAGS="-quick" for a short run.
+bench:
+	$(GO) run ./internal/bench $(BENCH_FLAGS)
 
 # Ten minutes of kicks against a real Prosody restarted every 30 s; prints
 # requests, outcomes, reconnects, goroutines and RSS at start and end.
