@@ -34,7 +34,7 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func authHandler(k httpapi.Kicker, clk *clock, logs io.Writer) http.Handler {
+func authHandler(k httpapi.Moderator, clk *clock, logs io.Writer) http.Handler {
 	return httpapi.New(k, httpapi.Options{
 		Clients: []httpapi.Client{
 			{Name: "plain", Header: "Basic cGxhaW46cGxhaW4="},
@@ -173,6 +173,12 @@ func (b *blockingKicker) Kick(ctx context.Context, _, _, _ string) error {
 	<-b.release
 	return nil
 }
+
+func (b *blockingKicker) KickJID(context.Context, string, string, string) ([]string, error) {
+	return nil, nil
+}
+func (b *blockingKicker) Ban(context.Context, string, string, string) error { return nil }
+func (b *blockingKicker) Unban(context.Context, string, string) error       { return nil }
 
 func TestMaxInFlight(t *testing.T) {
 	k := &blockingKicker{started: make(chan struct{}, 10), release: make(chan struct{})}

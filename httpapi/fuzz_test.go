@@ -22,6 +22,8 @@ func FuzzKickRequest(f *testing.F) {
 	f.Add(`{"nickname":"Bob","muc":"room@conference.example.org"}{}`, auth)
 	f.Add("\xff\xfe{\x00}", auth)
 	f.Add(`{"nickname":"Bob","muc":"room@conference.example.org"}`, "Basic wrong")
+	f.Add(`{"jid":"Bob@Example.org/phone","muc":"room@conference.example.org"}`, auth)
+	f.Add(`{"jid":"bob@example.org","nickname":"Bob","muc":"room@conference.example.org"}`, auth)
 	f.Fuzz(func(t *testing.T, body, authz string) {
 		k := &fakeKicker{}
 		h := newHandler(k, true)
@@ -48,8 +50,15 @@ func FuzzKickRequest(f *testing.F) {
 		if room, err := muc.ParseRoom(got.room); err != nil || room != got.room {
 			t.Fatalf("an invalid room reached XMPP: %q (%v)", got.room, err)
 		}
-		if muc.CheckNick(got.nick) != nil || muc.CheckReason(got.reason) != nil {
-			t.Fatalf("an invalid nick or reason reached XMPP: %q %q", got.nick, got.reason)
+		if got.jid != "" {
+			if jid, err := muc.ParseJID(got.jid); err != nil || jid != got.jid || got.nick != "" {
+				t.Fatalf("an invalid JID reached XMPP: %q (%v)", got.jid, err)
+			}
+		} else if muc.CheckNick(got.nick) != nil {
+			t.Fatalf("an invalid nick reached XMPP: %q", got.nick)
+		}
+		if muc.CheckReason(got.reason) != nil {
+			t.Fatalf("an invalid reason reached XMPP: %q", got.reason)
 		}
 	})
 }

@@ -1,5 +1,6 @@
 // Package httpapi serves muc-kick's HTTP API: POST /muc_kick, compatible
-// with Prosody's mod_http_muc_kick, and the /healthz and /readyz probes.
+// with Prosody's mod_http_muc_kick (and extended to kick by JID), POST
+// /muc_ban and /muc_unban, and the /healthz, /readyz and /metrics probes.
 //
 // Every answer is JSON; every failure is {"error": "..."} with the status
 // that says what happened (see status). Handlers are thin: an inner function
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -24,14 +26,19 @@ import (
 	"github.com/muc-kick/muc-kick/muc"
 )
 
-// Kicker carries out kicks; *muc.Manager is one.
-type Kicker interface {
+// Moderator carries out kicks and bans; *muc.Manager is one.
+type Moderator interface {
 	Kick(ctx context.Context, room, nick, reason string) error
+	KickJID(ctx context.Context, room, jid, reason string) ([]string, error)
+	Ban(ctx context.Context, room, jid, reason string) error
+	Unban(ctx context.Context, room, jid string) error
 }
 
 // Options configure the handler.
 type Options struct {
-	Path string // where kicks are posted; default /muc_kick
+	// Path is where kicks are posted; default /muc_kick. Bans and unbans
+	// go beside it: /muc_ban and /muc_unban in the same directory.
+	Path string
 	// AuthorizationHeader is the exact Authorization value of
 	// mod_http_muc_kick's single credential; its client is named "default".
 	AuthorizationHeader string
@@ -77,7 +84,7 @@ var (
 )
 
 type api struct {
-	kicker   Kicker
+	mod      Moderator
 	opts     Options
 	log      *slog.Logger
 	clients  []staticClient
@@ -87,7 +94,7 @@ type api struct {
 }
 
 // New returns the HTTP handler of the API.
-func New(k Kicker, opts Options) http.Handler {
+func New(mod Moderator, opts Options) http.Handler {
 	if opts.Path == "" {
 		opts.Path = "/muc_kick"
 	}
@@ -109,11 +116,14 @@ func New(k Kicker, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &api{kicker: k, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
+	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
 	a.setUpAuth()
 
 	r := httprouter.New()
-	r.POST(opts.Path, a.kick)
+	dir := path.Dir(opts.Path)
+	r.POST(opts.Path, a.handle(actionKick))
+	r.POST(path.Join(dir, "muc_ban"), a.handle(actionBan))
+	r.POST(path.Join(dir, "muc_unban"), a.handle(actionUnban))
 	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -147,90 +157,118 @@ func (a *api) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// kickRequest is the body of POST /muc_kick, as mod_http_muc_kick takes it.
-type kickRequest struct {
+type action int
+
+const (
+	actionKick action = iota
+	actionBan
+	actionUnban
+)
+
+func (a action) String() string { return [...]string{"kick", "ban", "unban"}[a] }
+
+// done is the outcome word of a success, for the log and metrics.
+func (a action) done() string { return [...]string{"kicked", "banned", "unbanned"}[a] }
+
+// request is the body of a POST: mod_http_muc_kick's {"nickname", "muc",
+// "reason"}, or "jid" instead of "nickname".
+type request struct {
 	Nickname string
+	JID      string // canonical
 	MUC      string // canonical bare room JID after validation
 	Reason   string
-}
-
-// kickResponse is the body of a 200.
-type kickResponse struct {
-	Kicked []string `json:"kicked"`
-	MUC    string   `json:"muc"`
 }
 
 type errorBody struct {
 	Error string `json:"error"`
 }
 
-func (a *api) kick(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	start := time.Now()
-	var p *principal
-	req, err := a.doKick(w, r, &p)
-	code, msg := status(err)
-	if code == http.StatusOK {
-		writeJSON(w, code, kickResponse{Kicked: []string{req.Nickname}, MUC: req.MUC})
-	} else {
-		switch code {
-		case http.StatusUnauthorized:
-			for _, s := range a.schemes {
-				w.Header().Add("WWW-Authenticate", s+` realm="muc-kick"`)
+func (a *api) handle(act action) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		start := time.Now()
+		var p *principal
+		req, result, err := a.do(act, w, r, &p)
+		code, msg := status(err)
+		if code == http.StatusOK {
+			writeJSON(w, code, result)
+		} else {
+			switch code {
+			case http.StatusUnauthorized:
+				for _, s := range a.schemes {
+					w.Header().Add("WWW-Authenticate", s+` realm="muc-kick"`)
+				}
+			case http.StatusServiceUnavailable:
+				a.retryAfter(w)
+			case http.StatusTooManyRequests:
+				var rl *rateLimitError
+				if errors.As(err, &rl) {
+					w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(rl.wait.Seconds())))))
+				}
 			}
-		case http.StatusServiceUnavailable:
-			a.retryAfter(w)
-		case http.StatusTooManyRequests:
-			var rl *rateLimitError
-			if errors.As(err, &rl) {
-				w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(rl.wait.Seconds())))))
-			}
+			writeJSON(w, code, errorBody{msg})
 		}
-		writeJSON(w, code, errorBody{msg})
-	}
-	client := "-"
-	if p != nil {
-		client = p.name
-	}
-	took, what := time.Since(start), outcome(code, err)
-	a.log.Info("kick", "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname,
-		"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
-	if a.opts.Observe != nil {
-		a.opts.Observe(what, code, took)
+		client := "-"
+		if p != nil {
+			client = p.name
+		}
+		took, what := time.Since(start), outcome(act, code, err)
+		a.log.Info(act.String(), "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
+			"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
+		if a.opts.Observe != nil {
+			a.opts.Observe(what, code, took)
+		}
 	}
 }
 
-// doKick authorizes, decodes and validates the request, and carries it out.
-func (a *api) doKick(w http.ResponseWriter, r *http.Request, who **principal) (kickRequest, error) {
+// do authorizes, decodes and validates the request, and carries it out.
+func (a *api) do(act action, w http.ResponseWriter, r *http.Request, who **principal) (request, map[string]any, error) {
 	p, err := a.authenticate(r.Header.Get("Authorization"))
 	if err != nil {
-		return kickRequest{}, err
+		return request{}, nil, err
 	}
 	*who = p
 	if err := p.allow(a.opts.Now()); err != nil {
-		return kickRequest{}, err
+		return request{}, nil, err
 	}
-	req, err := decode(http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
+	req, err := decode(act, http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
 	if err != nil {
-		return req, err
+		return req, nil, err
 	}
 	if !p.mayActOn(req.MUC) {
-		return req, fmt.Errorf("%w: client %q may not act on %s", errOutOfScope, p.name, req.MUC)
+		return req, nil, fmt.Errorf("%w: client %q may not act on %s", errOutOfScope, p.name, req.MUC)
 	}
 	if !a.opts.Ready() {
-		return req, errNotReady
+		return req, nil, errNotReady
 	}
 	select {
 	case a.inFlight <- struct{}{}:
 		defer func() { <-a.inFlight }()
 	default:
-		return req, errBusy
+		return req, nil, errBusy
 	}
-	return req, a.kicker.Kick(r.Context(), req.MUC, req.Nickname, req.Reason)
+	ctx := r.Context()
+	result := map[string]any{"muc": req.MUC}
+	switch {
+	case act == actionBan:
+		err = a.mod.Ban(ctx, req.MUC, req.JID, req.Reason)
+		result["banned"] = req.JID
+	case act == actionUnban:
+		err = a.mod.Unban(ctx, req.MUC, req.JID)
+		result["unbanned"] = req.JID
+	case req.JID != "":
+		var nicks []string
+		nicks, err = a.mod.KickJID(ctx, req.MUC, req.JID, req.Reason)
+		result["kicked"] = nicks
+	default:
+		err = a.mod.Kick(ctx, req.MUC, req.Nickname, req.Reason)
+		result["kicked"] = []string{req.Nickname}
+	}
+	return req, result, err
 }
 
-// decode reads and checks a kick request body.
-func decode(body io.Reader) (kickRequest, error) {
-	var req kickRequest
+// decode reads and checks a request body for act.
+func decode(act action, body io.Reader) (request, error) {
+	var req request
 	data, err := io.ReadAll(body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -247,7 +285,10 @@ func decode(body io.Reader) (kickRequest, error) {
 	if dec.More() {
 		return req, fmt.Errorf("%w: the body must hold one JSON object and nothing after it", errBadRequest)
 	}
-	if req.Nickname, err = stringField(fields, "nickname", true); err != nil {
+	if req.Nickname, err = stringField(fields, "nickname", false); err != nil {
+		return req, err
+	}
+	if req.JID, err = stringField(fields, "jid", false); err != nil {
 		return req, err
 	}
 	if req.MUC, err = stringField(fields, "muc", true); err != nil {
@@ -256,18 +297,46 @@ func decode(body io.Reader) (kickRequest, error) {
 	if req.Reason, err = stringField(fields, "reason", false); err != nil {
 		return req, err
 	}
+	_, hasNick := fields["nickname"]
+	_, hasJID := fields["jid"]
+	switch {
+	case act == actionKick && hasNick && hasJID:
+		return req, fmt.Errorf("%w: give \"nickname\" or \"jid\", not both", errBadRequest)
+	case act == actionKick && !hasJID:
+		if req.Nickname == "" {
+			return req, fmt.Errorf("%w: %q is %s (or give \"jid\")", errBadRequest, "nickname", missingOrEmpty(hasNick))
+		}
+	case act != actionKick && hasNick:
+		return req, fmt.Errorf("%w: a %s takes a \"jid\", not a \"nickname\"", errBadRequest, act)
+	case req.JID == "":
+		return req, fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
+	}
 	room, err := muc.ParseRoom(req.MUC)
 	if err != nil {
 		return req, fmt.Errorf("%w: muc: %w", errBadRequest, err)
 	}
 	req.MUC = room
-	if err := muc.CheckNick(req.Nickname); err != nil {
+	if req.JID != "" {
+		if req.JID, err = muc.ParseJID(req.JID); err != nil {
+			return req, fmt.Errorf("%w: jid: %w", errBadRequest, err)
+		}
+		if act != actionKick && strings.Contains(req.JID, "/") {
+			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
+		}
+	} else if err := muc.CheckNick(req.Nickname); err != nil {
 		return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
 	}
 	if err := muc.CheckReason(req.Reason); err != nil {
 		return req, fmt.Errorf("%w: reason: %w", errBadRequest, err)
 	}
 	return req, nil
+}
+
+func missingOrEmpty(present bool) string {
+	if present {
+		return "empty"
+	}
+	return "missing"
 }
 
 // stringField returns the string value of key; null counts as absent.
@@ -277,6 +346,7 @@ func stringField(fields map[string]json.RawMessage, key string, required bool) (
 		if required {
 			return "", fmt.Errorf("%w: %q is missing", errBadRequest, key)
 		}
+		delete(fields, key)
 		return "", nil
 	}
 	var s string
@@ -332,10 +402,10 @@ func clean(err error) string {
 }
 
 // outcome names a result for the audit log.
-func outcome(code int, err error) string {
+func outcome(act action, code int, err error) string {
 	switch {
 	case err == nil:
-		return "kicked"
+		return act.done()
 	case errors.Is(err, muc.ErrUnknownDomain):
 		return "unknown-domain"
 	case errors.Is(err, muc.ErrRoomNotFound):

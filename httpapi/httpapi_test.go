@@ -20,23 +20,46 @@ import (
 
 const auth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 
-type kick struct{ room, nick, reason string }
+// kick is one call that reached the moderator.
+type kick struct {
+	room, nick, reason string
+	action, jid        string // "" for a kick by nickname
+}
 
-// fakeKicker records kicks and answers with err.
+// fakeKicker records what reaches XMPP and answers with err.
 type fakeKicker struct {
 	mu    sync.Mutex
 	kicks []kick
 	err   error
 }
 
-func (f *fakeKicker) Kick(_ context.Context, room, nick, reason string) error {
+func (f *fakeKicker) record(k kick) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.kicks = append(f.kicks, kick{room, nick, reason})
+	f.kicks = append(f.kicks, k)
 	return f.err
 }
 
-func newHandler(k httpapi.Kicker, ready bool) http.Handler {
+func (f *fakeKicker) Kick(_ context.Context, room, nick, reason string) error {
+	return f.record(kick{room: room, nick: nick, reason: reason})
+}
+
+func (f *fakeKicker) KickJID(_ context.Context, room, jid, reason string) ([]string, error) {
+	if err := f.record(kick{room: room, reason: reason, action: "kickjid", jid: jid}); err != nil {
+		return nil, err
+	}
+	return []string{"n1", "n2"}, nil
+}
+
+func (f *fakeKicker) Ban(_ context.Context, room, jid, reason string) error {
+	return f.record(kick{room: room, reason: reason, action: "ban", jid: jid})
+}
+
+func (f *fakeKicker) Unban(_ context.Context, room, jid string) error {
+	return f.record(kick{room: room, action: "unban", jid: jid})
+}
+
+func newHandler(k httpapi.Moderator, ready bool) http.Handler {
 	return httpapi.New(k, httpapi.Options{
 		AuthorizationHeader: auth,
 		MaxBodyBytes:        1024,
@@ -184,7 +207,7 @@ func TestKickIsPassedOnVerbatim(t *testing.T) {
 	if r.code != 200 {
 		t.Fatalf("status %d: %s", r.code, r.raw)
 	}
-	want := kick{"room@conference.example.org", `<Bob & "Co">`, "]]> spam\nagain"}
+	want := kick{room: "room@conference.example.org", nick: `<Bob & "Co">`, reason: "]]> spam\nagain"}
 	if len(k.kicks) != 1 || k.kicks[0] != want {
 		t.Fatalf("kicks %+v, want %+v", k.kicks, want)
 	}
@@ -240,5 +263,65 @@ func TestNotConnected(t *testing.T) {
 	}
 	if r := do(t, newHandler(k, true), "GET", "/readyz", "", ""); r.code != 200 {
 		t.Errorf("/readyz while connected: %d", r.code)
+	}
+}
+
+func TestKickByJIDBanUnban(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, body string
+		code             int
+		has              string // in the body
+		want             *kick  // what reaches XMPP
+	}{
+		{"kick by bare JID", "/muc_kick", `{"jid":"Bob@Example.org","muc":"r@conference.example.org","reason":"x"}`, 200, `"kicked":["n1","n2"]`,
+			&kick{room: "r@conference.example.org", reason: "x", action: "kickjid", jid: "bob@example.org"}},
+		{"kick by full JID", "/muc_kick", `{"jid":"bob@example.org/Phone","muc":"r@conference.example.org"}`, 200, `"kicked"`,
+			&kick{room: "r@conference.example.org", action: "kickjid", jid: "bob@example.org/Phone"}},
+		{"nickname and jid", "/muc_kick", `{"nickname":"Bob","jid":"bob@example.org","muc":"r@conference.example.org"}`, 400, "not both", nil},
+		{"neither", "/muc_kick", `{"muc":"r@conference.example.org"}`, 400, `\"nickname\" is missing (or give \"jid\")`, nil},
+		{"bad jid", "/muc_kick", `{"jid":"bob@","muc":"r@conference.example.org"}`, 400, "jid", nil},
+		{"jid with space", "/muc_kick", `{"jid":"bob smith@example.org","muc":"r@conference.example.org"}`, 400, "jid", nil},
+		{"jid number", "/muc_kick", `{"jid":7,"muc":"r@conference.example.org"}`, 400, `\"jid\" must be a string`, nil},
+		{"ban", "/muc_ban", `{"jid":"bob@example.org","muc":"r@conference.example.org","reason":"spam"}`, 200, `"banned":"bob@example.org"`,
+			&kick{room: "r@conference.example.org", reason: "spam", action: "ban", jid: "bob@example.org"}},
+		{"ban a server", "/muc_ban", `{"jid":"spam.example","muc":"r@conference.example.org"}`, 200, `"banned":"spam.example"`,
+			&kick{room: "r@conference.example.org", action: "ban", jid: "spam.example"}},
+		{"ban by nickname", "/muc_ban", `{"nickname":"Bob","muc":"r@conference.example.org"}`, 400, `takes a \"jid\"`, nil},
+		{"ban a full JID", "/muc_ban", `{"jid":"bob@example.org/phone","muc":"r@conference.example.org"}`, 400, "bare JID", nil},
+		{"ban without jid", "/muc_ban", `{"muc":"r@conference.example.org"}`, 400, `\"jid\" is missing`, nil},
+		{"unban", "/muc_unban", `{"jid":"bob@example.org","muc":"r@conference.example.org"}`, 200, `"unbanned":"bob@example.org"`,
+			&kick{room: "r@conference.example.org", action: "unban", jid: "bob@example.org"}},
+		{"GET ban", "/muc_ban", ``, 405, "POST", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &fakeKicker{}
+			method := "POST"
+			if strings.HasPrefix(tc.name, "GET") {
+				method = "GET"
+			}
+			r := do(t, newHandler(k, true), method, tc.path, auth, tc.body)
+			if r.code != tc.code || !strings.Contains(r.raw, tc.has) {
+				t.Fatalf("%d %s, want %d with %s", r.code, r.raw, tc.code, tc.has)
+			}
+			switch {
+			case tc.want == nil && len(k.kicks) != 0:
+				t.Errorf("reached XMPP: %+v", k.kicks)
+			case tc.want != nil && (len(k.kicks) != 1 || k.kicks[0] != *tc.want):
+				t.Errorf("reached XMPP: %+v, want %+v", k.kicks, *tc.want)
+			}
+		})
+	}
+}
+
+func TestBanPathFollowsKickPath(t *testing.T) {
+	k := &fakeKicker{}
+	h := httpapi.New(k, httpapi.Options{Path: "/api/muc_kick", AuthorizationHeader: auth, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, p := range []string{"/api/muc_kick", "/api/muc_ban", "/api/muc_unban"} {
+		if r := do(t, h, "POST", p, auth, `{"jid":"bob@example.org","muc":"r@conference.example.org"}`); r.code != 200 {
+			t.Errorf("%s: %d %s", p, r.code, r.raw)
+		}
+	}
+	if r := do(t, h, "POST", "/muc_ban", auth, `{}`); r.code != 404 {
+		t.Errorf("/muc_ban beside a moved kick path: %d", r.code)
 	}
 }

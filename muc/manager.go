@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,9 @@ type room struct {
 	joinErr error         // its outcome, valid once ready is closed
 	events  chan joinEvent
 	linger  *time.Timer
+	// occupants maps the nicknames present to their real JIDs, as far as
+	// the room's presences to a moderator tell; kept while joining or in.
+	occupants map[string]string
 }
 
 // joinEvent is what the room said to a join in progress.
@@ -144,8 +148,85 @@ func NewManager(conn Conn, opts Options) *Manager {
 // JID from ParseRoom), with an optional reason shown to everyone. It returns
 // nil only once the server has answered the kick with a result.
 func (m *Manager) Kick(ctx context.Context, roomJID, nick, reason string) error {
+	return m.admin(ctx, roomJID, AdminItem{Nick: nick, Role: "none", Reason: reason})
+}
+
+// Ban sets the affiliation of jid (a bare JID) in room to outcast (XEP-0045
+// §9.1): an occupant of that account is removed (status 301) and cannot
+// enter again until Unban.
+func (m *Manager) Ban(ctx context.Context, roomJID, jid, reason string) error {
+	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "outcast", Reason: reason})
+}
+
+// Unban sets the affiliation of jid in room back to none (XEP-0045 §9.2).
+func (m *Manager) Unban(ctx context.Context, roomJID, jid string) error {
+	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "none"})
+}
+
+// KickJID kicks every occupant of room whose real JID is jid (a full JID: that
+// session) or belongs to it (a bare JID: every session of the account), and
+// returns their nicknames. The component learns real JIDs from the presences
+// it receives as a moderator, so it enters the room first if it is not in.
+func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]string, error) {
+	if err := m.checkDomain(roomJID); err != nil {
+		return nil, err
+	}
+	r, err := m.acquire(roomJID)
+	if err != nil {
+		return nil, err
+	}
+	defer m.release(r)
+	from, in := m.occupantJID(r)
+	if !in {
+		if from, err = m.enter(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	var kicked []string
+	for _, nick := range m.occupantsOf(r, jid) {
+		_, err := m.conn.IQ(ctx, "set", from, roomJID, KickQuery(nick, reason))
+		switch err := kickError(err, true); {
+		case err == nil:
+			kicked = append(kicked, nick)
+		case errors.Is(err, ErrOccupantNotFound):
+			// Left meanwhile: nothing to kick.
+		default:
+			return kicked, err
+		}
+	}
+	if len(kicked) == 0 {
+		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, jid)
+	}
+	return kicked, nil
+}
+
+// occupantsOf lists the nicknames in r whose real JID is, or belongs to, jid.
+func (m *Manager) occupantsOf(r *room, jid string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	bare := !strings.Contains(jid, "/")
+	var nicks []string
+	for nick, real := range r.occupants {
+		if real == jid || bare && strings.HasPrefix(real, jid+"/") {
+			nicks = append(nicks, nick)
+		}
+	}
+	slices.Sort(nicks)
+	return nicks
+}
+
+func (m *Manager) checkDomain(roomJID string) error {
 	if !m.domains[Domain(roomJID)] {
 		return fmt.Errorf("%w: %s is not in muc.domains", ErrUnknownDomain, Domain(roomJID))
+	}
+	return nil
+}
+
+// admin sends one muc#admin change to room: first from the component's bare
+// JID, and, when the server wants a present moderator, again from inside.
+func (m *Manager) admin(ctx context.Context, roomJID string, item AdminItem) error {
+	if err := m.checkDomain(roomJID); err != nil {
+		return err
 	}
 	r, err := m.acquire(roomJID)
 	if err != nil {
@@ -153,7 +234,7 @@ func (m *Manager) Kick(ctx context.Context, roomJID, nick, reason string) error 
 	}
 	defer m.release(r)
 
-	q := KickQuery(nick, reason)
+	q := AdminQuery{Item: item}
 	from, in := m.occupantJID(r)
 	if !in {
 		_, err := m.conn.IQ(ctx, "set", "", roomJID, q)
@@ -344,7 +425,8 @@ func (m *Manager) join(r *room, session uint64) {
 func (m *Manager) tryJoin(r *room, nick string) error {
 	m.mu.Lock()
 	r.nick = nick
-	for len(r.events) > 0 { // stale news of an earlier attempt
+	r.occupants = make(map[string]string) // the room sends us everyone anew
+	for len(r.events) > 0 {               // stale news of an earlier attempt
 		<-r.events
 	}
 	p := presence{From: m.fullJID(), To: r.jid + "/" + nick, X: &joinX{}}
@@ -402,6 +484,9 @@ func (m *Manager) HandlePacket(p stanza.Packet) {
 	x := mucUser(pres)
 	self := x != nil && x.has(statusSelf) || r != nil && nick == r.nick && r.state != stateOut
 	if !self {
+		if r != nil && r.state != stateOut && nick != "" {
+			r.track(nick, pres, x)
+		}
 		return // another occupant's presence
 	}
 	if r == nil || r.state == stateOut {
@@ -450,6 +535,16 @@ func (m *Manager) HandlePacket(p stanza.Packet) {
 		case r.events <- ev:
 		default:
 		}
+	}
+}
+
+// track records another occupant's presence.
+func (r *room) track(nick string, p stanza.Presence, x *userX) {
+	switch {
+	case p.Type == stanza.PresenceTypeUnavailable:
+		delete(r.occupants, nick)
+	case p.Type == "" && x != nil && len(x.Items) > 0 && x.Items[0].JID != "":
+		r.occupants[nick] = canonicalJID(x.Items[0].JID)
 	}
 }
 

@@ -35,6 +35,7 @@ type fakeMUC struct {
 	onJoin    func(c *fakeserver.Conn, s fakeserver.Stanza) bool
 	bareKicks bool // allow kicks from outside the room
 	conn      *fakeserver.Conn
+	jids      map[string]map[string]string // room → nick → real JID
 }
 
 func newFakeMUC(rooms ...string) *fakeMUC {
@@ -60,6 +61,10 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 			return
 		}
 		f.in[room] = nick
+		for other, real := range f.jids[room] {
+			c.Send(fmt.Sprintf("<presence from='%s/%s' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant' jid='%s'/></x></presence>",
+				room, other, occupant, real))
+		}
 		c.Send(selfPresence(s.To, "moderator"))
 	case s.Name == "iq":
 		f.kicks = append(f.kicks, s)
@@ -73,7 +78,7 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 			c.Send(fakeserver.Error(s, "cancel", "item-not-found", ""))
 		case !f.bareKicks && (s.From != occupant || f.in[s.To] == ""):
 			c.Send(fakeserver.Error(s, "cancel", "not-allowed", ""))
-		case !f.rooms[s.To][q.Item.Nick]:
+		case q.Item.Nick != "" && !f.rooms[s.To][q.Item.Nick]:
 			c.Send(fakeserver.Error(s, "modify", "item-not-found", ""))
 		default:
 			c.Send(fakeserver.Result(s))
@@ -323,5 +328,57 @@ func TestCloseLeavesEveryRoom(t *testing.T) {
 	}
 	if err := m.Kick(context.Background(), "a@"+mucDomain, "Eve", ""); !errors.Is(err, muc.ErrClosed) {
 		t.Errorf("kick after Close: %v", err)
+	}
+}
+
+func TestKickByJID(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.rooms[room]["Bob (phone)"] = true
+	f.jids = map[string]map[string]string{room: {
+		"Bob": "Bob@Example.org/laptop", "Bob (phone)": "bob@example.org/phone", "Eve": "eve@example.org/x",
+	}}
+	m, _ := setup(t, f, time.Minute)
+	nicks, err := m.KickJID(context.Background(), room, "bob@example.org/phone", "")
+	if err != nil || len(nicks) != 1 || nicks[0] != "Bob (phone)" {
+		t.Fatalf("full JID: %v %v", nicks, err)
+	}
+	nicks, err = m.KickJID(context.Background(), room, "bob@example.org", "all of them")
+	if err != nil || strings.Join(nicks, ",") != "Bob,Bob (phone)" {
+		t.Fatalf("bare JID: %v %v", nicks, err)
+	}
+	if _, err := m.KickJID(context.Background(), room, "mallory@example.org", ""); !errors.Is(err, muc.ErrOccupantNotFound) {
+		t.Fatalf("nobody: %v", err)
+	}
+	if _, err := m.KickJID(context.Background(), room, "eve@example.org/y", ""); !errors.Is(err, muc.ErrOccupantNotFound) {
+		t.Fatalf("another session of eve: %v", err)
+	}
+	if j, _, _ := f.counts(); j != 1 {
+		t.Errorf("%d entries, want 1", j)
+	}
+}
+
+func TestBanAndUnbanFromOutside(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.bareKicks = true
+	m, _ := setup(t, f, time.Minute)
+	if err := m.Ban(context.Background(), room, "bob@example.org", "spam & <more>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Unban(context.Background(), room, "bob@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`<query xmlns="http://jabber.org/protocol/muc#admin"><item jid="bob@example.org" affiliation="outcast"><reason>spam &amp; &lt;more&gt;</reason></item></query>`,
+		`<query xmlns="http://jabber.org/protocol/muc#admin"><item jid="bob@example.org" affiliation="none"></item></query>`,
+	}
+	for i, w := range want {
+		if !strings.Contains(f.kicks[i].Raw, w) || f.kicks[i].From != compDomain {
+			t.Errorf("IQ %d from %s:\n got %s\nwant %s", i, f.kicks[i].From, f.kicks[i].Raw, w)
+		}
+	}
+	if j, _, _ := f.counts(); j != 0 {
+		t.Errorf("entered the room %d times for a ban the server takes from outside", j)
 	}
 }

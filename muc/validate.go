@@ -130,6 +130,52 @@ func xmlChar(r rune) bool {
 		r >= 0x10000 && r <= 0x10FFFF
 }
 
+// ErrInvalidJID is a JID that is not one.
+var ErrInvalidJID = errors.New("muc: invalid JID")
+
+// ParseJID checks a user's JID, [node@]domain[/resource], and returns it in
+// canonical form: node and domain lower case, the resource as it is.
+func ParseJID(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("%w: it is empty", ErrInvalidJID)
+	}
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: it is not valid UTF-8", ErrInvalidJID)
+	}
+	bare, resource, hasResource := strings.Cut(s, "/")
+	node, domain, hasNode := strings.Cut(bare, "@")
+	if !hasNode {
+		node, domain = "", bare
+	}
+	if hasNode && node == "" {
+		return "", fmt.Errorf("%w: %q has an empty name before '@'", ErrInvalidJID, s)
+	}
+	if node != "" {
+		if err := checkNode(node); err != nil {
+			return "", fmt.Errorf("%w: %q: %s", ErrInvalidJID, s, strings.Replace(err.Error(), "room name", "name", 1))
+		}
+	}
+	if err := checkDomain(domain); err != nil {
+		return "", fmt.Errorf("%w: %q: %s", ErrInvalidJID, s, err)
+	}
+	if hasResource {
+		if err := CheckNick(resource); err != nil {
+			return "", fmt.Errorf("%w: %q: bad resource", ErrInvalidJID, s)
+		}
+	}
+	return canonicalJID(s), nil
+}
+
+// canonicalJID lower-cases the node and domain of a JID known to be valid.
+func canonicalJID(j string) string {
+	bare, resource, hasResource := strings.Cut(j, "/")
+	bare = strings.ToLower(bare)
+	if hasResource {
+		return bare + "/" + resource
+	}
+	return bare
+}
+
 // Domain returns the domain part of a canonical room JID.
 func Domain(room string) string {
 	_, d, _ := strings.Cut(room, "@")
