@@ -147,15 +147,14 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
 	srv := newHTTPServer(handler, log, defaultTimeouts(kickBound))
 	serveHTTP := func() error { return srv.Serve(ln) }
+	var certs *certReloader // nil without TLS
 	if cfg.HTTP.TLSCert != "" {
-		certs, err := newCertReloader(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
-		if err != nil {
+		var err error
+		if certs, err = newCertReloader(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey); err != nil {
 			log.Error("cannot load the TLS certificate", "err", err)
 			return exitFailure
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
-		stopHUP := certs.reloadOnSIGHUP(log)
-		defer stopHUP()
 		serveHTTP = func() error { return srv.ServeTLS(ln, "", "") }
 	} else if plainBasicExposed(cfg, ln.Addr()) {
 		log.Warn("Basic credentials over plain HTTP on a non-loopback address: anyone on the path can read them; set http.tls_cert and http.tls_key, or put muc-kick behind a TLS reverse proxy",
@@ -173,6 +172,11 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		defer msrv.Close()
 		log.Info("metrics served", "listen", mln.Addr().String())
 	}
+
+	// SIGHUP (systemctl reload) reloads the certificate; without TLS it
+	// only says so, rather than ending the process as Go would by default.
+	stopHUP := certs.reloadOnSIGHUP(log)
+	defer stopHUP()
 
 	compCtx, stopComp := context.WithCancel(context.Background())
 	defer stopComp()
@@ -298,7 +302,8 @@ func (r *certReloader) load() error {
 func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.cert.Load(), nil }
 
 // reloadOnSIGHUP reloads the certificate at every SIGHUP until the returned
-// function is called; a failed reload keeps the certificate in use.
+// function is called; a failed reload keeps the certificate in use. A nil r
+// (no TLS) only logs the signal.
 func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -307,6 +312,10 @@ func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
+				if r == nil {
+					log.Info("SIGHUP: nothing to reload (no http.tls_cert); other settings need a restart")
+					continue
+				}
 				if err := r.load(); err != nil {
 					log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
 				} else {
