@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -379,7 +380,7 @@ func TestResilienceBinary(t *testing.T) {
 
 	t.Run("SIGTERM with kicks in flight", func(t *testing.T) {
 		srv := xmpptest.StartProsody(t)
-		p := startBinary(t, bin, srv, srv.Secret)
+		p := startBinary(t, bin, srv, binOptions{})
 
 		// 3 rooms, each with a watcher and 8 occupants to kick; nicknames
 		// are unique across rooms, so the daemon's log lines name them.
@@ -435,7 +436,6 @@ func TestResilienceBinary(t *testing.T) {
 		}
 
 		logged := p.kickLog(t)
-		t.Logf("DEBUG stderr:\n%s", p.logs.String())
 		// Every kick accepted before the signal finishes: the server is
 		// back and the grace period is 30 s.
 		for i, out := range outcomes {
@@ -488,7 +488,7 @@ func TestResilienceBinary(t *testing.T) {
 
 	t.Run("a second SIGTERM ends it at once", func(t *testing.T) {
 		srv := xmpptest.StartProsody(t)
-		p := startBinary(t, bin, srv, srv.Secret)
+		p := startBinary(t, bin, srv, binOptions{})
 		room := "twice@" + srv.MUCDomain
 		join(t, srv, room, "watcher")
 		join(t, srv, room, "bob")
@@ -527,7 +527,7 @@ func TestResilienceBinary(t *testing.T) {
 		t.Run("wrong secret exits 1 on "+kind.Name, func(t *testing.T) {
 			srv := kind.Start(t)
 			start := time.Now()
-			p := startBinary(t, bin, srv, "not-"+srv.Secret)
+			p := startBinary(t, bin, srv, binOptions{secret: "not-" + srv.Secret})
 			state := p.wait(t, 5*time.Second)
 			took := time.Since(start)
 			t.Logf("exited after %s with %v", took.Round(time.Millisecond), state)
@@ -557,7 +557,7 @@ func TestResilienceBinary(t *testing.T) {
 	t.Run("server down at startup, ready when it comes", func(t *testing.T) {
 		srv := xmpptest.StartProsody(t)
 		srv.Stop()
-		p := startBinary(t, bin, srv, srv.Secret)
+		p := startBinary(t, bin, srv, binOptions{})
 		p.waitLog(t, "component: cannot connect", 5*time.Second)
 
 		resp, err := http.Get(p.url + "/readyz")
@@ -594,6 +594,175 @@ func TestResilienceBinary(t *testing.T) {
 			t.Errorf("exit status %v after SIGTERM, want 0", state)
 		}
 	})
+
+	t.Run("the server still holds the old stream when it reconnects", func(t *testing.T) {
+		// A network partition: the stream goes silent both ways, and the
+		// daemon's close never reaches the server. The keepalive notices,
+		// the daemon dials again, and Prosody, which still has the old
+		// stream, refuses the new one with <conflict/> until it notices
+		// that the old one is dead. That is not a wrong secret or domain:
+		// the README promises reconnects "for ever".
+		srv := xmpptest.StartProsody(t)
+		proxy := startProxy(t, srv.ComponentAddr)
+		p := startBinary(t, bin, srv, binOptions{
+			server:    proxy.addr(),
+			component: "keepalive_interval = \"1s\"\nkeepalive_timeout = \"1s\"",
+		})
+		p.waitReady(t, 10*time.Second)
+
+		partitioned := time.Now()
+		proxy.silence()
+		p.waitLog(t, "component: keepalive", 10*time.Second)
+		t.Logf("the keepalive noticed the silent stream after %s", time.Since(partitioned).Round(time.Millisecond))
+		time.Sleep(2 * time.Second) // the daemon dials again meanwhile
+		proxy.closeSilenced()       // the server learns at last that the old stream is gone
+		healed := time.Now()
+
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if p.exited() {
+				t.Fatalf("muc-kick exited with %v instead of dialling again; %s", p.state, lastLine(p.logs.String(), "handshake refused"))
+			}
+			if resp, err := http.Get(p.url + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("/readyz not 200 within 20s of the old stream's end")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("ready %s after the server dropped the old stream", time.Since(healed).Round(time.Millisecond))
+		room := "partition@" + srv.MUCDomain
+		join(t, srv, room, "owner")
+		bob := join(t, srv, room, "bob")
+		if out := postKick(newKickClient(), p.url, kickBody{"bob", room, ""}); out.code != 200 {
+			t.Fatalf("kick after the partition: %d %q %v", out.code, out.errText, out.err)
+		}
+		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// lastLine returns the last line of text that contains substr.
+func lastLine(text, substr string) string {
+	lines := strings.Split(text, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], substr) {
+			return lines[i]
+		}
+	}
+	return ""
+}
+
+// tcpProxy forwards connections to a target and can simulate a network
+// partition of the connections open at that moment.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	conns []*proxied
+	wg    sync.WaitGroup
+}
+
+type proxied struct {
+	client, server net.Conn
+	silent         atomic.Bool // bytes are dropped, closes are not passed on
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.client.Close()
+			c.server.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		c := &proxied{client: client, server: server}
+		p.mu.Lock()
+		p.conns = append(p.conns, c)
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(c, client, server)
+		go p.pipe(c, server, client)
+	}
+}
+
+// pipe copies src to dst. When src ends, dst is closed too, unless the
+// connection is silenced: then the close is lost, like the bytes.
+func (p *tcpProxy) pipe(c *proxied, src, dst net.Conn) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !c.silent.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				src.Close()
+				return
+			}
+		}
+		if err != nil {
+			if !c.silent.Load() {
+				dst.Close()
+			}
+			return
+		}
+	}
+}
+
+// silence partitions every connection open now: from here on, nothing
+// passes either way, not even a close. New connections pass normally.
+func (p *tcpProxy) silence() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.silent.Store(true)
+	}
+}
+
+// closeSilenced closes both ends of the silenced connections, as TCP
+// eventually does with a dead peer.
+func (p *tcpProxy) closeSilenced() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if c.silent.Load() {
+			c.client.Close()
+			c.server.Close()
+		}
+	}
 }
 
 func isConnRefused(err error) bool {
@@ -644,10 +813,23 @@ type daemonProc struct {
 
 var startedHTTP = regexp.MustCompile(`msg="muc-kick started".* http=(\S+)`)
 
-// startBinary runs bin with a config for srv and secret, and waits until it
-// logged its HTTP address (not until it is ready).
-func startBinary(t *testing.T, bin string, srv *xmpptest.Server, secret string) *daemonProc {
+// binOptions change the config startBinary writes.
+type binOptions struct {
+	secret    string // default: the server's
+	server    string // the component listener; default: the server's
+	component string // more lines for [component]
+}
+
+// startBinary runs bin with a config for srv, and waits until it logged its
+// HTTP address (not until it is ready).
+func startBinary(t *testing.T, bin string, srv *xmpptest.Server, o binOptions) *daemonProc {
 	t.Helper()
+	if o.secret == "" {
+		o.secret = srv.Secret
+	}
+	if o.server == "" {
+		o.server = srv.ComponentAddr
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
 	cfg := fmt.Sprintf(`
@@ -657,6 +839,7 @@ domain = %q
 secret = %q
 iq_timeout = "5s"
 connect_timeout = "5s"
+%s
 
 [muc]
 domains = [%q]
@@ -667,7 +850,7 @@ linger = "30s"
 listen = "127.0.0.1:0"
 authorization_header = %q
 shutdown_grace = "30s"
-`, srv.ComponentAddr, srv.ComponentDomain, secret, srv.MUCDomain, testAuth)
+`, o.server, srv.ComponentDomain, o.secret, o.component, srv.MUCDomain, testAuth)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -784,7 +967,10 @@ func (p *daemonProc) waitReady(t *testing.T, timeout time.Duration) {
 	}
 }
 
-var kickLine = regexp.MustCompile(`msg=kick .*\bnick=(\S+) status=(\d+)`)
+var (
+	logNick   = regexp.MustCompile(`(?:^| )nick=("(?:[^"\\]|\\.)*"|\S+)`)
+	logStatus = regexp.MustCompile(`(?:^| )status=(\d+)`)
+)
 
 // kickLog returns the status the daemon logged for each nickname kicked,
 // once its stderr is complete.
@@ -793,16 +979,22 @@ func (p *daemonProc) kickLog(t *testing.T) map[string]int {
 	<-p.logEnd
 	logged := map[string]int{}
 	for _, line := range strings.Split(p.logs.String(), "\n") {
-		if m := kickLine.FindStringSubmatch(line); m != nil {
-			nick := m[1]
-			if u, err := strconv.Unquote(nick); err == nil {
-				nick = u
-			}
-			if _, dup := logged[nick]; dup {
-				t.Errorf("%s was logged twice", nick)
-			}
-			logged[nick], _ = strconv.Atoi(m[2])
+		if !strings.Contains(line, " msg=kick ") {
+			continue
 		}
+		n, s := logNick.FindStringSubmatch(line), logStatus.FindStringSubmatch(line)
+		if n == nil || s == nil {
+			t.Errorf("a kick line without nick or status: %s", line)
+			continue
+		}
+		nick := n[1]
+		if u, err := strconv.Unquote(nick); err == nil {
+			nick = u
+		}
+		if _, dup := logged[nick]; dup {
+			t.Errorf("%s was logged twice", nick)
+		}
+		logged[nick], _ = strconv.Atoi(s[1])
 	}
 	return logged
 }
