@@ -139,6 +139,11 @@ func (r result) errorText() string { s, _ := r.body["error"].(string); return s 
 
 func (d *daemon) kick(t testing.TB, authz string, body any) result {
 	t.Helper()
+	return d.post(t, "/muc_kick", authz, body)
+}
+
+func (d *daemon) post(t testing.TB, path, authz string, body any) result {
+	t.Helper()
 	var data []byte
 	switch b := body.(type) {
 	case string:
@@ -146,7 +151,7 @@ func (d *daemon) kick(t testing.TB, authz string, body any) result {
 	default:
 		data, _ = json.Marshal(b)
 	}
-	req, _ := http.NewRequest("POST", d.url+"/muc_kick", bytes.NewReader(data))
+	req, _ := http.NewRequest("POST", d.url+path, bytes.NewReader(data))
 	req.Header.Set("Content-Type", "application/json")
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
@@ -244,7 +249,7 @@ func TestRealServers(t *testing.T) {
 
 			t.Run("refusals change nothing", func(t *testing.T) {
 				r2 := room("refusals")
-				join(t, srv, r2, "alice")
+				alice := join(t, srv, r2, "alice")
 				bob := join(t, srv, r2, "bob")
 				for _, tc := range []struct {
 					name, authz string
@@ -259,13 +264,29 @@ func TestRealServers(t *testing.T) {
 					{"muc with a resource", testAuth, kickBody{"bob", r2 + "/bob", ""}, 400, "resource"},
 					{"other domain", testAuth, kickBody{"bob", "refusals@elsewhere.localhost", ""}, 404, "muc.domains"},
 					{"no such occupant", testAuth, kickBody{"nobody", r2, ""}, 404, "no occupant"},
+					{"nickname with NUL", testAuth, `{"nickname": "bob\u0000", "muc": "` + r2 + `"}`, 400, "control character"},
+					{"XML in the nickname", testAuth, kickBody{"bob'/><item nick='alice' role='none'/><x a='", r2, ""}, 404, "no occupant"},
+					{"both nickname and jid", testAuth, `{"nickname": "bob", "jid": "bob@anon.localhost", "muc": "` + r2 + `"}`, 400, "not both"},
+					{"oversized body", testAuth, `{"nickname": "bob", "muc": "` + r2 + `", "reason": "` + strings.Repeat("x", 70000) + `"}`, 413, "limit"},
+					{"array body", testAuth, `[{"nickname": "bob", "muc": "` + r2 + `"}]`, 400, "JSON object"},
+					{"room name with a space", testAuth, kickBody{"bob", "re fusals@" + srv.MUCDomain, ""}, 400, "JID cannot hold"},
+					{"ban by nickname", testAuth, `{"nickname": "bob", "muc": "` + r2 + `"}`, 400, "jid"},
 				} {
-					res := d.kick(t, tc.authz, tc.body)
+					path := "/muc_kick"
+					if strings.HasPrefix(tc.name, "ban") {
+						path = "/muc_ban"
+					}
+					res := d.post(t, path, tc.authz, tc.body)
 					if res.code != tc.code || !strings.Contains(res.errorText(), tc.errHas) {
 						t.Errorf("%s: %d %q, want %d mentioning %q", tc.name, res.code, res.errorText(), tc.code, tc.errHas)
 					}
 				}
 				notKicked(t, bob)
+				if _, err := alice.WaitPresence(200*time.Millisecond, func(p xmpptest.Presence) bool {
+					return strings.HasSuffix(p.From, "/kickbot")
+				}); err == nil {
+					t.Error("the component entered the room although every request was refused before XMPP, or only needed the bare kick")
+				}
 			})
 
 			t.Run("a missing room is 404 and is not created", func(t *testing.T) {
