@@ -393,7 +393,14 @@ func (m *Manager) join(r *room, session uint64) {
 	}
 
 	m.mu.Lock()
-	if err == nil && (m.session != session || m.closed) {
+	var leave *presence
+	if err == nil && m.closed {
+		// Entered while shutting down: Close has already left the rooms.
+		p := m.leavePresence(r)
+		leave = &p
+		err = ErrClosed
+	}
+	if err == nil && m.session != session {
 		err = component.ErrDisconnected
 	}
 	var serr *component.StanzaError
@@ -419,6 +426,9 @@ func (m *Manager) join(r *room, session uint64) {
 	r.users--
 	m.settle(r)
 	m.mu.Unlock()
+	if leave != nil {
+		_ = m.conn.Send(*leave)
+	}
 }
 
 // tryJoin sends the entry presence as nick and waits for the room's answer.
