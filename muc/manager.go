@@ -36,7 +36,7 @@ var (
 	// ErrRoomNotFound: the server has no such room.
 	ErrRoomNotFound = errors.New("muc: the room does not exist")
 	// ErrOccupantNotFound: nobody in the room has that nickname.
-	ErrOccupantNotFound = errors.New("muc: no occupant has that nickname")
+	ErrOccupantNotFound = errors.New("muc: no occupant matches")
 	// ErrRefused: the server refused the kick itself.
 	ErrRefused = errors.New("muc: the server refused the kick")
 	// ErrEntryRefused: the component could not enter the room as a moderator.
@@ -178,6 +178,10 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]s
 	defer m.release(r)
 	from, in := m.occupantJID(r)
 	if !in {
+		// Entering a missing room would create it: ask from outside first.
+		if err := m.probe(ctx, roomJID); err != nil {
+			return nil, err
+		}
 		if from, err = m.enter(ctx, r); err != nil {
 			return nil, err
 		}
@@ -198,6 +202,23 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]s
 		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, jid)
 	}
 	return kicked, nil
+}
+
+// probe asks room for its disco#info (XEP-0045 §6.4) from the component's
+// bare JID: a missing room answers item-not-found on Prosody and ejabberd
+// and is not created. Any other answer lets the entry decide.
+func (m *Manager) probe(ctx context.Context, roomJID string) error {
+	_, err := m.conn.IQ(ctx, "get", "", roomJID, discoInfoQuery{})
+	var serr *component.StanzaError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNotFound):
+		return fmt.Errorf("%w (%w)", ErrRoomNotFound, err)
+	case errors.As(err, &serr):
+		return nil
+	}
+	return err
 }
 
 // occupantsOf lists the nicknames in r whose real JID is, or belongs to, jid.

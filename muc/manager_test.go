@@ -66,6 +66,12 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 				room, other, occupant, real))
 		}
 		c.Send(selfPresence(s.To, "moderator"))
+	case s.Name == "iq" && s.Type == "get": // disco#info
+		if f.rooms[s.To] == nil {
+			c.Send(fakeserver.Error(s, "cancel", "item-not-found", ""))
+		} else {
+			c.Send(fakeserver.Result(s))
+		}
 	case s.Name == "iq":
 		f.kicks = append(f.kicks, s)
 		var q muc.AdminQuery
@@ -353,8 +359,11 @@ func TestKickByJID(t *testing.T) {
 	if _, err := m.KickJID(context.Background(), room, "eve@example.org/y", ""); !errors.Is(err, muc.ErrOccupantNotFound) {
 		t.Fatalf("another session of eve: %v", err)
 	}
+	if _, err := m.KickJID(context.Background(), "ghost@"+mucDomain, "eve@example.org", ""); !errors.Is(err, muc.ErrRoomNotFound) {
+		t.Fatalf("missing room: %v", err)
+	}
 	if j, _, _ := f.counts(); j != 1 {
-		t.Errorf("%d entries, want 1", j)
+		t.Errorf("%d entries, want 1: a missing room must not be entered (that would create it)", j)
 	}
 }
 

@@ -46,6 +46,11 @@ func KickQuery(nick, reason string) AdminQuery {
 	return AdminQuery{Item: AdminItem{Nick: nick, Role: "none", Reason: reason}}
 }
 
+// discoInfoQuery asks an entity for its identity and features (XEP-0030).
+type discoInfoQuery struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/disco#info query"`
+}
+
 // presence is an outgoing presence to a room occupant JID.
 type presence struct {
 	XMLName xml.Name `xml:"presence"`

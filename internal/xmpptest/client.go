@@ -2,6 +2,7 @@ package xmpptest
 
 import (
 	"bufio"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -23,10 +24,10 @@ const (
 	closeTimeout   = 2 * time.Second  // waiting for the server's </stream:stream>
 )
 
-// Client is a minimal XMPP client (c2s, SASL ANONYMOUS, no TLS) for test
-// occupants of MUC rooms. One goroutine reads the stream and records the
-// presences of every room the client is in; it ends when Close is called or
-// the server closes the stream. The methods are safe for concurrent use.
+// Client is a minimal XMPP client (c2s, SASL ANONYMOUS or PLAIN, no TLS)
+// for test occupants of MUC rooms. One goroutine reads the stream and records
+// the presences of every room the client is in; it ends when Close is called
+// or the server closes the stream. The methods are safe for concurrent use.
 type Client struct {
 	tb   TB
 	conn net.Conn
@@ -52,9 +53,47 @@ type Client struct {
 // goroutine running the test.
 func Connect(t TB, s *Server) *Client {
 	t.Helper()
+	c, err := dial(t, s, s.AnonDomain, saslAnonymous{}, "")
+	if err != nil {
+		loginFailed(t, s, "", err)
+	}
+	return c
+}
+
+// ConnectAs connects a client for the account user@s.UsersDomain (created
+// with s.Register): SASL PLAIN with password, then it binds resource (the
+// server picks one if resource is empty). Every call is a new session of the
+// account, so two calls with different resources give two full JIDs of one
+// bare JID; JID returns the full JID the server bound. Otherwise it is
+// Connect: the same Client, closed when the test ends, and a failure fails
+// the test.
+func ConnectAs(t TB, s *Server, user, password, resource string) *Client {
+	t.Helper()
+	c, err := dial(t, s, s.UsersDomain, saslPlain{user, password}, resource)
+	if err != nil {
+		loginFailed(t, s, " as "+user+"@"+s.UsersDomain, err)
+	}
+	return c
+}
+
+// loginFailed fails the test for an error of dial: briefly when the server
+// does not accept connections (a test may expect that), with the server log
+// when it refused the login.
+func loginFailed(t TB, s *Server, as string, err error) {
+	t.Helper()
+	var de dialError
+	if errors.As(err, &de) {
+		t.Fatalf("xmpptest: connecting to %s: %v", s.Kind, de.err)
+	}
+	t.Fatalf("xmpptest: logging in to %s%s: %v\n--- server log ---\n%s", s.Kind, as, err, s.Log())
+}
+
+// dial connects and logs in to domain on s; on success the client's read
+// loop runs and it is closed when the test ends.
+func dial(t TB, s *Server, domain string, mech saslMechanism, resource string) (*Client, error) {
 	conn, err := net.DialTimeout("tcp", s.ClientAddr, connectTimeout)
 	if err != nil {
-		t.Fatalf("xmpptest: connecting to %s: %v", s.Kind, err)
+		return nil, dialError{err}
 	}
 	c := &Client{
 		tb:        t,
@@ -65,34 +104,59 @@ func Connect(t TB, s *Server) *Client {
 	}
 	br := bufio.NewReader(conn)
 	_ = conn.SetDeadline(time.Now().Add(connectTimeout))
-	stream, err := c.login(br, s.AnonDomain)
+	stream, err := c.login(br, domain, mech, resource)
 	if err != nil {
 		conn.Close()
-		t.Fatalf("xmpptest: logging in to %s: %v\n--- server log ---\n%s", s.Kind, err, s.Log())
+		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
 	go c.readLoop(stream)
 	t.Cleanup(c.Close)
-	return c
+	return c, nil
+}
+
+// dialError is a failure to open the TCP connection.
+type dialError struct{ err error }
+
+func (e dialError) Error() string { return e.err.Error() }
+func (e dialError) Unwrap() error { return e.err }
+
+// saslMechanism is a SASL mechanism with an initial response and no
+// challenges worth answering.
+type saslMechanism interface {
+	name() string
+	initialResponse() string // base64; "=" for an empty one (RFC 6120 §6.4.2)
+}
+
+type saslAnonymous struct{}
+
+func (saslAnonymous) name() string            { return "ANONYMOUS" }
+func (saslAnonymous) initialResponse() string { return "=" }
+
+// saslPlain is RFC 4616 PLAIN without an authorization identity.
+type saslPlain struct{ user, password string }
+
+func (saslPlain) name() string { return "PLAIN" }
+func (p saslPlain) initialResponse() string {
+	return base64.StdEncoding.EncodeToString([]byte("\x00" + p.user + "\x00" + p.password))
 }
 
 // login runs the stream negotiation and returns the stream to read stanzas
 // from.
-func (c *Client) login(br *bufio.Reader, domain string) (*xmlStream, error) {
+func (c *Client) login(br *bufio.Reader, domain string, mech saslMechanism, resource string) (*xmlStream, error) {
 	header := fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s' xmlns='%s' xmlns:stream='%s' version='1.0'>",
 		escape(domain), nsClient, nsStream)
 
-	// Stream, SASL ANONYMOUS.
+	// Stream, SASL.
 	stream, features, err := c.openStream(br, header)
 	if err != nil {
 		return nil, err
 	}
 	mechs := features.child(nsSASL, "mechanisms")
-	if mechs == nil || !slices.ContainsFunc(mechs.Kids, func(m element) bool { return strings.TrimSpace(m.Text) == "ANONYMOUS" }) {
-		return nil, fmt.Errorf("server does not offer SASL ANONYMOUS: %s", features.raw)
+	if mechs == nil || !slices.ContainsFunc(mechs.Kids, func(m element) bool { return strings.TrimSpace(m.Text) == mech.name() }) {
+		return nil, fmt.Errorf("server does not offer SASL %s for %s: %s", mech.name(), domain, features.raw)
 	}
-	// "=" is an empty initial response (RFC 6120 §6.4.2).
-	if err := c.write("<auth xmlns='" + nsSASL + "' mechanism='ANONYMOUS'>=</auth>"); err != nil {
+	if err := c.write("<auth xmlns='" + nsSASL + "' mechanism='" + mech.name() + "'>" + mech.initialResponse() + "</auth>"); err != nil {
 		return nil, err
 	}
 	for {
@@ -109,7 +173,7 @@ func (c *Client) login(br *bufio.Reader, domain string) (*xmlStream, error) {
 		if el.XMLName.Space == nsSASL && el.XMLName.Local == "success" {
 			break
 		}
-		return nil, fmt.Errorf("SASL ANONYMOUS failed: %s", el.raw)
+		return nil, fmt.Errorf("SASL %s failed: %s", mech.name(), el.raw)
 	}
 
 	// Stream restart, resource binding, optional session.
@@ -120,7 +184,11 @@ func (c *Client) login(br *bufio.Reader, domain string) (*xmlStream, error) {
 	if features.child(nsBind, "bind") == nil {
 		return nil, fmt.Errorf("server does not offer resource binding: %s", features.raw)
 	}
-	res, err := c.syncIQ(stream, "<iq type='set' id='bind'><bind xmlns='"+nsBind+"'/></iq>")
+	bind := "<bind xmlns='" + nsBind + "'/>"
+	if resource != "" {
+		bind = "<bind xmlns='" + nsBind + "'><resource>" + escape(resource) + "</resource></bind>"
+	}
+	res, err := c.syncIQ(stream, "<iq type='set' id='bind'>"+bind+"</iq>")
 	if err != nil {
 		return nil, fmt.Errorf("binding a resource: %w", err)
 	}
@@ -129,8 +197,8 @@ func (c *Client) login(br *bufio.Reader, domain string) (*xmlStream, error) {
 			c.jid = strings.TrimSpace(j.Text)
 		}
 	}
-	if c.jid == "" {
-		return nil, fmt.Errorf("no JID in the bind result: %s", res.raw)
+	if !strings.Contains(c.jid, "/") {
+		return nil, fmt.Errorf("no full JID in the bind result: %s", res.raw)
 	}
 	if sess := features.child(nsSession, "session"); sess != nil && sess.child(nsSession, "optional") == nil {
 		if _, err := c.syncIQ(stream, "<iq type='set' id='session'><session xmlns='"+nsSession+"'/></iq>"); err != nil {
@@ -181,7 +249,8 @@ func (c *Client) syncIQ(stream *xmlStream, iq string) (*element, error) {
 	}
 }
 
-// JID returns the client's full JID, as bound by the server.
+// JID returns the client's full JID (user@domain/resource), as bound by the
+// server.
 func (c *Client) JID() string {
 	return c.jid
 }

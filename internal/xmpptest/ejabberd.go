@@ -21,7 +21,7 @@ import (
 // The node runs detached (`ejabberdctl start`) under a unique node name, with
 // a fixed Erlang distribution port on 127.0.0.1 so that no epmd is started.
 // Its ejabberd.yml holds the test-only settings (host AnonDomain with SASL
-// ANONYMOUS, c2s without TLS) and includes contrib/ejabberd/muc-kick.yml with
+// ANONYMOUS, host UsersDomain with accounts, c2s without TLS) and includes contrib/ejabberd/muc-kick.yml with
 // the test's domains, port and secret. Set XMPPTEST_DEBUG=1 for debug logs.
 func StartEjabberd(tb TB) *Server {
 	tb.Helper()
@@ -88,8 +88,18 @@ EXEC_CMD=as_current_user
 loglevel: %s
 hosts:
   - %q
+  - %q
 auth_method: anonymous
 anonymous_protocol: sasl_anon
+host_config:
+  # Accounts (Server.Register); ejabberd offers SASL PLAIN without TLS when
+  # starttls_required is false. The host's own module list keeps mod_muc
+  # (from the included file) on the first host only: one MUC service.
+  %q:
+    auth_method: internal
+    modules:
+      mod_disco: {}
+      mod_ping: {}
 listen:
   -
     port: %s
@@ -108,7 +118,7 @@ modules:
   mod_disco: {}
   mod_ping: {}
 include_config_file: %q
-`, level, e.s.AnonDomain, c2sPort, e.path("muc-kick.yml"))
+`, level, e.s.AnonDomain, e.s.UsersDomain, e.s.UsersDomain, c2sPort, e.path("muc-kick.yml"))
 
 	for name, content := range map[string]string{
 		"inetrc":          string(inetrc),
@@ -128,6 +138,7 @@ include_config_file: %q
 func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	command := args[0]
 	args = append([]string{
 		"--config-dir", e.s.Dir,
 		"--spool", e.path("db"),
@@ -148,7 +159,7 @@ func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
 		f.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("ejabberdctl %s: %w: %s", args[len(args)-1], err, strings.TrimSpace(out.String()))
+		return fmt.Errorf("ejabberdctl %s: %w: %s", command, err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }
@@ -249,6 +260,11 @@ func (e *ejabberd) pids() []int {
 		return nil
 	}
 	return append([]int{pid}, childrenOf(pid)...)
+}
+
+// register runs `ejabberdctl register`; the node must be running.
+func (e *ejabberd) register(user, password string) error {
+	return e.ctl(30*time.Second, "register", user, e.s.UsersDomain, password)
 }
 
 func (e *ejabberd) log() string {

@@ -1,6 +1,7 @@
 package xmpptest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +19,9 @@ import (
 // The config is contrib/prosody/muc-kick.cfg.lua with the test's domains,
 // port and secret, plus test-only settings: c2s without TLS, no s2s or HTTP,
 // MUC rooms unlocked on creation and no tombstones, and a VirtualHost
-// AnonDomain with SASL ANONYMOUS. Set XMPPTEST_DEBUG=1 for debug logs.
+// AnonDomain with SASL ANONYMOUS and a VirtualHost UsersDomain with
+// accounts (internal_hashed, SASL PLAIN allowed without TLS). Set
+// XMPPTEST_DEBUG=1 for debug logs.
 func StartProsody(tb TB) *Server {
 	tb.Helper()
 	requireBinary(tb, "prosody", "prosody")
@@ -94,7 +97,13 @@ muc_tombstones = false
 -- Test-only virtual host: occupants log in with SASL ANONYMOUS.
 VirtualHost %q
 	authentication = "anonymous"
-`, s.AnonDomain)
+
+-- Test-only virtual host: accounts (Server.Register) log in with SASL PLAIN,
+-- allowed without TLS.
+VirtualHost %q
+	authentication = "internal_hashed"
+	allow_unencrypted_plain_auth = true
+`, s.AnonDomain, s.UsersDomain)
 	return b.String(), nil
 }
 
@@ -165,6 +174,21 @@ func (p *prosody) pids() []int {
 		return nil
 	}
 	return []int{p.cmd.Process.Pid}
+}
+
+// register runs `prosodyctl --config … register`, which writes the account
+// straight into the data directory, running server or not: Prosody reads
+// accounts from there at each login.
+func (p *prosody) register(user, password string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", p.cfg, "register", user, p.s.UsersDomain, password)
+	cmd.Dir = p.s.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("prosodyctl register: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 func (p *prosody) log() string {

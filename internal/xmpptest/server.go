@@ -21,6 +21,7 @@ const (
 	componentDomain = "kick.localhost"
 	mucDomain       = "conference.localhost"
 	anonDomain      = "anon.localhost"
+	usersDomain     = "users.localhost"
 )
 
 // Placeholders in the contrib snippets, replaced with the test values.
@@ -44,6 +45,7 @@ type Server struct {
 	Secret          string // component secret
 	MUCDomain       string // e.g. "conference.localhost"
 	AnonDomain      string // vhost with SASL ANONYMOUS, e.g. "anon.localhost"
+	UsersDomain     string // vhost with accounts (SASL PLAIN), e.g. "users.localhost"; see Register
 	Dir             string // temp dir holding config, data, logs
 
 	tb   TB
@@ -68,6 +70,8 @@ type process interface {
 	pids() []int
 	// log returns the server's log text.
 	log() string
+	// register creates the account user@UsersDomain with password.
+	register(user, password string) error
 }
 
 // TB is the part of testing.TB the harness uses, so that a program (the
@@ -126,6 +130,7 @@ func newServer(tb TB, kind string, extraPorts int) (*Server, []int) {
 		Secret:          "secret-" + randomHex(8),
 		MUCDomain:       mucDomain,
 		AnonDomain:      anonDomain,
+		UsersDomain:     usersDomain,
 		Dir:             tb.TempDir(),
 		tb:              tb,
 	}
@@ -200,6 +205,25 @@ func (s *Server) Kill() {
 // Log returns the server's log text, for failure messages.
 func (s *Server) Log() string {
 	return s.proc.log()
+}
+
+// Register creates the account user@s.UsersDomain with password, for
+// ConnectAs. It uses the server's own admin tool (prosodyctl, ejabberdctl)
+// with the server's config; on ejabberd the server must be running. Accounts
+// survive Stop and Start. Registering an existing user is an error on
+// ejabberd; on Prosody it sets the password. Register may be called from any
+// goroutine.
+func (s *Server) Register(user, password string) error {
+	if user == "" || strings.ContainsAny(user, "@/\"'<>&: \t\r\n") {
+		return fmt.Errorf("xmpptest: %q is not a user name the harness registers", user)
+	}
+	if password == "" {
+		return errors.New("xmpptest: empty password")
+	}
+	if err := s.proc.register(user, password); err != nil {
+		return fmt.Errorf("xmpptest: registering %s@%s on %s: %w", user, s.UsersDomain, s.Kind, err)
+	}
+	return nil
 }
 
 // pids returns the ids of the server's processes while it runs.

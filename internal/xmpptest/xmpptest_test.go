@@ -261,11 +261,110 @@ func TestKillAndRestart(t *testing.T) {
 			}
 			dialComponent(t, s)
 
+			// Accounts survive a graceful restart.
+			if err := s.Register("dave", "pw"); err != nil {
+				t.Fatal(err)
+			}
 			pids = s.pids()
 			s.Stop()
 			assertStopped(t, s, pids)
 			s.Start()
 			Connect(t, s)
+			if got := ConnectAs(t, s, "dave", "pw", "r").JID(); got != "dave@"+s.UsersDomain+"/r" {
+				t.Errorf("after restart: JID %q", got)
+			}
+		})
+	}
+}
+
+// TestAccounts: two sessions of one account are two occupants of a room.
+func TestAccounts(t *testing.T) {
+	for _, k := range Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			t.Parallel()
+			s := k.Start(t)
+			begin := time.Now()
+			if err := s.Register("bob", "bob-pw"); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("Register took %v", time.Since(begin).Round(time.Millisecond))
+			if err := s.Register("", "x"); err == nil {
+				t.Error("Register accepted an empty user name")
+			}
+			if err := s.Register("a b", "x"); err == nil {
+				t.Error("Register accepted a user name with a space")
+			}
+
+			room := "acc@" + s.MUCDomain
+			// The anonymous creator is the room's owner, a moderator: rooms
+			// show moderators the occupants' real JIDs.
+			watcher := Connect(t, s)
+			wo, err := watcher.Join(room, "watcher")
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			laptop := ConnectAs(t, s, "bob", "bob-pw", "laptop")
+			phone := ConnectAs(t, s, "bob", "bob-pw", "phone")
+			bare := "bob@" + s.UsersDomain
+			if laptop.JID() != bare+"/laptop" || phone.JID() != bare+"/phone" {
+				t.Fatalf("JIDs %q and %q, want %s/laptop and %s/phone", laptop.JID(), phone.JID(), bare, bare)
+			}
+			lo, err := laptop.Join(room, "bob-laptop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := phone.Join(room, "bob-phone"); err != nil {
+				t.Fatal(err)
+			}
+			for nick, jid := range map[string]string{"bob-laptop": laptop.JID(), "bob-phone": phone.JID()} {
+				p, err := wo.WaitPresence(waitTimeout, func(p Presence) bool {
+					return p.From == room+"/"+nick && p.Type == ""
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.JID != jid {
+					t.Errorf("%s: the moderator sees JID %q, want %q: %s", nick, p.JID, jid, p.Raw)
+				}
+			}
+			if _, err := lo.WaitPresence(waitTimeout, func(p Presence) bool {
+				return p.From == room+"/bob-phone" && p.Type == ""
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !lo.Present("bob-phone") || !lo.Present("watcher") || !wo.Present("bob-laptop") {
+				t.Errorf("Present: laptop sees phone %v, watcher %v; watcher sees laptop %v",
+					lo.Present("bob-phone"), lo.Present("watcher"), wo.Present("bob-laptop"))
+			}
+
+			// Wrong password, unknown account: refused, the test goes on.
+			for _, tc := range []struct{ user, pw string }{{"bob", "wrong"}, {"nobody", "bob-pw"}} {
+				c, err := dial(t, s, s.UsersDomain, saslPlain{tc.user, tc.pw}, "x")
+				if err == nil {
+					c.Close()
+					t.Errorf("%s/%s: logged in", tc.user, tc.pw)
+				} else if !strings.Contains(err.Error(), "not-authorized") {
+					t.Errorf("%s/%s: %v, want not-authorized", tc.user, tc.pw, err)
+				}
+			}
+			// The account host offers no ANONYMOUS, the anonymous host no
+			// PLAIN for accounts.
+			if c, err := dial(t, s, s.UsersDomain, saslAnonymous{}, ""); err == nil {
+				c.Close()
+				t.Errorf("SASL ANONYMOUS on %s worked", s.UsersDomain)
+			}
+			// Registering again: ejabberd refuses (conflict), Prosody sets
+			// the new password.
+			err = s.Register("bob", "new-pw")
+			t.Logf("registering bob again: %v", err)
+			pw := map[string]string{"prosody": "new-pw", "ejabberd": "bob-pw"}[s.Kind]
+			if (err == nil) != (s.Kind == "prosody") {
+				t.Errorf("registering bob again: %v", err)
+			}
+			if got := ConnectAs(t, s, "bob", pw, "").JID(); !strings.HasPrefix(got, bare+"/") || len(got) == len(bare)+1 {
+				t.Errorf("no resource asked: JID %q", got)
+			}
 		})
 	}
 }
