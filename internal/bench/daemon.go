@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/metrics"
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+// inproc is muc-kick wired in this process exactly as main.go's serve wires
+// it (component.New, muc.NewManager, the session hook, metrics.New,
+// httpapi.New, an http.Server with serve's timeouts), minus what a benchmark
+// does not exercise: sd_notify, TLS and a separate metrics listener.
+type inproc struct {
+	URL     string
+	handler http.Handler
+	comp    *component.Component
+	mgr     *muc.Manager
+	srv     *http.Server
+	stop    func()
+}
+
+// benchConfig is the configuration file of a daemon the benchmark runs.
+func benchConfig(server, domain, secret, mucDomain, listen string, iqTimeout, linger time.Duration) string {
+	return `[component]
+server = "` + server + `"
+domain = "` + domain + `"
+secret = "` + secret + `"
+iq_timeout = "` + iqTimeout.String() + `"
+
+[muc]
+domains = ["` + mucDomain + `"]
+nick = "kickbot"
+linger = "` + linger.String() + `"
+
+[http]
+listen = "` + listen + `"
+authorization_header = "` + authz + `"
+`
+}
+
+// startInproc starts muc-kick in this process from a configuration text, as
+// serve would after config.Load, logging to logw.
+func startInproc(cfgText string, logw io.Writer) (*inproc, error) {
+	cfg, err := config.Parse([]byte(cfgText))
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return nil, err
+	}
+
+	// From here on, as main.go's serve.
+	keepalive := cfg.Component.KeepaliveInterval.Duration
+	if keepalive == 0 {
+		keepalive = -1
+	}
+	comp := component.New(component.Options{
+		Server:            cfg.Component.Server,
+		Domain:            cfg.Component.Domain,
+		Secret:            cfg.Component.Secret,
+		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
+		IQTimeout:         cfg.Component.IQTimeout.Duration,
+		KeepaliveInterval: keepalive,
+		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
+		KeepaliveTo:       cfg.MUC.Domains[0],
+		Logger:            log,
+	})
+	mgr := muc.NewManager(comp, muc.Options{
+		Domains:     cfg.MUC.Domains,
+		Nick:        cfg.MUC.Nick,
+		Linger:      cfg.MUC.Linger.Duration,
+		JoinTimeout: cfg.Component.IQTimeout.Duration,
+		Logger:      log,
+	})
+	comp.SetHandler(sessionHook{Handler: mgr})
+	stats := metrics.New(comp, mgr)
+	handler := httpapi.New(mgr, httpapi.Options{
+		Path:                cfg.HTTP.Path,
+		AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
+		CredentialHost:      cfg.Component.Domain,
+		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
+		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
+		Ready:               comp.Connected,
+		Logger:              log,
+		Observe:             stats.Observe,
+		Metrics:             stats.Handler(),
+	})
+	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
+	srv := newHTTPServer(handler, log, kickBound)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	compDone := make(chan error, 1)
+	go func() { compDone <- comp.Run(ctx) }()
+	go func() { _ = srv.Serve(ln) }()
+
+	d := &inproc{URL: "http://" + ln.Addr().String(), handler: handler, comp: comp, mgr: mgr, srv: srv}
+	d.stop = func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+		_ = mgr.Close(sctx)
+		cancel()
+		<-compDone
+	}
+	return d, nil
+}
+
+// waitConnected waits until the component stream is authenticated.
+func (d *inproc) waitConnected(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !d.comp.Connected() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// sessionHook is main.go's, without the sd_notify call.
+type sessionHook struct{ component.Handler }
+
+// newHTTPServer is main.go's newHTTPServer with defaultTimeouts(kickBound).
+func newHTTPServer(h http.Handler, log *slog.Logger, kickBound time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30*time.Second + kickBound,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// startBare serves the baseline: an httprouter route that decodes the same
+// JSON body and answers 200 with a JSON body, on an http.Server with the same
+// timeouts as muc-kick's.
+func startBare() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	r := httprouter.New()
+	r.POST("/muc_kick", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+		var body struct {
+			Nickname string `json:"nickname"`
+			MUC      string `json:"muc"`
+			Reason   string `json:"reason"`
+		}
+		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
+	})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := newHTTPServer(r, log, 35*time.Second)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}

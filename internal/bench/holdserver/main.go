@@ -1,0 +1,83 @@
+// Command holdserver is the memory baseline of internal/bench: the smallest
+// server that does what muc-kick's HTTP side does for a kick waiting on a
+// slow XMPP server. It serves POST /muc_kick with httprouter on an
+// http.Server with muc-kick's timeouts, decodes the JSON body, and holds the
+// request until POST /release; GET /readyz answers 200. Its resident memory
+// with N requests held is the floor that net/http sets for N kicks in
+// flight.
+//
+//	holdserver 127.0.0.1:PORT
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: holdserver host:port")
+		os.Exit(2)
+	}
+	ln, err := net.Listen("tcp", os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "holdserver:", err)
+		os.Exit(1)
+	}
+	var held atomic.Int64
+	release := make(chan struct{})
+	var once sync.Once
+	r := httprouter.New()
+	r.POST("/muc_kick", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+		var body struct {
+			Nickname string `json:"nickname"`
+			MUC      string `json:"muc"`
+			Reason   string `json:"reason"`
+		}
+		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		held.Add(1)
+		defer held.Add(-1)
+		select {
+		case <-release:
+		case <-req.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
+	})
+	r.POST("/release", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		once.Do(func() { close(release) })
+	})
+	r.GET("/readyz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {})
+	r.GET("/held", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		fmt.Fprintln(w, held.Load())
+	})
+	r.GET("/metrics", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(w, "go_goroutines %d\ngo_memstats_heap_inuse_bytes %d\ngo_memstats_stack_inuse_bytes %d\ngo_memstats_sys_bytes %d\n",
+			runtime.NumGoroutine(), ms.HeapInuse, ms.StackInuse, ms.Sys)
+	})
+	srv := &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	fmt.Fprintln(os.Stderr, srv.Serve(ln))
+}

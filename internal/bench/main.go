@@ -1,0 +1,218 @@
+// Command bench measures muc-kick on this machine, in one run, side by side
+// with baselines measured in the same run, and prints a table:
+//
+//  1. The daemon's own ceiling: kicks through the real HTTP handler (real
+//     HTTP over loopback, keep-alive clients) against an in-process fake
+//     XEP-0114 server (fake.go) that answers at once, at concurrency 1, 16
+//     and 256, next to a bare httprouter handler that only decodes the same
+//     JSON, in alternating slices. The daemon enters every room once during
+//     the warm-up and stays (linger 1h): every measured kick is a warm one.
+//  2. Against a real Prosody (xmpptest.StartProsody): R rooms × K real
+//     occupants, every occupant kicked once per run through muc-kick, and
+//     the same kicks sent straight over XMPP by a moderator client that owns
+//     the rooms (direct.go: the server's own ceiling), in alternating runs
+//     at concurrency 1 and 16; the first kick into each room (which enters
+//     it) is reported on its own, and every kick's status-307 is checked.
+//  3. The resident memory of the muc-kick binary (a subprocess): idle, in
+//     1,000 rooms, and with 1,000 kicks waiting for a server that does not
+//     answer, beside holdserver, the same HTTP side without muc-kick.
+//
+// Timings are information, never a failure: it exits 0 unless the benchmark
+// itself could not run. Run it from the repository's root:
+//
+//	make bench                       # the full run, about 2 minutes
+//	make bench BENCH_FLAGS=-quick    # about 25 s
+//	go run ./internal/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
+//	go run ./internal/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// authz is the Authorization header every daemon the benchmark runs takes.
+const authz = "Basic YmVuY2g6YmVuY2g=" // bench:bench
+
+type options struct {
+	quick          bool
+	duration       time.Duration // one measured run of part 1
+	rounds         int           // alternations per configuration
+	rooms          int
+	occupants      int
+	concurrency    int // part 2
+	prosodyNoDelay bool
+	memRooms       int
+	memInFlight    int
+	parts          string
+	cpuprofile     string
+	memprofile     string
+	verbose        bool
+}
+
+func main() {
+	var o options
+	flag.BoolVar(&o.quick, "quick", false, "short runs and a small Prosody setup (3 rooms × 10 occupants), about 25 s")
+	flag.DurationVar(&o.duration, "duration", 0, "part 1: measured time per server and concurrency per round (default 3s, 1s with -quick)")
+	flag.IntVar(&o.rounds, "rounds", 0, "muc-kick/baseline alternations: part 1 measures rounds × duration per server and concurrency, in 500 ms slices; part 2 runs rounds pairs (default 2 and 5, 1 and 2 with -quick)")
+	flag.IntVar(&o.rooms, "rooms", 0, "Prosody rooms in part 2 (default 10, 3 with -quick)")
+	flag.IntVar(&o.occupants, "occupants", 0, "real occupants per room in part 2 (default 40, 10 with -quick)")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "kicks in flight in part 2")
+	flag.BoolVar(&o.prosodyNoDelay, "prosody-nodelay", false, "run Prosody with network_settings = { nagle = false } (its default keeps Nagle's algorithm on)")
+	flag.IntVar(&o.memRooms, "mem-rooms", 1000, "rooms entered for the memory measurement")
+	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
+	flag.StringVar(&o.parts, "parts", "1,2,3", "which parts to run, e.g. 1,3")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of extra muc-kick runs of part 1 (c=1, 16, 256) to `file`")
+	flag.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of those runs to `file`")
+	flag.BoolVar(&o.verbose, "v", false, "print the test harness's log lines")
+	flag.Parse()
+	def := func(v *int, full, quick int) {
+		if *v <= 0 {
+			*v = full
+			if o.quick {
+				*v = quick
+			}
+		}
+	}
+	if o.duration <= 0 {
+		o.duration = 3 * time.Second
+		if o.quick {
+			o.duration = time.Second
+		}
+	}
+	def(&o.rooms, 10, 3)
+	def(&o.occupants, 40, 10)
+	if o.concurrency < 1 || o.memRooms < 1 || o.memInFlight < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -concurrency, -mem-rooms and -mem-inflight must be at least 1")
+		os.Exit(2)
+	}
+
+	if o.memprofile != "" {
+		runtime.MemProfileRate = 64 << 10 // set before anything allocates
+	}
+	begin := time.Now()
+	machine()
+	code := 0
+	for _, p := range []struct {
+		name string
+		run  func(*options) error
+	}{
+		{"1", ceiling},
+		{"2", againstProsody},
+		{"3", memory},
+	} {
+		if !strings.Contains(o.parts, p.name) {
+			continue
+		}
+		if err := p.run(&o); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: part %s: %v\n", p.name, err)
+			code = 1
+		}
+	}
+	fmt.Printf("\nload average at the end: %s; total %s\n", loadavg(), time.Since(begin).Round(time.Second))
+	os.Exit(code)
+}
+
+// machine prints what the numbers were measured on.
+func machine() {
+	model := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	fmt.Printf("muc-kick benchmark, %s\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("machine: %d CPUs (nproc), %s, %s %s/%s, GOMAXPROCS %d\n",
+		runtime.NumCPU(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+	fmt.Printf("load average at the start: %s (other work on the machine makes the numbers noisy)\n", loadavg())
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func newTable() *tabwriter.Writer {
+	return tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+}
+
+func section(format string, args ...any) {
+	fmt.Printf("\n== "+format+"\n", args...)
+}
+
+func note(format string, args ...any) {
+	fmt.Printf("   "+format+"\n", args...)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "target met"
+	}
+	return "target missed"
+}
+
+// benchTB implements xmpptest.TB for a program, as internal/demo does: a
+// fatal error panics with fatal, which the part recovers from.
+type benchTB struct {
+	verbose  bool
+	cleanups []func()
+}
+
+type fatal struct{ msg string }
+
+func (t *benchTB) Helper()          {}
+func (t *benchTB) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
+func (t *benchTB) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "   error: "+format+"\n", args...)
+}
+func (t *benchTB) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
+func (t *benchTB) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
+func (t *benchTB) Logf(format string, args ...any) {
+	if t.verbose {
+		fmt.Fprintf(os.Stderr, "   "+format+"\n", args...)
+	}
+}
+func (t *benchTB) Skip(args ...any) { t.Fatal(args...) }
+func (t *benchTB) TempDir() string {
+	dir, err := os.MkdirTemp("", "muc-kick-bench-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// run calls f, turning a fatal panic into an error, and runs the cleanups.
+func (t *benchTB) run(f func() error) (err error) {
+	defer func() {
+		for i := len(t.cleanups) - 1; i >= 0; i-- {
+			t.cleanups[i]()
+		}
+		t.cleanups = nil
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			f, ok := v.(fatal)
+			if !ok {
+				panic(v)
+			}
+			err = fmt.Errorf("%s", f.msg)
+		}
+	}()
+	return f()
+}

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/muc-kick/muc-kick/internal/xmpptest"
+)
+
+const kickReason = "Access revoked"
+
+// roomSetup is R rooms × K real occupants on a Prosody.
+type roomSetup struct {
+	srv     *xmpptest.Server
+	rooms   []string
+	clients []*xmpptest.Client // client k is occupant "user<k>" of every room
+	occ     [][]*xmpptest.Occupant
+}
+
+func nickOf(k int) string { return fmt.Sprintf("user%d", k) }
+
+// target is the room and nick of kick number i of a run: it goes round the
+// rooms, so that concurrent kicks spread over them.
+func (s *roomSetup) target(i int) (r, k int) { return i % len(s.rooms), i / len(s.rooms) }
+
+// join enters the occupants (r, k) for which want is true, each client
+// joining its rooms in turn and the clients in parallel; it returns the
+// failures.
+func (s *roomSetup) join(want func(r, k int) bool) []error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for k, c := range s.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r, room := range s.rooms {
+				if !want(r, k) {
+					continue
+				}
+				o, err := c.Join(room, nickOf(k))
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					s.occ[r][k] = o
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(200 * time.Millisecond) // let the last presence broadcasts drain
+	return errs
+}
+
+// verify checks that the occupants (r, k) for which want is true received
+// their status-307 presence, and returns the misses.
+func (s *roomSetup) verify(want func(r, k int) bool) []string {
+	var misses []string
+	for r := range s.rooms {
+		for k := range s.clients {
+			if !want(r, k) {
+				continue
+			}
+			if _, _, err := s.occ[r][k].WaitKicked(10 * time.Second); err != nil {
+				misses = append(misses, err.Error())
+			}
+		}
+	}
+	return misses
+}
+
+// againstProsody is part 2.
+func againstProsody(o *options) error {
+	rounds := o.rounds
+	if rounds <= 0 {
+		rounds = 5
+		if o.quick {
+			rounds = 2
+		}
+	}
+	R, K := o.rooms, o.occupants
+	section("2. Against a real Prosody: %d rooms × %d real occupants, each kicked once per run, 1 and %d kicks in flight", R, K, o.concurrency)
+	if _, err := exec.LookPath("prosody"); err != nil {
+		note("skipped: prosody is not installed (make deps)")
+		return nil
+	}
+	tb := &benchTB{verbose: o.verbose}
+	return tb.run(func() error { return prosodyRuns(tb, o, R, K, rounds) })
+}
+
+func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
+	begin := time.Now()
+	srv := xmpptest.StartProsody(tb)
+	if o.prosodyNoDelay {
+		// Prosody keeps Nagle's algorithm on by default; restart it with
+		// network_settings.nagle = false (a global, before the first host).
+		srv.Stop()
+		cfgPath := filepath.Join(srv.Dir, "prosody.cfg.lua")
+		cfg, err := os.ReadFile(cfgPath)
+		const anchor = "-- Test-only global settings.\n"
+		if err != nil || !strings.Contains(string(cfg), anchor) {
+			return fmt.Errorf("cannot set nagle = false in %s: %v", cfgPath, err)
+		}
+		cfg = []byte(strings.Replace(string(cfg), anchor, anchor+"network_settings = { nagle = false }\n", 1))
+		if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+			return err
+		}
+		srv.Start()
+	}
+	s := &roomSetup{srv: srv, occ: make([][]*xmpptest.Occupant, R)}
+	for r := range R {
+		s.rooms = append(s.rooms, fmt.Sprintf("bench%d@%s", r, srv.MUCDomain))
+		s.occ[r] = make([]*xmpptest.Occupant, K)
+	}
+	// The direct moderator enters first, creating each room, so that it owns
+	// it: Prosody lets an owner kick, from inside the room.
+	mod, err := dialMod(srv.ClientAddr, srv.AnonDomain)
+	if err != nil {
+		return err
+	}
+	tb.Cleanup(mod.close)
+	for _, room := range s.rooms {
+		if err := mod.join(room, "moderator"); err != nil {
+			return fmt.Errorf("direct client entering %s: %w", room, err)
+		}
+	}
+	logf, err := os.CreateTemp("", "muc-kick-bench-*.log")
+	if err != nil {
+		return err
+	}
+	tb.Cleanup(func() { logf.Close(); os.Remove(logf.Name()) })
+	d, err := startInproc(benchConfig(srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, "127.0.0.1:0", 10*time.Second, time.Hour), logf)
+	if err != nil {
+		return err
+	}
+	tb.Cleanup(d.stop)
+	if !d.waitConnected(10 * time.Second) {
+		return fmt.Errorf("muc-kick did not connect to Prosody")
+	}
+	for range K {
+		s.clients = append(s.clients, xmpptest.Connect(tb, srv))
+	}
+	all := func(r, k int) bool { return true }
+	if errs := s.join(all); len(errs) > 0 {
+		return fmt.Errorf("%d occupants could not enter: %v", len(errs), errs[0])
+	}
+	nagle := "on (Prosody's default)"
+	if o.prosodyNoDelay {
+		nagle = "off (-prosody-nodelay)"
+	}
+	note("setup: Prosody %s, Nagle %s, %d rooms created by the direct moderator client, %d occupant connections each in every room; ready in %s",
+		prosodyVersion(), nagle, R, K, time.Since(begin).Round(time.Millisecond))
+	note("muc-kick (wired as main.go serves, in this process, linger 1h) kicks over HTTP; \"direct\" is one c2s client, owner and")
+	note("moderator of every room, sending the same muc#admin IQ itself. Both pipeline up to %d kicks on their one stream. Both stay in", o.concurrency)
+	note("every room throughout, so the rooms are the same in every run. A kick is done at its HTTP 200 / IQ result.")
+
+	hc := newClient(o.concurrency)
+	mkKick := func(r, k int) error {
+		body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nickOf(k), s.rooms[r], kickReason)
+		code, err := post(hc, d.URL+"/muc_kick", body)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("HTTP %d", code)
+		}
+		return nil
+	}
+	directKick := func(r, k int) error { return mod.kick(s.rooms[r], nickOf(k), kickReason) }
+
+	tw := newTable()
+	fmt.Println()
+	fmt.Fprintln(tw, "run\tkicks\tkicks/s\tp50 ms\tp99 ms\tmax ms\tProsody CPU ms/kick\tbench process CPU ms/kick\t307 missing\tfailed\t")
+	row := func(name string, sm *sample, missing int) {
+		m := "-"
+		if missing >= 0 {
+			m = strconv.Itoa(missing)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t\n", name, sm.n, sm.rate(), ms(sm.pct(.5)), ms(sm.pct(.99)), ms(sm.max()),
+			perK(sm.serverCPU, sm.n)/1000, perK(sm.cpu, sm.n)/1000, m, sm.failText())
+	}
+	ppid := prosodyPid(srv.Dir)
+	measured := func(n, conc int, job func(i int) error) *sample {
+		c0 := procCPU(ppid)
+		sm := each(n, conc, job)
+		sm.serverCPU = procCPU(ppid) - c0
+		return sm
+	}
+	var misses []string
+
+	// Cold: the first kick into each room, one at a time: refused from the
+	// bare JID, then muc-kick enters the room and kicks again.
+	first := func(r, k int) bool { return k == 0 }
+	cold := measured(R, 1, func(r int) error { return mkKick(r, 0) })
+	m := s.verify(first)
+	misses = append(misses, m...)
+	row("cold: first kick into each room, c=1", cold, len(m))
+	if e := d.mgr.Entries(); e != uint64(R) {
+		note("WARNING: muc-kick entered rooms %d times in the cold run, expected %d", e, R)
+	}
+	if errs := s.join(first); len(errs) > 0 {
+		tw.Flush()
+		return fmt.Errorf("%d occupants could not enter again: %v", len(errs), errs[0])
+	}
+
+	type key struct {
+		mode string
+		conc int
+	}
+	concs := []int{1}
+	if o.concurrency != 1 {
+		concs = append(concs, o.concurrency)
+	}
+	total := map[key]*sample{}
+	n := R * K
+	checked := R
+	pairs := map[int][]float64{}
+	// Round 0 warms Prosody up (the first run after the setup's joins is
+	// slow whichever mode it is) and is not counted. Then each round runs
+	// both modes at each concurrency, alternating which goes first.
+	for round := 0; round <= rounds; round++ {
+		runConcs := concs
+		if round == 0 {
+			runConcs = []int{o.concurrency}
+		}
+		for _, conc := range runConcs {
+			modes := []string{"muc-kick", "direct"}
+			if round%2 == 0 {
+				modes[0], modes[1] = modes[1], modes[0]
+			}
+			rate := map[string]float64{}
+			for _, mode := range modes {
+				kick := mkKick
+				if mode == "direct" {
+					kick = directKick
+				}
+				sm := measured(n, conc, func(i int) error { return kick(s.target(i)) })
+				m := s.verify(all)
+				misses = append(misses, m...)
+				checked += n
+				if round == 0 {
+					row(fmt.Sprintf("warm-up, not counted: %s c=%d", mode, conc), sm, len(m))
+				} else {
+					row(fmt.Sprintf("%s c=%d #%d", mode, conc, round), sm, len(m))
+					k := key{mode, conc}
+					if total[k] == nil {
+						total[k] = &sample{}
+					}
+					total[k].merge(sm)
+					rate[mode] = sm.rate()
+				}
+				if errs := s.join(all); len(errs) > 0 {
+					tw.Flush()
+					return fmt.Errorf("%d occupants could not enter again: %v", len(errs), errs[0])
+				}
+			}
+			if round > 0 {
+				pairs[conc] = append(pairs[conc], rate["muc-kick"]/rate["direct"])
+			}
+		}
+	}
+	for _, conc := range concs {
+		row(fmt.Sprintf("muc-kick c=%d, all runs", conc), total[key{"muc-kick", conc}], -1)
+		row(fmt.Sprintf("direct c=%d, all runs", conc), total[key{"direct", conc}], -1)
+	}
+	tw.Flush()
+	fmt.Println()
+	for _, conc := range concs {
+		mk, direct := total[key{"muc-kick", conc}], total[key{"direct", conc}]
+		r := mk.rate() / direct.rate()
+		dp := mk.pct(.5) - direct.pct(.5)
+		p := pairs[conc]
+		slices.Sort(p)
+		note("c=%-2d muc-kick kicks/s ÷ direct kicks/s = %.2f (median of %d paired runs %.2f; target ≥ 0.9: %s); p50 muc-kick − direct = %+.2f ms (target ≤ 2 ms: %s)",
+			conc, r, len(p), p[len(p)/2], verdict(r >= 0.9), float64(dp)/float64(time.Millisecond), verdict(dp <= 2*time.Millisecond))
+	}
+	warm := total[key{"muc-kick", 1}]
+	note("cold kick p50 %s ms (max %s) vs warm muc-kick p50 at c=1 %s ms: entering a room costs about %s ms, once per room per linger",
+		ms(cold.pct(.5)), ms(cold.max()), ms(warm.pct(.5)), ms(cold.pct(.5)-warm.pct(.5)))
+	if e := d.mgr.Entries(); e != uint64(R) {
+		note("WARNING: muc-kick entered rooms %d times in all, expected %d", e, R)
+	}
+	if len(misses) == 0 {
+		note("every kicked occupant received its status-307 presence (%d checked)", checked)
+	} else {
+		note("MISSING status-307 presences: %d of %d, first: %s", len(misses), checked, misses[0])
+	}
+	return nil
+}
+
+// prosodyVersion is the installed Prosody's version, from dpkg.
+func prosodyVersion() string {
+	out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", "prosody").Output()
+	if err != nil {
+		return "?"
+	}
+	return string(out)
+}
+
+// prosodyPid finds the Prosody whose configuration lives in dir.
+func prosodyPid(dir string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmd), "prosody") && strings.Contains(string(cmd), dir) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// procCPU is the user+system time process pid has used, from /proc (in
+// clock ticks of 10 ms).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
