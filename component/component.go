@@ -236,6 +236,7 @@ func (c *Component) serve(ctx context.Context, s *session) {
 		c.handler.SessionChanged(true)
 	}
 
+	go s.writeLoop()
 	go s.readLoop(func(p stanza.Packet) { c.dispatch(s, p) })
 	if c.opts.KeepaliveInterval > 0 {
 		go c.keepalive(s)
@@ -299,9 +300,7 @@ func (c *Component) keepalive(s *session) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeoutCause(context.Background(), c.opts.KeepaliveTimeout, ErrTimeout)
-		_, err := c.sendIQ(ctx, s, rawIQ{Type: "get", To: c.opts.KeepaliveTo, Payload: pingPayload{}})
-		cancel()
+		_, err := c.sendIQ(context.Background(), s, rawIQ{Type: "get", To: c.opts.KeepaliveTo, Payload: pingPayload{}}, c.opts.KeepaliveTimeout)
 		var serr *StanzaError
 		if err != nil && !errors.As(err, &serr) { // any answer, even an error, proves the stream alive
 			s.fail(fmt.Errorf("component: keepalive: %w", err))
@@ -333,12 +332,14 @@ func (c *Component) IQ(ctx context.Context, typ, from, to string, payload any) (
 	if from == "" {
 		from = c.opts.Domain
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.IQTimeout, ErrTimeout)
-	defer cancel()
-	return c.sendIQ(ctx, s, rawIQ{Type: typ, From: from, To: to, Payload: payload})
+	return c.sendIQ(ctx, s, rawIQ{Type: typ, From: from, To: to, Payload: payload}, c.opts.IQTimeout)
 }
 
-func (c *Component) sendIQ(ctx context.Context, s *session, iq rawIQ) (*stanza.IQ, error) {
+// sendIQ sends iq on s and waits for its reply, at most timeout, or until the
+// session or ctx ends. A plain timer is cheaper than a context per IQ.
+func (c *Component) sendIQ(ctx context.Context, s *session, iq rawIQ, timeout time.Duration) (*stanza.IQ, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
 	if iq.From == "" {
 		iq.From = c.opts.Domain
 	}
@@ -356,6 +357,8 @@ func (c *Component) sendIQ(ctx context.Context, s *session, iq rawIQ) (*stanza.I
 		return r, nil
 	case <-s.done:
 		return nil, fmt.Errorf("%w: %w", ErrDisconnected, s.err)
+	case <-t.C:
+		return nil, ErrTimeout
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}

@@ -27,8 +27,12 @@ type session struct {
 	conn net.Conn
 	dec  *xml.Decoder
 
-	wmu sync.Mutex // serialises writes; gosrc.io/xmpp's Component has no such lock
-	buf bytes.Buffer
+	// out feeds the one goroutine that writes to the socket (writeLoop):
+	// it encodes each stanza with encoding/xml into a buffer and flushes
+	// when the queue is empty, so a burst of kicks shares few syscalls and
+	// no sender runs the encoder on its own stack. gosrc.io/xmpp's
+	// Component has no write lock at all.
+	out chan any
 
 	pmu     sync.Mutex
 	pending map[string]*waiter
@@ -69,6 +73,7 @@ func dial(ctx context.Context, dialer func(context.Context, string, string) (net
 	s := &session{
 		conn:    conn,
 		dec:     xml.NewDecoder(bufio.NewReaderSize(conn, 32<<10)),
+		out:     make(chan any, 256),
 		pending: make(map[string]*waiter),
 		done:    make(chan struct{}),
 	}
@@ -137,40 +142,77 @@ func (s *session) fail(err error) {
 	})
 }
 
-// send writes one stanza, encoded with encoding/xml, as a single write.
+// send queues one stanza (a value encoding/xml marshals) for the writer.
+// It returns once the stanza is queued; if the write fails later, the session
+// fails, which every IQ waiter sees at once.
 func (s *session) send(v any) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
 	select {
 	case <-s.done:
 		return s.err
 	default:
 	}
-	s.buf.Reset()
-	if err := xml.NewEncoder(&s.buf).Encode(v); err != nil {
-		return fmt.Errorf("component: encoding stanza: %w", err)
+	select {
+	case s.out <- v:
+		return nil
+	case <-s.done:
+		return s.err
 	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := s.conn.Write(s.buf.Bytes()); err != nil {
-		err = fmt.Errorf("component: write: %w", err)
-		s.fail(err)
-		return err
-	}
-	return nil
 }
 
-// close ends the stream politely: </stream:stream>, then waits up to grace
-// for the server's own close before dropping the connection.
+// endStream is queued by close: the writer sends </stream:stream> after
+// every stanza queued before it.
+type endStream struct{}
+
+// writeLoop writes queued stanzas until the session ends.
+func (s *session) writeLoop() {
+	bw := bufio.NewWriterSize(s.conn, 16<<10)
+	enc := xml.NewEncoder(bw)
+	for {
+		var v any
+		select {
+		case v = <-s.out:
+		case <-s.done:
+			return
+		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		for more := true; more; {
+			var err error
+			if _, ok := v.(endStream); ok {
+				_, err = bw.WriteString("</stream:stream>")
+			} else {
+				err = enc.Encode(v) // Encode flushes into bw, not to the socket
+			}
+			if err != nil {
+				s.fail(fmt.Errorf("component: write: %w", err))
+				return
+			}
+			select {
+			case v = <-s.out:
+			default:
+				more = false
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			s.fail(fmt.Errorf("component: write: %w", err))
+			return
+		}
+	}
+}
+
+// close ends the stream politely: </stream:stream> after what is queued,
+// then waits up to grace for the server's own close before dropping the
+// connection.
 func (s *session) close(grace time.Duration) {
-	s.wmu.Lock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(grace))
-	_, err := s.conn.Write([]byte("</stream:stream>"))
-	s.wmu.Unlock()
-	if err == nil {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case s.out <- endStream{}:
 		select {
 		case <-s.done:
-		case <-time.After(grace):
+		case <-t.C:
 		}
+	case <-s.done:
+	case <-t.C:
 	}
 	s.fail(ErrClosed)
 }
