@@ -20,7 +20,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -30,12 +29,9 @@ import (
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
-	"github.com/muc-kick/muc-kick/component"
-	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/credential"
-	"github.com/muc-kick/muc-kick/internal/metrics"
-	"github.com/muc-kick/muc-kick/muc"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -93,59 +89,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 // and returns the exit code.
 func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slog.Logger, ln net.Listener) int {
 
-	keepalive := cfg.Component.KeepaliveInterval.Duration
-	if keepalive == 0 {
-		keepalive = -1 // off
-	}
-	comp := component.New(component.Options{
-		Server:            cfg.Component.Server,
-		Domain:            cfg.Component.Domain,
-		Secret:            cfg.Component.Secret,
-		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
-		IQTimeout:         cfg.Component.IQTimeout.Duration,
-		KeepaliveInterval: keepalive,
-		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
-		KeepaliveTo:       cfg.MUC.Domains[0],
-		Logger:            log,
-	})
-	mgr := muc.NewManager(comp, muc.Options{
-		Domains:     cfg.MUC.Domains,
-		Nick:        cfg.MUC.Nick,
-		Linger:      cfg.MUC.Linger.Duration,
-		JoinTimeout: cfg.Component.IQTimeout.Duration,
-		Logger:      log,
-	})
-	comp.SetHandler(sessionHook{Handler: mgr, changed: func(up bool) {
+	d := app.New(cfg, log, func(up bool) {
 		if up {
 			notify(log, "STATUS=connected to "+cfg.Component.Server+" as "+cfg.Component.Domain)
 		} else {
 			notify(log, "STATUS=not connected to "+cfg.Component.Server+"; kicks get 503 until it is back")
 		}
-	}})
-	stats := metrics.New(comp, mgr)
-
-	clients := make([]httpapi.Client, len(cfg.HTTP.Clients))
-	for i, c := range cfg.HTTP.Clients {
-		clients[i] = httpapi.Client{Name: c.Name, Header: c.AuthorizationHeader, SHA256: c.AuthorizationSHA256,
-			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
-	}
-	handler := httpapi.New(mgr, httpapi.Options{
-		Path:                cfg.HTTP.Path,
-		AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
-		Clients:             clients,
-		CredentialKeys:      cfg.HTTP.CredentialKeys,
-		CredentialHost:      cfg.Component.Domain,
-		Revoked:             cfg.HTTP.Revoked,
-		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
-		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
-		Ready:               comp.Connected,
-		Logger:              log,
-		Observe:             stats.Observe,
-		Metrics:             stats.Handler(),
 	})
-	// A kick takes at most: the first IQ, the entry, the second IQ.
-	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
-	srv := newHTTPServer(handler, log, defaultTimeouts(kickBound))
+	comp, mgr := d.Component, d.Rooms
+	srv := app.NewHTTPServer(d.Handler, log, app.DefaultTimeouts(d.KickBound))
 	serveHTTP := func() error { return srv.Serve(ln) }
 	var certs *certReloader // nil without TLS
 	if cfg.HTTP.TLSCert != "" {
@@ -167,7 +119,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 			log.Error("cannot listen for metrics", "listen", cfg.Metrics.Listen, "err", err)
 			return exitFailure
 		}
-		msrv := newHTTPServer(stats.Handler(), log, defaultTimeouts(0))
+		msrv := app.NewHTTPServer(d.Metrics.Handler(), log, app.DefaultTimeouts(0))
 		go msrv.Serve(mln)
 		defer msrv.Close()
 		log.Info("metrics served", "listen", mln.Addr().String())
@@ -224,45 +176,11 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	return code
 }
 
-// sessionHook passes the component's session changes on to the room
-// manager, then to changed.
-type sessionHook struct {
-	component.Handler
-	changed func(up bool)
-}
-
-func (h sessionHook) SessionChanged(up bool) {
-	h.Handler.SessionChanged(up)
-	h.changed(up)
-}
-
 // notify tells systemd (Type=notify) about the service's state; outside
 // systemd, without $NOTIFY_SOCKET, it does nothing.
 func notify(log *slog.Logger, state string) {
 	if _, err := sd.SdNotify(false, state); err != nil {
 		log.Warn("sd_notify failed", "state", state, "err", err)
-	}
-}
-
-// serverTimeouts bound what one HTTP connection may take, so a slow or idle
-// client cannot hold it.
-type serverTimeouts struct {
-	readHeader, read, write, idle time.Duration
-}
-
-func defaultTimeouts(kickBound time.Duration) serverTimeouts {
-	return serverTimeouts{readHeader: 10 * time.Second, read: 30 * time.Second, write: 30*time.Second + kickBound, idle: 120 * time.Second}
-}
-
-func newHTTPServer(h http.Handler, log *slog.Logger, t serverTimeouts) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: t.readHeader,
-		ReadTimeout:       t.read,
-		WriteTimeout:      t.write,
-		IdleTimeout:       t.idle,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 

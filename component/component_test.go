@@ -365,3 +365,28 @@ func TestThousandsOfReconnectsLeakNothing(t *testing.T) {
 		t.Errorf("%d IQs still tracked", c.InFlight())
 	}
 }
+
+func TestConflictAtHandshakeIsRetried(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	srv.RefuseHandshakes("conflict")
+	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
+		BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, KeepaliveInterval: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Run gave up on a conflict, which is transient: %v", err)
+	default:
+	}
+	srv.RefuseHandshakes("")
+	for deadline := time.Now().Add(3 * time.Second); !c.Connected(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not connected once the server accepted again")
+		}
+	}
+	cancel()
+	<-done
+}

@@ -125,9 +125,15 @@ func (s *session) handshakeAnswer() error {
 		if v.Text != "" {
 			reason += " (" + v.Text + ")"
 		}
-		return &handshakeError{reason: reason}
+		switch v.Error.Local {
+		case "not-authorized", "host-unknown", "improper-addressing", "invalid-namespace", "policy-violation":
+			return &handshakeError{reason: reason} // configuration: retrying will not help
+		}
+		// conflict (the server still holds our previous stream), system-shutdown,
+		// resource-constraint, …: the next attempt may well succeed.
+		return fmt.Errorf("component: handshake: stream error %s", reason)
 	case stanza.StreamClosePacket:
-		return &handshakeError{reason: "the server closed the stream"}
+		return errors.New("component: the server closed the stream during the handshake")
 	default:
 		return fmt.Errorf("component: expected <handshake/>, got %s", p.Name())
 	}

@@ -11,16 +11,14 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/component"
-	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
-	"github.com/muc-kick/muc-kick/internal/metrics"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
-// inproc is muc-kick wired in this process exactly as main.go's serve wires
-// it (component.New, muc.NewManager, the session hook, metrics.New,
-// httpapi.New, an http.Server with serve's timeouts), minus what a benchmark
-// does not exercise: sd_notify, TLS and a separate metrics listener.
+// inproc is muc-kick wired in this process by internal/app, as main.go's
+// serve wires it, minus what a benchmark does not exercise: sd_notify, TLS
+// and a separate metrics listener.
 type inproc struct {
 	URL     string
 	handler http.Handler
@@ -62,44 +60,10 @@ func startInproc(cfgText string, logw io.Writer) (*inproc, error) {
 		return nil, err
 	}
 
-	// From here on, as main.go's serve.
-	keepalive := cfg.Component.KeepaliveInterval.Duration
-	if keepalive == 0 {
-		keepalive = -1
-	}
-	comp := component.New(component.Options{
-		Server:            cfg.Component.Server,
-		Domain:            cfg.Component.Domain,
-		Secret:            cfg.Component.Secret,
-		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
-		IQTimeout:         cfg.Component.IQTimeout.Duration,
-		KeepaliveInterval: keepalive,
-		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
-		KeepaliveTo:       cfg.MUC.Domains[0],
-		Logger:            log,
-	})
-	mgr := muc.NewManager(comp, muc.Options{
-		Domains:     cfg.MUC.Domains,
-		Nick:        cfg.MUC.Nick,
-		Linger:      cfg.MUC.Linger.Duration,
-		JoinTimeout: cfg.Component.IQTimeout.Duration,
-		Logger:      log,
-	})
-	comp.SetHandler(sessionHook{Handler: mgr})
-	stats := metrics.New(comp, mgr)
-	handler := httpapi.New(mgr, httpapi.Options{
-		Path:                cfg.HTTP.Path,
-		AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
-		CredentialHost:      cfg.Component.Domain,
-		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
-		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
-		Ready:               comp.Connected,
-		Logger:              log,
-		Observe:             stats.Observe,
-		Metrics:             stats.Handler(),
-	})
-	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
-	srv := newHTTPServer(handler, log, kickBound)
+	// From here on, as main.go's serve: the same internal/app wiring.
+	built := app.New(cfg, log, nil)
+	comp, mgr, handler := built.Component, built.Rooms, built.Handler
+	srv := app.NewHTTPServer(handler, log, app.DefaultTimeouts(built.KickBound))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	compDone := make(chan error, 1)
@@ -132,22 +96,6 @@ func (d *inproc) waitConnected(timeout time.Duration) bool {
 	return true
 }
 
-// sessionHook is main.go's, without the sd_notify call.
-type sessionHook struct{ component.Handler }
-
-// newHTTPServer is main.go's newHTTPServer with defaultTimeouts(kickBound).
-func newHTTPServer(h http.Handler, log *slog.Logger, kickBound time.Duration) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30*time.Second + kickBound,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-}
-
 // startBare serves the baseline: an httprouter route that decodes the same
 // JSON body and answers 200 with a JSON body, on an http.Server with the same
 // timeouts as muc-kick's.
@@ -172,7 +120,7 @@ func startBare() (url string, stop func(), err error) {
 		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := newHTTPServer(r, log, 35*time.Second)
+	srv := app.NewHTTPServer(r, log, app.DefaultTimeouts(35*time.Second))
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }

@@ -1,0 +1,128 @@
+// Package app builds muc-kick from its configuration: the component, the
+// room manager, the metrics and the HTTP handler, wired as the process runs
+// them. main.go adds the process's life (signals, listeners, systemd); the
+// benchmark builds the same thing, so that it measures what runs.
+package app
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/metrics"
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+// App is muc-kick's parts, wired.
+type App struct {
+	Component *component.Component
+	Rooms     *muc.Manager
+	Metrics   *metrics.Metrics
+	Handler   http.Handler // the HTTP API, with /metrics unless metrics.listen is set
+	// KickBound is the longest a request may take: the first IQ, the
+	// entry, the second IQ, and some slack.
+	KickBound time.Duration
+}
+
+// New wires muc-kick from cfg. onSession, if not nil, learns when the
+// component's stream comes up or goes down (after the room manager did).
+// Nothing runs until Component.Run is called.
+func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
+	keepalive := cfg.Component.KeepaliveInterval.Duration
+	if keepalive == 0 {
+		keepalive = -1 // off
+	}
+	comp := component.New(component.Options{
+		Server:            cfg.Component.Server,
+		Domain:            cfg.Component.Domain,
+		Secret:            cfg.Component.Secret,
+		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
+		IQTimeout:         cfg.Component.IQTimeout.Duration,
+		KeepaliveInterval: keepalive,
+		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
+		KeepaliveTo:       cfg.MUC.Domains[0],
+		Logger:            log,
+	})
+	mgr := muc.NewManager(comp, muc.Options{
+		Domains:     cfg.MUC.Domains,
+		Nick:        cfg.MUC.Nick,
+		Linger:      cfg.MUC.Linger.Duration,
+		JoinTimeout: cfg.Component.IQTimeout.Duration,
+		Logger:      log,
+	})
+	comp.SetHandler(sessionHook{Handler: mgr, changed: onSession})
+	stats := metrics.New(comp, mgr)
+
+	clients := make([]httpapi.Client, len(cfg.HTTP.Clients))
+	for i, c := range cfg.HTTP.Clients {
+		clients[i] = httpapi.Client{Name: c.Name, Header: c.AuthorizationHeader, SHA256: c.AuthorizationSHA256,
+			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
+	}
+	var onAPI http.Handler // /metrics on the API's listener, unless it has its own
+	if cfg.Metrics.Listen == "" {
+		onAPI = stats.Handler()
+	}
+	handler := httpapi.New(mgr, httpapi.Options{
+		Path:                cfg.HTTP.Path,
+		AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
+		Clients:             clients,
+		CredentialKeys:      cfg.HTTP.CredentialKeys,
+		CredentialHost:      cfg.Component.Domain,
+		Revoked:             cfg.HTTP.Revoked,
+		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
+		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
+		Ready:               comp.Connected,
+		Logger:              log,
+		Observe:             stats.Observe,
+		Metrics:             onAPI,
+	})
+	return &App{
+		Component: comp,
+		Rooms:     mgr,
+		Metrics:   stats,
+		Handler:   handler,
+		KickBound: 3*cfg.Component.IQTimeout.Duration + 5*time.Second,
+	}
+}
+
+// sessionHook passes the component's session changes on to the room
+// manager, then to changed.
+type sessionHook struct {
+	component.Handler
+	changed func(up bool)
+}
+
+func (h sessionHook) SessionChanged(up bool) {
+	h.Handler.SessionChanged(up)
+	if h.changed != nil {
+		h.changed(up)
+	}
+}
+
+// Timeouts bound what one HTTP connection may take, so a slow or idle client
+// cannot hold it.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultTimeouts are the HTTP server's timeouts for requests that may take
+// kickBound to carry out.
+func DefaultTimeouts(kickBound time.Duration) Timeouts {
+	return Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30*time.Second + kickBound, Idle: 120 * time.Second}
+}
+
+// NewHTTPServer returns the HTTP server muc-kick serves h with.
+func NewHTTPServer(h http.Handler, log *slog.Logger, t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
