@@ -217,9 +217,13 @@ func (c *Component) Run(ctx context.Context) error {
 		c.log.Warn("component: disconnected", "server", c.opts.Server, "reason", s.err, "up_for", time.Since(started).Round(time.Millisecond))
 		c.reconnects.Add(1)
 		attempt = 0
-		// The stream worked: back off from the start again, so that a
-		// restart soon after an outage is not met with the outage's delay.
-		delay = c.opts.BackoffMin
+		// A stream that stayed up ends the outage before it: back off from
+		// the start again, so that a restart soon after an outage is not met
+		// with the outage's delay. A stream dropped at once (a flapping
+		// server) keeps the delay growing.
+		if time.Since(started) >= min(time.Second, c.opts.BackoffMax) {
+			delay = c.opts.BackoffMin
+		}
 		if !sleep(ctx, jitter(delay)) {
 			return nil
 		}
