@@ -62,6 +62,7 @@ func dial(ctx context.Context, dialer func(context.Context, string, string) (net
 	if err != nil {
 		return nil, err
 	}
+	conn = withQuickAck(conn)
 	// The handshake is bounded by ctx's deadline; a cancelled ctx closes the
 	// connection, which ends any read or write in progress.
 	if dl, ok := ctx.Deadline(); ok {
