@@ -12,11 +12,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,8 +176,8 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 	for _, kind := range xmpptest.Kinds() {
 		t.Run(kind.Name, func(t *testing.T) {
 			srv := kind.Start(t)
-			tap := startProxy(t, srv.ComponentAddr)
-			d := startBinary(t, bin, srv, binOptions{server: tap.addr()})
+			tap := xmpptest.StartProxy(t, srv.ComponentAddr)
+			d := startBinary(t, bin, srv, binOptions{server: tap.Addr()})
 			d.waitReady(t, 20*time.Second)
 
 			// 40 occupants in 4 rooms, each with an owner who stays.
@@ -262,7 +260,7 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 				switch {
 				case out.code == 200:
 					_, _, err := tg.o.WaitKicked(5 * time.Second)
-					onWire := tap.sawKick(tg.room, tg.o.Nick, time.Second)
+					onWire := tap.WaitKicks(tg.room, tg.o.Nick, 1, time.Second)
 					switch {
 					case err != nil && !onWire:
 						t.Errorf("%s in %s: 200, but no 307 presence, neither at the occupant nor on the component's stream: %v", tg.o.Nick, tg.room, err)
@@ -698,19 +696,19 @@ func TestResilienceBinary(t *testing.T) {
 		// that the old one is dead. That is not a wrong secret or domain:
 		// the README promises reconnects "for ever".
 		srv := xmpptest.StartProsody(t)
-		proxy := startProxy(t, srv.ComponentAddr)
+		proxy := xmpptest.StartProxy(t, srv.ComponentAddr)
 		p := startBinary(t, bin, srv, binOptions{
-			server:    proxy.addr(),
+			server:    proxy.Addr(),
 			component: "keepalive_interval = \"1s\"\nkeepalive_timeout = \"1s\"",
 		})
 		p.waitReady(t, 10*time.Second)
 
 		partitioned := time.Now()
-		proxy.silence()
+		proxy.Silence()
 		p.waitLog(t, "component: keepalive", 10*time.Second)
 		t.Logf("the keepalive noticed the silent stream after %s", time.Since(partitioned).Round(time.Millisecond))
 		time.Sleep(2 * time.Second) // the daemon dials again meanwhile
-		proxy.closeSilenced()       // the server learns at last that the old stream is gone
+		proxy.CloseSilenced()       // the server learns at last that the old stream is gone
 		healed := time.Now()
 
 		deadline := time.Now().Add(20 * time.Second)
@@ -756,179 +754,6 @@ func lastLine(text, substr string) string {
 		}
 	}
 	return ""
-}
-
-// tcpProxy forwards the daemon's component connections to the server. It
-// records the occupants the server announced as kicked (presences with
-// status 307) on those streams, and can simulate a network partition of the
-// connections open at a moment.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	conns  []*proxied
-	kicked map[string]bool // "room/nick", the room in lower case
-	wg     sync.WaitGroup
-}
-
-type proxied struct {
-	client, server net.Conn
-	silent         atomic.Bool // bytes are dropped, closes are not passed on
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, target: target, kicked: map[string]bool{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			c.client.Close()
-			c.server.Close()
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) accept() {
-	defer p.wg.Done()
-	for {
-		client, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		server, err := net.Dial("tcp", p.target)
-		if err != nil {
-			client.Close()
-			continue
-		}
-		c := &proxied{client: client, server: server}
-		p.mu.Lock()
-		p.conns = append(p.conns, c)
-		p.mu.Unlock()
-		tapR, tapW := io.Pipe()
-		p.wg.Add(3)
-		go p.pipe(c, client, server, nil)
-		go p.pipe(c, server, client, tapW)
-		go p.readKicks(tapR)
-	}
-}
-
-// pipe copies src to dst, and to tap if set. When src ends, dst is closed
-// too, unless the connection is silenced: then the close is lost, like the
-// bytes.
-func (p *tcpProxy) pipe(c *proxied, src, dst net.Conn, tap *io.PipeWriter) {
-	defer p.wg.Done()
-	if tap != nil {
-		defer tap.Close()
-	}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && tap != nil {
-			_, _ = tap.Write(buf[:n])
-		}
-		if n > 0 && !c.silent.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				src.Close()
-				return
-			}
-		}
-		if err != nil {
-			if !c.silent.Load() {
-				dst.Close()
-			}
-			return
-		}
-	}
-}
-
-// tapPresence is what readKicks needs of a presence.
-type tapPresence struct {
-	From   string      `xml:"from,attr"`
-	Type   string      `xml:"type,attr"`
-	Status []tapStatus `xml:"x>status"`
-}
-
-type tapStatus struct {
-	Code string `xml:"code,attr"`
-}
-
-// readKicks parses the server's side of a component stream and records
-// every occupant announced as kicked.
-func (p *tcpProxy) readKicks(r *io.PipeReader) {
-	defer p.wg.Done()
-	defer io.Copy(io.Discard, r) // never block the pipe
-	dec := xml.NewDecoder(r)
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "presence" {
-			continue
-		}
-		var pr tapPresence
-		if err := dec.DecodeElement(&pr, &se); err != nil {
-			return
-		}
-		if pr.Type != "unavailable" || !slices.Contains(pr.Status, tapStatus{"307"}) {
-			continue
-		}
-		room, nick, _ := strings.Cut(pr.From, "/")
-		p.mu.Lock()
-		p.kicked[strings.ToLower(room)+"/"+nick] = true
-		p.mu.Unlock()
-	}
-}
-
-// sawKick reports whether the server announced nick as kicked from room on
-// a component stream, waiting up to timeout for the parser to catch up.
-func (p *tcpProxy) sawKick(room, nick string, timeout time.Duration) bool {
-	key := strings.ToLower(room) + "/" + nick
-	for deadline := time.Now().Add(timeout); ; time.Sleep(10 * time.Millisecond) {
-		p.mu.Lock()
-		seen := p.kicked[key]
-		p.mu.Unlock()
-		if seen || time.Now().After(deadline) {
-			return seen
-		}
-	}
-}
-
-// silence partitions every connection open now: from here on, nothing
-// passes either way, not even a close. New connections pass normally.
-func (p *tcpProxy) silence() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.silent.Store(true)
-	}
-}
-
-// closeSilenced closes both ends of the silenced connections, as TCP
-// eventually does with a dead peer.
-func (p *tcpProxy) closeSilenced() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		if c.silent.Load() {
-			c.client.Close()
-			c.server.Close()
-		}
-	}
 }
 
 func isConnRefused(err error) bool {

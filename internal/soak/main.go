@@ -228,14 +228,14 @@ func (h *harness) soak(o options) {
 	srv := xmpptest.StartProsody(h)
 	dir := h.TempDir()
 	bin := build(h, dir, o.race)
-	tp := startTap(h, srv.ComponentAddr)
-	d := startDaemon(h, bin, dir, srv, tp.addr())
+	tp := xmpptest.StartProxy(h, srv.ComponentAddr)
+	d := startDaemon(h, bin, dir, srv, tp.Addr())
 	d.waitReady(h, readyTimeout)
 
 	fmt.Printf("soak: %s of kicks, Prosody restarted every %s (Stop+Start and Kill+Start in turn), %d rooms × %d occupants, %d kicks in flight at most\n",
 		o.duration, o.restartEvery, o.rooms, o.occupants, o.concurrency)
 	fmt.Printf("muc-kick pid %d (built%s), HTTP %s, Prosody c2s %s, component %s (through a proxy at %s that reads the room's 307s); set up in %s\n",
-		d.cmd.Process.Pid, map[bool]string{true: " with -race", false: ""}[o.race], d.url, srv.ClientAddr, srv.ComponentAddr, tp.addr(),
+		d.cmd.Process.Pid, map[bool]string{true: " with -race", false: ""}[o.race], d.url, srv.ClientAddr, srv.ComponentAddr, tp.Addr(),
 		time.Since(began).Round(time.Millisecond))
 	startMem := d.mem()
 	startG, haveG := d.goroutines()
@@ -698,7 +698,7 @@ type kicker struct {
 	h      *harness
 	srv    *xmpptest.Server
 	d      *daemon
-	tap    *tap
+	tap    *xmpptest.Proxy
 	st     *stats
 	client *http.Client
 	gen    atomic.Int64 // bumped at every server restart: older clients are dead
@@ -757,7 +757,7 @@ func (k *kicker) once(s *slot) time.Duration {
 	if err := k.ensure(s); err != nil {
 		return 100 * time.Millisecond // the server is restarting
 	}
-	seen := k.tap.kicks(s.room, s.nick)
+	seen := k.tap.Kicks(s.room, s.nick)
 	out := k.post(s)
 	switch {
 	case out.err != nil:
@@ -775,7 +775,7 @@ func (k *kicker) once(s *slot) time.Duration {
 		switch {
 		case err == nil:
 			k.st.verified.Add(1)
-		case strings.Contains(err.Error(), "client connection closed") && k.tap.waitKicks(s.room, s.nick, seen+1, time.Second):
+		case strings.Contains(err.Error(), "client connection closed") && k.tap.WaitKicks(s.room, s.nick, seen+1, time.Second):
 			// The server is going away. The room announced the kick on
 			// the component's stream, ahead of the result, but the
 			// occupant's stream ended first: a stopping Prosody closes
