@@ -10,7 +10,7 @@
 //  2. Against a real Prosody (xmpptest.StartProsody): R rooms × K real
 //     occupants, every occupant kicked once per run through muc-kick, and
 //     the same kicks sent straight over XMPP by a moderator client that owns
-//     the rooms (direct.go: the server's own ceiling), in alternating runs
+//     the rooms (an xmpptest client: the server's own ceiling), in alternating runs
 //     at concurrency 1 and 16; the first kick into each room (which enters
 //     it) is reported on its own, and every kick's status-307 is checked.
 //  3. The resident memory of the muc-kick binary (a subprocess): idle, in

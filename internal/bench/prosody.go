@@ -124,13 +124,9 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 	}
 	// The direct moderator enters first, creating each room, so that it owns
 	// it: Prosody lets an owner kick, from inside the room.
-	mod, err := dialMod(srv.ClientAddr, srv.AnonDomain)
-	if err != nil {
-		return err
-	}
-	tb.Cleanup(mod.close)
+	mod := xmpptest.Connect(tb, srv)
 	for _, room := range s.rooms {
-		if err := mod.join(room, "moderator"); err != nil {
+		if _, err := mod.Join(room, "moderator"); err != nil {
 			return fmt.Errorf("direct client entering %s: %w", room, err)
 		}
 	}
@@ -176,7 +172,7 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		}
 		return nil
 	}
-	directKick := func(r, k int) error { return mod.kick(s.rooms[r], nickOf(k), kickReason) }
+	directKick := func(r, k int) error { return mod.Kick(s.rooms[r], nickOf(k), kickReason) }
 
 	tw := newTable()
 	fmt.Println()

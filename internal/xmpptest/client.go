@@ -367,6 +367,18 @@ func (c *Client) iq(typ, to, payload string) (*element, error) {
 	}
 }
 
+// Kick sends the moderator's kick (XEP-0045 §8.2) of nick from room and
+// waits for the result. It may be called concurrently: the IQs pipeline on
+// the one stream, each matched to its result by id.
+func (c *Client) Kick(room, nick, reason string) error {
+	r := ""
+	if reason != "" {
+		r = "<reason>" + escape(reason) + "</reason>"
+	}
+	_, err := c.iq("set", room, "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='"+escape(nick)+"' role='none'>"+r+"</item></query>")
+	return err
+}
+
 // closedErr says why the client can no longer receive.
 func (c *Client) closedErr() error {
 	c.mu.Lock()
