@@ -323,47 +323,48 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 // 30 s, muc-kick came back 15 to 30 s after it, every time.)
 func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 	skipIfShort(t)
-	srv := xmpptest.StartProsody(t)
-	d := startDaemon(t, srv, 30*time.Second)
-	client := newKickClient()
-	kick := func(room string) {
-		t.Helper()
-		join(t, srv, room, "owner")
-		bob := join(t, srv, room, "bob")
-		if res := postKick(client, d.url, kickBody{"bob", room, ""}); res.code != 200 {
-			t.Fatalf("kick in %s: %d %q %v", room, res.code, res.errText, res.err)
+	onEachProsody(t, "restart twice", func(t *testing.T, srv *xmpptest.Server) {
+		d := startDaemon(t, srv, 30*time.Second)
+		client := newKickClient()
+		kick := func(room string) {
+			t.Helper()
+			join(t, srv, room, "owner")
+			bob := join(t, srv, room, "bob")
+			if res := postKick(client, d.url, kickBody{"bob", room, ""}); res.code != 200 {
+				t.Fatalf("kick in %s: %d %q %v", room, res.code, res.errText, res.err)
+			}
+			if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-			t.Fatal(err)
+
+		// An outage of 4 s: the dials at about 0.1, 0.3, 0.7, 1.5 and 3.1 s
+		// are refused, and the delay reaches 6.4 s.
+		srv.Kill()
+		d.waitReady(t, false, 10*time.Second)
+		time.Sleep(4 * time.Second)
+		srv.Start()
+		back := time.Now()
+		d.waitReady(t, true, 15*time.Second)
+		up := time.Now()
+		t.Logf("after a 4s outage: ready %s after the server was back", up.Sub(back).Round(time.Millisecond))
+		kick("between@" + srv.MUCDomain)
+		time.Sleep(time.Until(up.Add(3 * time.Second))) // a stream that works, for 3 s
+
+		// A restart of a fraction of a second.
+		srv.Kill()
+		d.waitReady(t, false, 10*time.Second)
+		srv.Start()
+		back = time.Now()
+		d.waitReady(t, true, 15*time.Second)
+		took := time.Since(back)
+		t.Logf("after a quick restart: ready %s after the server was back", took.Round(time.Millisecond))
+		if took > 2*time.Second {
+			t.Errorf("ready %s after a quick restart, want well under 2s: the reconnect delay grown in the earlier outage was not reset by the stream that worked in between",
+				took.Round(time.Millisecond))
 		}
-	}
-
-	// An outage of 4 s: the dials at about 0.1, 0.3, 0.7, 1.5 and 3.1 s
-	// are refused, and the delay reaches 6.4 s.
-	srv.Kill()
-	d.waitReady(t, false, 10*time.Second)
-	time.Sleep(4 * time.Second)
-	srv.Start()
-	back := time.Now()
-	d.waitReady(t, true, 15*time.Second)
-	up := time.Now()
-	t.Logf("after a 4s outage: ready %s after the server was back", up.Sub(back).Round(time.Millisecond))
-	kick("between@" + srv.MUCDomain)
-	time.Sleep(time.Until(up.Add(3 * time.Second))) // a stream that works, for 3 s
-
-	// A restart of a fraction of a second.
-	srv.Kill()
-	d.waitReady(t, false, 10*time.Second)
-	srv.Start()
-	back = time.Now()
-	d.waitReady(t, true, 15*time.Second)
-	took := time.Since(back)
-	t.Logf("after a quick restart: ready %s after the server was back", took.Round(time.Millisecond))
-	if took > 2*time.Second {
-		t.Errorf("ready %s after a quick restart, want well under 2s: the reconnect delay grown in the earlier outage was not reset by the stream that worked in between",
-			took.Round(time.Millisecond))
-	}
-	kick("after@" + srv.MUCDomain)
+		kick("after@" + srv.MUCDomain)
+	})
 }
 
 // TestResilienceGoroutinesReturnToBaseline checks that a daemon that kicked,
@@ -371,81 +372,82 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 // goroutine behind.
 func TestResilienceGoroutinesReturnToBaseline(t *testing.T) {
 	skipIfShort(t)
-	srv := xmpptest.StartProsody(t)
-	http.DefaultClient.CloseIdleConnections()
-	base := settledGoroutines()
+	onEachProsody(t, "reconnects", func(t *testing.T, srv *xmpptest.Server) {
+		http.DefaultClient.CloseIdleConnections()
+		base := settledGoroutines()
 
-	d := startDaemon(t, srv, 30*time.Second)
-	client := newKickClient()
-	var clients []*xmpptest.Client
-	enter := func(room, nick string) *xmpptest.Occupant {
-		t.Helper()
-		c := xmpptest.Connect(t, srv)
-		clients = append(clients, c)
-		o, err := c.Join(room, nick)
-		if err != nil {
-			t.Fatalf("%s cannot join %s: %v", nick, room, err)
+		d := startDaemon(t, srv, 30*time.Second)
+		client := newKickClient()
+		var clients []*xmpptest.Client
+		enter := func(room, nick string) *xmpptest.Occupant {
+			t.Helper()
+			c := xmpptest.Connect(t, srv)
+			clients = append(clients, c)
+			o, err := c.Join(room, nick)
+			if err != nil {
+				t.Fatalf("%s cannot join %s: %v", nick, room, err)
+			}
+			return o
 		}
-		return o
-	}
-	kickAll := func(room string, n int, want int) {
-		t.Helper()
-		var bodies []kickBody
-		for u := range n {
-			bodies = append(bodies, kickBody{fmt.Sprintf("u%d", u), room, ""})
-		}
-		for _, o := range burst(client, d.url, bodies).wait() {
-			if o.code != want {
-				t.Errorf("%s in %s: %d %q %v, want %d", o.nick, room, o.code, o.errText, o.err, want)
+		kickAll := func(room string, n int, want int) {
+			t.Helper()
+			var bodies []kickBody
+			for u := range n {
+				bodies = append(bodies, kickBody{fmt.Sprintf("u%d", u), room, ""})
+			}
+			for _, o := range burst(client, d.url, bodies).wait() {
+				if o.code != want {
+					t.Errorf("%s in %s: %d %q %v, want %d", o.nick, room, o.code, o.errText, o.err, want)
+				}
 			}
 		}
-	}
 
-	// Kicks that enter rooms (the component stays: linger 30s), a missing
-	// room, a crash of the server with rooms entered, kicks while it is
-	// down, a reconnect, and kicks again.
-	for r := range 3 {
-		room := fmt.Sprintf("leak%d@%s", r, srv.MUCDomain)
+		// Kicks that enter rooms (the component stays: linger 30s), a missing
+		// room, a crash of the server with rooms entered, kicks while it is
+		// down, a reconnect, and kicks again.
+		for r := range 3 {
+			room := fmt.Sprintf("leak%d@%s", r, srv.MUCDomain)
+			enter(room, "owner")
+			for u := range 5 {
+				enter(room, fmt.Sprintf("u%d", u))
+			}
+			kickAll(room, 5, 200)
+		}
+		kickAll("nosuchroom@"+srv.MUCDomain, 1, 404)
+		srv.Kill()
+		d.waitReady(t, false, 10*time.Second)
+		kickAll("leak0@"+srv.MUCDomain, 3, 503)
+		srv.Start()
+		d.waitReady(t, true, 30*time.Second)
+		room := "leakagain@" + srv.MUCDomain
 		enter(room, "owner")
 		for u := range 5 {
 			enter(room, fmt.Sprintf("u%d", u))
 		}
 		kickAll(room, 5, 200)
-	}
-	kickAll("nosuchroom@"+srv.MUCDomain, 1, 404)
-	srv.Kill()
-	d.waitReady(t, false, 10*time.Second)
-	kickAll("leak0@"+srv.MUCDomain, 3, 503)
-	srv.Start()
-	d.waitReady(t, true, 30*time.Second)
-	room := "leakagain@" + srv.MUCDomain
-	enter(room, "owner")
-	for u := range 5 {
-		enter(room, fmt.Sprintf("u%d", u))
-	}
-	kickAll(room, 5, 200)
 
-	for _, c := range clients {
-		c.Close()
-	}
-	if code := d.stop(); code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
-	client.CloseIdleConnections()
-	http.DefaultClient.CloseIdleConnections()
+		for _, c := range clients {
+			c.Close()
+		}
+		if code := d.stop(); code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+		client.CloseIdleConnections()
+		http.DefaultClient.CloseIdleConnections()
 
-	deadline := time.Now().Add(10 * time.Second)
-	n := runtime.NumGoroutine()
-	for n > base && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		n = runtime.NumGoroutine()
-	}
-	t.Logf("goroutines: %d before the daemon started, %d after it stopped", base, n)
-	if n > base {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Errorf("%d goroutines after the daemon stopped, %d before it started; all goroutines:\n%s", n, base, buf)
-	}
+		deadline := time.Now().Add(10 * time.Second)
+		n := runtime.NumGoroutine()
+		for n > base && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			n = runtime.NumGoroutine()
+		}
+		t.Logf("goroutines: %d before the daemon started, %d after it stopped", base, n)
+		if n > base {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Errorf("%d goroutines after the daemon stopped, %d before it started; all goroutines:\n%s", n, base, buf)
+		}
+	})
 }
 
 // settledGoroutines waits until the goroutine count stops changing (test
@@ -463,14 +465,24 @@ func settledGoroutines() int {
 	return n
 }
 
+// onEachProsody runs f as a subtest on every Prosody install (0.12 and 13
+// in CI), each with a throw-away server of its own: what these tests prove
+// needs a server that can be stopped, killed and partitioned, and Prosody's
+// behaviour differs between versions.
+func onEachProsody(t *testing.T, name string, f func(t *testing.T, srv *xmpptest.Server)) {
+	t.Helper()
+	for _, k := range xmpptest.ProsodyKinds() {
+		t.Run(name+" on "+k.Name, func(t *testing.T) { f(t, k.Start(t)) })
+	}
+}
+
 // TestResilienceBinary runs the built muc-kick binary as a subprocess:
 // signals, exit codes and stderr are what systemd sees.
 func TestResilienceBinary(t *testing.T) {
 	skipIfShort(t)
 	bin := buildDaemon(t)
 
-	t.Run("SIGTERM with kicks in flight", func(t *testing.T) {
-		srv := xmpptest.StartProsody(t)
+	onEachProsody(t, "SIGTERM with kicks in flight", func(t *testing.T, srv *xmpptest.Server) {
 		p := startBinary(t, bin, srv, binOptions{})
 		p.waitReady(t, 10*time.Second)
 
@@ -578,8 +590,7 @@ func TestResilienceBinary(t *testing.T) {
 		}
 	})
 
-	t.Run("a second SIGTERM ends it at once", func(t *testing.T) {
-		srv := xmpptest.StartProsody(t)
+	onEachProsody(t, "a second SIGTERM ends it at once", func(t *testing.T, srv *xmpptest.Server) {
 		p := startBinary(t, bin, srv, binOptions{})
 		p.waitReady(t, 10*time.Second)
 		room := "twice@" + srv.MUCDomain
@@ -647,8 +658,7 @@ func TestResilienceBinary(t *testing.T) {
 		})
 	}
 
-	t.Run("server down at startup, ready when it comes", func(t *testing.T) {
-		srv := xmpptest.StartProsody(t)
+	onEachProsody(t, "server down at startup, ready when it comes", func(t *testing.T, srv *xmpptest.Server) {
 		srv.Stop()
 		p := startBinary(t, bin, srv, binOptions{})
 		p.waitLog(t, "component: cannot connect", 5*time.Second)
@@ -688,14 +698,13 @@ func TestResilienceBinary(t *testing.T) {
 		}
 	})
 
-	t.Run("the server still holds the old stream when it reconnects", func(t *testing.T) {
+	onEachProsody(t, "the server still holds the old stream when it reconnects", func(t *testing.T, srv *xmpptest.Server) {
 		// A network partition: the stream goes silent both ways, and the
 		// daemon's close never reaches the server. The keepalive notices,
 		// the daemon dials again, and Prosody, which still has the old
 		// stream, refuses the new one with <conflict/> until it notices
 		// that the old one is dead. That is not a wrong secret or domain:
 		// the README promises reconnects "for ever".
-		srv := xmpptest.StartProsody(t)
 		proxy := xmpptest.StartProxy(t, srv.ComponentAddr)
 		p := startBinary(t, bin, srv, binOptions{
 			server:    proxy.Addr(),

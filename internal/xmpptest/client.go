@@ -367,6 +367,25 @@ func (c *Client) iq(typ, to, payload string) (*element, error) {
 	}
 }
 
+// SoftwareVersion asks to for its software name and version (XEP-0092).
+func (c *Client) SoftwareVersion(to string) (name, version string, err error) {
+	res, err := c.iq("get", to, "<query xmlns='jabber:iq:version'/>")
+	if err != nil {
+		return "", "", err
+	}
+	q := res.child("jabber:iq:version", "query")
+	if q == nil {
+		return "", "", fmt.Errorf("xmpptest: no jabber:iq:version query in %s", res.raw)
+	}
+	if n := q.child("jabber:iq:version", "name"); n != nil {
+		name = n.Text
+	}
+	if v := q.child("jabber:iq:version", "version"); v != nil {
+		version = v.Text
+	}
+	return name, version, nil
+}
+
 // Kick sends the moderator's kick (XEP-0045 §8.2) of nick from room and
 // waits for the result. It may be called concurrently: the IQs pipeline on
 // the one stream, each matched to its result by id.

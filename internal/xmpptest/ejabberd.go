@@ -23,12 +23,19 @@ import (
 // Its ejabberd.yml holds the test-only settings (host AnonDomain with SASL
 // ANONYMOUS, host UsersDomain with accounts, c2s without TLS) and includes contrib/ejabberd/muc-kick.yml with
 // the test's domains, port and secret. Set XMPPTEST_DEBUG=1 for debug logs.
+//
+// Of several ejabberd installs (see Installs), it starts the newest.
 func StartEjabberd(tb TB) *Server {
 	tb.Helper()
-	requireBinary(tb, "ejabberdctl", "ejabberd")
-	s, extra := newServer(tb, "ejabberd", 1)
+	return startEjabberd(tb, requireServer(tb, "ejabberd"))
+}
+
+func startEjabberd(tb TB, inst Install) *Server {
+	tb.Helper()
+	s, extra := newServer(tb, inst, 1)
 	e := &ejabberd{
 		s:        s,
+		inst:     inst,
 		node:     "mk" + randomHex(6) + "@localhost",
 		distPort: extra[0],
 	}
@@ -43,6 +50,7 @@ func StartEjabberd(tb TB) *Server {
 // ejabberd runs a detached ejabberd node, controlled with ejabberdctl.
 type ejabberd struct {
 	s        *Server
+	inst     Install
 	node     string // Erlang node name, unique per server
 	distPort int    // Erlang distribution port (ERL_DIST_PORT)
 	started  time.Time
@@ -59,7 +67,7 @@ func (e *ejabberd) writeConfig() error {
 			return err
 		}
 	}
-	inetrc, err := os.ReadFile("/etc/ejabberd/inetrc")
+	inetrc, err := os.ReadFile(filepath.Join(e.inst.Etc, "inetrc"))
 	if err != nil {
 		return err
 	}
@@ -100,6 +108,7 @@ host_config:
     modules:
       mod_disco: {}
       mod_ping: {}
+      mod_version: {}
 listen:
   -
     port: %s
@@ -117,6 +126,7 @@ access_rules:
 modules:
   mod_disco: {}
   mod_ping: {}
+  mod_version: {}
 include_config_file: %q
 `, level, e.s.AnonDomain, e.s.UsersDomain, e.s.UsersDomain, c2sPort, e.path("muc-kick.yml"))
 
@@ -145,7 +155,7 @@ func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
 		"--logs", e.path("logs"),
 		"--config", e.path("ejabberd.yml"),
 	}, args...)
-	cmd := exec.CommandContext(ctx, "ejabberdctl", args...)
+	cmd := exec.CommandContext(ctx, e.inst.Bin, args...)
 	cmd.Dir = e.s.Dir
 	var out bytes.Buffer
 	cmd.Stdout = &out

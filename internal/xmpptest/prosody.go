@@ -22,17 +22,25 @@ import (
 // AnonDomain with SASL ANONYMOUS and a VirtualHost UsersDomain with
 // accounts (internal_hashed, SASL PLAIN allowed without TLS). Set
 // XMPPTEST_DEBUG=1 for debug logs.
+//
+// Of several Prosody installs (see Installs), it starts the newest; use
+// ProsodyKinds to test each.
 func StartProsody(tb TB) *Server {
 	tb.Helper()
-	requireBinary(tb, "prosody", "prosody")
-	s, _ := newServer(tb, "prosody", 0)
+	return startProsody(tb, requireServer(tb, "prosody"))
+}
+
+func startProsody(tb TB, inst Install) *Server {
+	tb.Helper()
+	s, _ := newServer(tb, inst, 0)
 	cfg, err := prosodyConfig(s)
 	if err != nil {
 		tb.Fatalf("xmpptest: %v", err)
 	}
 	p := &prosody{
-		s:   s,
-		cfg: filepath.Join(s.Dir, "prosody.cfg.lua"),
+		s:    s,
+		inst: inst,
+		cfg:  filepath.Join(s.Dir, "prosody.cfg.lua"),
 	}
 	for _, d := range []string{"data", "certs"} {
 		if err := os.Mkdir(filepath.Join(s.Dir, d), 0o700); err != nil {
@@ -77,7 +85,7 @@ s2s_ports = {}
 http_ports = {}
 https_ports = {}
 -- Nothing that could reach the network: no s2s, no offline storage.
-modules_enabled = { "disco", "saslauth", "ping" }
+modules_enabled = { "disco", "saslauth", "ping", "version" }
 modules_disabled = { "s2s", "s2s_auth_certs", "offline" }
 -- MUC: rooms usable at once, and gone once destroyed.
 muc_room_locking = false
@@ -110,6 +118,7 @@ VirtualHost %q
 // prosody runs `prosody -F` as a child process in its own process group.
 type prosody struct {
 	s    *Server
+	inst Install
 	cfg  string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
@@ -121,7 +130,7 @@ func (p *prosody) start() error {
 		return err
 	}
 	defer out.Close()
-	cmd := exec.Command("prosody", "-F", "--config", p.cfg)
+	cmd := exec.Command(p.inst.Bin, "-F", "--config", p.cfg)
 	cmd.Dir = p.s.Dir
 	cmd.Stdout = out
 	cmd.Stderr = out
@@ -182,7 +191,7 @@ func (p *prosody) pids() []int {
 func (p *prosody) register(user, password string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "prosodyctl", "--config", p.cfg, "register", user, p.s.UsersDomain, password)
+	cmd := exec.CommandContext(ctx, p.inst.Ctl, "--config", p.cfg, "register", user, p.s.UsersDomain, password)
 	cmd.Dir = p.s.Dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -39,6 +38,7 @@ const readyTimeout = 20 * time.Second
 // read-only.
 type Server struct {
 	Kind            string // "prosody" or "ejabberd"
+	Version         string // the server's version, e.g. "13.0.1" or "24.12"
 	ComponentAddr   string // "127.0.0.1:port" of the XEP-0114 listener
 	ClientAddr      string // "127.0.0.1:port" of c2s
 	ComponentDomain string // e.g. "kick.localhost"
@@ -87,43 +87,75 @@ type TB interface {
 	TempDir() string
 }
 
-// Kind is a server implementation to run a table-driven test against.
+// Kind is a server to run a table-driven test against.
 type Kind struct {
-	Name  string
+	Name  string // the install's name, e.g. "prosody-13.0.1", or a family without one
 	Start func(TB) *Server
 }
 
-// Kinds returns the servers to run a table-driven test against.
+// Kinds returns the servers to run a table-driven test against: every
+// install found (see Installs), and for a family with none a Kind that skips
+// the test, or fails it when the CI environment variable is set.
 func Kinds() []Kind {
-	return []Kind{
-		{Name: "prosody", Start: StartProsody},
-		{Name: "ejabberd", Start: StartEjabberd},
+	var kinds []Kind
+	for _, family := range []string{"prosody", "ejabberd"} {
+		found := false
+		for _, i := range Installs() {
+			if i.Family == family {
+				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start})
+				found = true
+			}
+		}
+		if !found {
+			kinds = append(kinds, Kind{Name: family, Start: func(tb TB) *Server {
+				tb.Helper()
+				requireServer(tb, family)
+				return nil
+			}})
+		}
 	}
+	return kinds
 }
 
-// requireBinary skips the test when name is not in PATH, or fails it when the
-// CI environment variable is set: CI must never skip a real-server test.
-func requireBinary(tb TB, name, pkg string) {
+// ProsodyKinds returns the Kinds of Prosody alone, for tests of behaviour
+// only Prosody has.
+func ProsodyKinds() []Kind {
+	var kinds []Kind
+	for _, k := range Kinds() {
+		if strings.HasPrefix(k.Name, "prosody") {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// requireServer skips the test when no server of family is installed, or
+// fails it when the CI environment variable is set: CI must never skip a
+// real-server test. It returns the newest install of family.
+func requireServer(tb TB, family string) Install {
 	tb.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		msg := fmt.Sprintf("xmpptest: %s not found in PATH (install the Debian package %q to run this test)", name, pkg)
+	i, ok := newest(family)
+	if !ok {
+		msg := fmt.Sprintf("xmpptest: no %s found (install the Debian package %q, or run .ci/install-servers, to run this test)", family, family)
 		if os.Getenv("CI") != "" {
 			tb.Fatal(msg + "; CI is set, so this test must not be skipped")
 		}
 		tb.Skip(msg)
 	}
+	return i
 }
 
 // newServer fills in the common fields, picking free ports for the c2s and
 // component listeners plus extra ones for the implementation.
-func newServer(tb TB, kind string, extraPorts int) (*Server, []int) {
+func newServer(tb TB, inst Install, extraPorts int) (*Server, []int) {
 	tb.Helper()
 	ports, err := freePorts(2 + extraPorts)
 	if err != nil {
 		tb.Fatalf("xmpptest: %v", err)
 	}
 	s := &Server{
-		Kind:            kind,
+		Kind:            inst.Family,
+		Version:         inst.Version,
 		ClientAddr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		ComponentAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		ComponentDomain: componentDomain,
@@ -136,6 +168,9 @@ func newServer(tb TB, kind string, extraPorts int) (*Server, []int) {
 	}
 	return s, ports[2:]
 }
+
+// Name is the server's family and version, e.g. "prosody-13.0.1".
+func (s *Server) Name() string { return s.Kind + "-" + s.Version }
 
 // launch starts s for the first time and registers Stop with tb.Cleanup.
 func (s *Server) launch() {
@@ -153,20 +188,20 @@ func (s *Server) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
-		s.tb.Fatalf("xmpptest: %s is already running", s.Kind)
+		s.tb.Fatalf("xmpptest: %s is already running", s.Name())
 	}
 	begin := time.Now()
 	if err := s.proc.start(); err != nil {
-		s.tb.Fatalf("xmpptest: starting %s: %v\n%s", s.Kind, err, s.proc.log())
+		s.tb.Fatalf("xmpptest: starting %s: %v\n%s", s.Name(), err, s.proc.log())
 	}
 	s.running = true
 	if err := s.waitReady(); err != nil {
 		_ = s.proc.kill()
 		s.running = false
-		s.tb.Fatalf("xmpptest: %s: %v\n--- server log ---\n%s", s.Kind, err, s.proc.log())
+		s.tb.Fatalf("xmpptest: %s: %v\n--- server log ---\n%s", s.Name(), err, s.proc.log())
 	}
 	s.tb.Logf("xmpptest: %s ready in %v (c2s %s, component %s, dir %s)",
-		s.Kind, time.Since(begin).Round(time.Millisecond), s.ClientAddr, s.ComponentAddr, s.Dir)
+		s.Name(), time.Since(begin).Round(time.Millisecond), s.ClientAddr, s.ComponentAddr, s.Dir)
 }
 
 // Stop stops the server gracefully and waits for its process to exit. It is
@@ -181,10 +216,10 @@ func (s *Server) Stop() {
 	s.running = false
 	begin := time.Now()
 	if err := s.proc.stop(); err != nil {
-		s.tb.Errorf("xmpptest: stopping %s: %v\n--- server log ---\n%s", s.Kind, err, s.proc.log())
+		s.tb.Errorf("xmpptest: stopping %s: %v\n--- server log ---\n%s", s.Name(), err, s.proc.log())
 		return
 	}
-	s.tb.Logf("xmpptest: %s stopped in %v", s.Kind, time.Since(begin).Round(time.Millisecond))
+	s.tb.Logf("xmpptest: %s stopped in %v", s.Name(), time.Since(begin).Round(time.Millisecond))
 }
 
 // Kill kills the server with SIGKILL and waits for its process to exit, to
@@ -198,7 +233,7 @@ func (s *Server) Kill() {
 	}
 	s.running = false
 	if err := s.proc.kill(); err != nil {
-		s.tb.Errorf("xmpptest: killing %s: %v", s.Kind, err)
+		s.tb.Errorf("xmpptest: killing %s: %v", s.Name(), err)
 	}
 }
 
@@ -221,7 +256,7 @@ func (s *Server) Register(user, password string) error {
 		return errors.New("xmpptest: empty password")
 	}
 	if err := s.proc.register(user, password); err != nil {
-		return fmt.Errorf("xmpptest: registering %s@%s on %s: %w", user, s.UsersDomain, s.Kind, err)
+		return fmt.Errorf("xmpptest: registering %s@%s on %s: %w", user, s.UsersDomain, s.Name(), err)
 	}
 	return nil
 }

@@ -522,3 +522,33 @@ func TestRawCapture(t *testing.T) {
 		t.Errorf("end of stream: %v", err)
 	}
 }
+
+// TestServerMatrix fails when an install that $XMPPTEST_REQUIRE names is
+// missing, so that CI cannot pass on fewer servers than it should test.
+func TestServerMatrix(t *testing.T) {
+	t.Log(Describe())
+	if missing := MissingRequired(); len(missing) > 0 {
+		t.Fatalf("%s names servers that are not installed: %v (found: %s)", RequireEnv, missing, Describe())
+	}
+}
+
+// TestServerVersion proves that each install runs the version its name says
+// (an unpacked package must not run the system's code), by asking the
+// server over XMPP (XEP-0092).
+func TestServerVersion(t *testing.T) {
+	for _, k := range Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			t.Parallel()
+			s := k.Start(t)
+			c := Connect(t, s)
+			name, version, err := c.SoftwareVersion(s.AnonDomain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s answers %q %q", s.AnonDomain, name, version)
+			if !strings.Contains(strings.ToLower(name), s.Kind) || !strings.HasPrefix(version, s.Version) {
+				t.Errorf("server says it is %q %q, want %s %s", name, version, s.Kind, s.Version)
+			}
+		})
+	}
+}
