@@ -8,6 +8,7 @@
 //	muc-kick -config /etc/muc-kick/config.toml
 //	muc-kick -config FILE -check-config
 //	muc-kick -version
+//	muc-kick check -config FILE
 //	muc-kick credential -config FILE -name NAME [-room PATTERN]... [-ttl 720h]
 package main
 
@@ -30,6 +31,7 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/muc-kick/muc-kick/internal/app"
+	"github.com/muc-kick/muc-kick/internal/check"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/credential"
 )
@@ -51,6 +53,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "credential" {
 		return credentialCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "check" {
+		return checkCmd(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("muc-kick", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -248,6 +253,29 @@ func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
 }
 
 // credentialCmd is "muc-kick credential": it prints a signed credential.
+// checkCmd is `muc-kick check`: it proves the setup against the live
+// server (see internal/check) and exits 1 if any check fails.
+func checkCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("muc-kick check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`")
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "muc-kick:", err)
+		return exitConfig
+	}
+	fmt.Fprintf(stdout, "ok    %-12s %s is valid\n", "config", *configPath)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !check.Run(ctx, cfg, stdout) {
+		return exitFailure
+	}
+	return exitOK
+}
+
 func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("muc-kick credential", flag.ContinueOnError)
 	fs.SetOutput(stderr)

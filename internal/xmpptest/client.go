@@ -367,6 +367,17 @@ func (c *Client) iq(typ, to, payload string) (*element, error) {
 	}
 }
 
+// RoomExists asks room for its disco#info (XEP-0045 §6.4): a room that does
+// not exist answers item-not-found, and is not created by the question.
+func (c *Client) RoomExists(room string) (bool, error) {
+	_, err := c.iq("get", room, "<query xmlns='http://jabber.org/protocol/disco#info'/>")
+	var serr *StanzaError
+	if errors.As(err, &serr) && serr.Condition == "item-not-found" {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // SoftwareVersion asks to for its software name and version (XEP-0092).
 func (c *Client) SoftwareVersion(to string) (name, version string, err error) {
 	res, err := c.iq("get", to, "<query xmlns='jabber:iq:version'/>")

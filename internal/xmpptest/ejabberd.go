@@ -27,12 +27,13 @@ import (
 // Of several ejabberd installs (see Installs), it starts the newest.
 func StartEjabberd(tb TB) *Server {
 	tb.Helper()
-	return startEjabberd(tb, requireServer(tb, "ejabberd"))
+	return startEjabberd(tb, requireServer(tb, "ejabberd"), false)
 }
 
-func startEjabberd(tb TB, inst Install) *Server {
+func startEjabberd(tb TB, inst Install, notAdmin bool) *Server {
 	tb.Helper()
 	s, extra := newServer(tb, inst, 1)
+	s.notAdmin = notAdmin
 	e := &ejabberd{
 		s:        s,
 		inst:     inst,

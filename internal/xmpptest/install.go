@@ -35,10 +35,24 @@ func (i Install) Name() string { return i.Family + "-" + i.Version }
 // and StartEjabberd.
 func (i Install) Start(tb TB) *Server {
 	tb.Helper()
+	return i.start(tb, false)
+}
+
+// StartNotAdmin starts a server whose registration of the component lacks
+// the lines of the contrib snippets that give it admin rights over the MUC
+// service (Prosody's admins and component_admins_as_room_owners, ejabberd's
+// access_admin): the misconfiguration `muc-kick check` must catch.
+func (i Install) StartNotAdmin(tb TB) *Server {
+	tb.Helper()
+	return i.start(tb, true)
+}
+
+func (i Install) start(tb TB, notAdmin bool) *Server {
+	tb.Helper()
 	if i.Family == "prosody" {
-		return startProsody(tb, i)
+		return startProsody(tb, i, notAdmin)
 	}
-	return startEjabberd(tb, i)
+	return startEjabberd(tb, i, notAdmin)
 }
 
 // ServersDirEnv names the environment variable with the folder that holds

@@ -27,12 +27,13 @@ import (
 // ProsodyKinds to test each.
 func StartProsody(tb TB) *Server {
 	tb.Helper()
-	return startProsody(tb, requireServer(tb, "prosody"))
+	return startProsody(tb, requireServer(tb, "prosody"), false)
 }
 
-func startProsody(tb TB, inst Install) *Server {
+func startProsody(tb TB, inst Install, notAdmin bool) *Server {
 	tb.Helper()
 	s, _ := newServer(tb, inst, 0)
+	s.notAdmin = notAdmin
 	cfg, err := prosodyConfig(s)
 	if err != nil {
 		tb.Fatalf("xmpptest: %v", err)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -48,8 +49,9 @@ type Server struct {
 	UsersDomain     string // vhost with accounts (SASL PLAIN), e.g. "users.localhost"; see Register
 	Dir             string // temp dir holding config, data, logs
 
-	tb   TB
-	proc process
+	tb       TB
+	proc     process
+	notAdmin bool // the config lacks the component's admin lines
 
 	mu      sync.Mutex // serialises Start, Stop and Kill
 	running bool
@@ -89,8 +91,9 @@ type TB interface {
 
 // Kind is a server to run a table-driven test against.
 type Kind struct {
-	Name  string // the install's name, e.g. "prosody-13.0.1", or a family without one
-	Start func(TB) *Server
+	Name          string // the install's name, e.g. "prosody-13.0.1", or a family without one
+	Start         func(TB) *Server
+	StartNotAdmin func(TB) *Server // see Install.StartNotAdmin
 }
 
 // Kinds returns the servers to run a table-driven test against: every
@@ -102,16 +105,17 @@ func Kinds() []Kind {
 		found := false
 		for _, i := range Installs() {
 			if i.Family == family {
-				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start})
+				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start, StartNotAdmin: i.StartNotAdmin})
 				found = true
 			}
 		}
 		if !found {
-			kinds = append(kinds, Kind{Name: family, Start: func(tb TB) *Server {
+			missing := func(tb TB) *Server {
 				tb.Helper()
 				requireServer(tb, family)
 				return nil
-			}})
+			}
+			kinds = append(kinds, Kind{Name: family, Start: missing, StartNotAdmin: missing})
 		}
 	}
 	return kinds
@@ -393,16 +397,25 @@ func (s *Server) contribSnippet(name, commentPrefix string) (string, error) {
 		}
 		text = strings.ReplaceAll(text, r.old, r.new)
 	}
-	for i, line := range strings.Split(text, "\n") {
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
 		if strings.HasPrefix(strings.TrimSpace(line), commentPrefix) {
+			continue
+		}
+		if s.notAdmin && adminLine.MatchString(line) {
+			lines[i] = commentPrefix + " removed by xmpptest (StartNotAdmin): " + line
 			continue
 		}
 		if strings.Contains(line, "example.org") {
 			return "", fmt.Errorf("%s:%d: example.org is not one of the placeholders the tests replace: %q", path, i+1, line)
 		}
 	}
-	return text, nil
+	return strings.Join(lines, "\n"), nil
 }
+
+// adminLine matches the lines of the contrib snippets that give the
+// component admin rights over the MUC service.
+var adminLine = regexp.MustCompile(`^\s*(admins\s*=|component_admins_as_room_owners\s*=|access_admin:)`)
 
 // contribPath finds contrib/<name> next to this source file or, when the
 // binary was built with -trimpath, above the working directory.
