@@ -135,7 +135,9 @@ ejabberd: listen → module: ejabberd_service → hosts: %s: password: "<compone
 
 // askVersion learns the server's software (XEP-0092), for the fixes.
 func (c *checker) askVersion(ctx context.Context) {
-	for _, to := range []string{c.cfg.MUC.Domains[0], parentDomain(c.cfg.Component.Domain)} {
+	// The MUC service answers on ejabberd; on Prosody the virtual host it
+	// belongs to, usually the parent domain of both services, does.
+	for _, to := range []string{c.cfg.MUC.Domains[0], parentDomain(c.cfg.MUC.Domains[0]), parentDomain(c.cfg.Component.Domain)} {
 		iq, err := c.comp.IQ(ctx, "get", "", to, stanza.Version{})
 		if err != nil {
 			continue

@@ -20,7 +20,7 @@ import (
 const (
 	componentDomain = "kick.localhost"
 	mucDomain       = "conference.localhost"
-	anonDomain      = "anon.localhost"
+	anonDomain      = "localhost" // the parent of kick.localhost and conference.localhost, as example.org is in the contrib snippets
 	usersDomain     = "users.localhost"
 )
 
