@@ -223,6 +223,19 @@ func TestRealServers(t *testing.T) {
 				}); err != nil {
 					t.Errorf("the other occupant did not see the kick: %v", err)
 				}
+				// ejabberd 23.10 and later forget the role of a kicked
+				// occupant (ejabberd #4035): a kick is not a ban, and the
+				// user comes back with the room's default role.
+				back := join(t, srv, r1, "Bob <&> ü")
+				var role string
+				for _, p := range back.Presences() {
+					if p.HasStatus(110) {
+						role = p.Role
+					}
+				}
+				if role != "participant" {
+					t.Errorf("after the kick, Bob rejoined with role %q, want participant", role)
+				}
 			})
 
 			t.Run("metrics moved after the kick", func(t *testing.T) {
