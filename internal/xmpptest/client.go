@@ -40,6 +40,9 @@ type Client struct {
 	occupants map[string]*Occupant     // by lower-case bare room JID
 	pending   map[string]chan *element // IQ responses awaited, by id
 	readErr   error                    // why the read loop ended
+	// unsolicited holds, as received, the messages, the presences from no
+	// room the client is in, and the IQ responses to no request of ours.
+	unsolicited []string
 
 	done      chan struct{} // closed when the read loop has ended
 	closeOnce sync.Once
@@ -304,6 +307,10 @@ func (c *Client) readLoop(stream *xmlStream) {
 			c.handlePresence(el)
 		case "iq":
 			c.handleIQ(el)
+		case "message":
+			c.mu.Lock()
+			c.unsolicited = append(c.unsolicited, el.raw)
+			c.mu.Unlock()
 		case "error":
 			err = fmt.Errorf("xmpptest: stream error: %s", el.raw)
 			return
@@ -322,6 +329,10 @@ func (c *Client) handleIQ(el *element) {
 		c.mu.Unlock()
 		if ch != nil {
 			ch <- el // buffered
+		} else {
+			c.mu.Lock()
+			c.unsolicited = append(c.unsolicited, el.raw)
+			c.mu.Unlock()
 		}
 	case "get", "set":
 		to := ""
@@ -365,6 +376,26 @@ func (c *Client) iq(typ, to, payload string) (*element, error) {
 	case <-time.After(iqTimeout):
 		return nil, fmt.Errorf("xmpptest: no response to IQ %s to %s within %v", id, to, iqTimeout)
 	}
+}
+
+// Unsolicited returns, as received, the stanzas that answered nothing the
+// client asked and came from no room it is in: messages, presences, and IQ
+// responses with an id it never sent.
+func (c *Client) Unsolicited() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.unsolicited)
+}
+
+// IQ sends an IQ of type typ to to with payload (raw XML, sent as is) and
+// returns the response as received; a type='error' response also returns a
+// *StanzaError.
+func (c *Client) IQ(typ, to, payload string) (string, error) {
+	res, err := c.iq(typ, to, payload)
+	if res == nil {
+		return "", err
+	}
+	return res.raw, err
 }
 
 // RoomExists asks room for its disco#info (XEP-0045 §6.4): a room that does
@@ -492,6 +523,7 @@ func (c *Client) handlePresence(el *element) {
 	defer c.mu.Unlock()
 	o := c.occupants[strings.ToLower(room)]
 	if o == nil {
+		c.unsolicited = append(c.unsolicited, el.raw)
 		return
 	}
 	o.presences = append(o.presences, p)
