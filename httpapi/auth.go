@@ -132,23 +132,40 @@ func (p *principal) mayActOn(room string) bool {
 }
 
 // MatchRoom reports whether room (a canonical bare JID) matches pattern, in
-// which "*" stands for any text, including none. Both are lower case.
+// which "*" stands for any text, including none. Both are in canonical form
+// (see muc.ParseRoom).
+//
+// It takes time linear in len(room) + len(pattern), whatever the number of
+// stars: the text before the first star must begin the room, the text after
+// the last must end it, and each piece between stars is taken at its
+// leftmost place after the previous one. Taking the leftmost place is never
+// wrong, since a star can stretch over whatever a later place would have
+// skipped, so nothing is ever tried twice (no backtracking).
 func MatchRoom(pattern, room string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
+	first, rest, star := strings.Cut(pattern, "*")
+	if !star {
 		return pattern == room
 	}
-	prefix := pattern[:star]
-	if !strings.HasPrefix(room, prefix) {
+	if !strings.HasPrefix(room, first) {
 		return false
 	}
-	rest := pattern[star+1:]
-	for i := len(prefix); i <= len(room); i++ {
-		if MatchRoom(rest, room[i:]) {
-			return true
-		}
+	room = room[len(first):]
+	middle, last := "", rest
+	if i := strings.LastIndexByte(rest, '*'); i >= 0 {
+		middle, last = rest[:i], rest[i+1:]
 	}
-	return false
+	if !strings.HasSuffix(room, last) {
+		return false
+	}
+	room = room[:len(room)-len(last)]
+	for piece := range strings.SplitSeq(middle, "*") {
+		i := strings.Index(room, piece)
+		if i < 0 {
+			return false
+		}
+		room = room[i+len(piece):]
+	}
+	return true
 }
 
 // bucket is a token bucket: rate tokens a second, at most burst.
