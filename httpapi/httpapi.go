@@ -282,8 +282,8 @@ func decode(act action, body io.Reader) (request, error) {
 	if err := dec.Decode(&fields); err != nil || fields == nil {
 		return req, fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
 	}
-	if dec.More() {
-		return req, fmt.Errorf("%w: the body must hold one JSON object and nothing after it", errBadRequest)
+	if err := unambiguous(data, dec.InputOffset()); err != nil {
+		return req, err
 	}
 	if req.Nickname, err = stringField(fields, "nickname", false); err != nil {
 		return req, err
