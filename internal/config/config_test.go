@@ -20,8 +20,10 @@ import (
 
 // badConfigs maps each testdata/bad-*.toml to the error Parse returns for it.
 var badConfigs = map[string]string{
-	"bad-syntax.toml":                     `config: line 2: expected value but found '\n' instead`,
-	"bad-duplicate-key.toml":              `config: line 4: Key 'component.domain' has already been defined.`,
+	"bad-syntax.toml":                     `config: line 2: component.domain: expected value but found the end of the line instead (is a string missing its quotes?)`,
+	"bad-syntax-unquoted-secret.toml":     `config: line 3: component.secret: expected value but found (text not shown) instead (is a string missing its quotes?)`,
+	"bad-syntax-escape.toml":              `config: line 10: http.client.authorization_header: invalid escape in string (text not shown)`,
+	"bad-duplicate-key.toml":              `config: line 4: component.domain: Key 'component.domain' has already been defined.`,
 	"bad-unknown-key.toml":                `config: unknown key "component.secrt"`,
 	"bad-unknown-table.toml":              `config: unknown key "xmpp"`,
 	"bad-miscased-key.toml":               `config: unknown key "component.Domain" (keys are case-sensitive: did you mean "component.domain"?)`,
@@ -224,14 +226,23 @@ func TestSyntaxErrors(t *testing.T) {
 	tests := []struct {
 		data, err string
 	}{
-		{"[component]\ndomain = \"kick\\\n\"\n", `config: line 3: invalid escape in string '\` + "\\n'"},
-		{"[component]\ndomain = 'kick\u0001'\n", `config: line 2: TOML files cannot contain control characters: '0x01'`},
-		{"[component\n", `config: line 2: expected '.' or ']' to end table name, but got '\n' instead`},
+		{"[component]\ndomain = \"kick\\\n\"\n", `config: line 3: component.domain: invalid escape in string (text not shown)`},
+		{"[component]\ndomain = 'kick\u0001'\n", `config: line 2: component.domain: TOML files cannot contain control characters: '0x01'`},
+		{"[component\n", `config: line 2: expected '.' or ']' to end table name, but got the end of the line instead`},
+		{"[component]\nsecret = correct horse\n", `config: line 2: component.secret: expected value but found (text not shown) instead (is a string missing its quotes?)`},
+		{"[component]\nsecret = \"correct\" horse\n", `config: line 2: component: expected a top-level item to end with a newline, comment, or EOF, but got (text not shown) instead`},
+		{"[http]\nrevoked = [\"a\", correcthorse]\n", `config: line 2: http.revoked: expected value but found (text not shown) instead (is a string missing its quotes?)`},
+		{"[http]\nx = {a = 1, b = correcthorse}\n", `config: line 2: http.x.b: expected value but found (text not shown) instead (is a string missing its quotes?)`},
+		{"[http]\nauthorization_header = \"\"\"Basic correcthorse\n", `config: line 2: http.authorization_header: unexpected EOF; expected '"""'`},
+		{"[http]\nauthorization_header = \"Basic \\uZZZZcorrecthorse\"\n", `config: line 2: http.authorization_header: expected four hexadecimal digits after '\u', but got (text not shown) instead`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.data))
 		if err == nil || err.Error() != tt.err {
 			t.Errorf("Parse(%q) error\n got %v\nwant %s", tt.data, err, tt.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "horse") {
+			t.Errorf("Parse(%q): the error shows the value: %v", tt.data, err)
 		}
 	}
 }
