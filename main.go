@@ -108,8 +108,8 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
 		serveHTTP = func() error { return srv.ServeTLS(ln, "", "") }
-	} else if plainBasicExposed(cfg, ln.Addr()) {
-		log.Warn("Basic credentials over plain HTTP on a non-loopback address: anyone on the path can read them; set http.tls_cert and http.tls_key, or put muc-kick behind a TLS reverse proxy",
+	} else if plainCredentialsExposed(ln.Addr()) {
+		log.Warn("credentials over plain HTTP on a non-loopback address: anyone on the path can read and replay them (Basic, Bearer and signed credentials alike); set http.tls_cert and http.tls_key, or put muc-kick behind a TLS reverse proxy",
 			"listen", ln.Addr().String())
 	}
 
@@ -184,17 +184,14 @@ func notify(log *slog.Logger, state string) {
 	}
 }
 
-// plainBasicExposed reports whether Basic credentials would cross a network
-// in clear text: plain HTTP on an address other than loopback.
-func plainBasicExposed(cfg *config.Config, addr net.Addr) bool {
-	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-		return false
-	}
-	basic := strings.HasPrefix(cfg.HTTP.AuthorizationHeader, "Basic ")
-	for _, c := range cfg.HTTP.Clients {
-		basic = basic || strings.HasPrefix(c.AuthorizationHeader, "Basic ") || c.AuthorizationSHA256 != ""
-	}
-	return basic
+// plainCredentialsExposed reports whether credentials would cross a network
+// in clear text: plain HTTP on an address other than loopback. Every kind
+// does: a Basic or Bearer header replays as well as it reads, a signed
+// credential too until it expires, and muc-kick always has one (it refuses
+// to start without).
+func plainCredentialsExposed(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
 }
 
 // certReloader serves a certificate that SIGHUP reads again from its files.

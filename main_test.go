@@ -153,20 +153,38 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	}
 }
 
-func TestPlainBasicWarning(t *testing.T) {
-	cfg, err := config.Parse([]byte(minimalConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for addr, want := range map[string]bool{"127.0.0.1:80": false, "[::1]:80": false, "0.0.0.0:80": true, "192.0.2.1:80": true} {
+func TestPlainHTTPWarning(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:80": false, "[::1]:80": false, "127.0.0.2:80": false, "0.0.0.0:80": true, "192.0.2.1:80": true, "[::]:80": true} {
 		a, _ := net.ResolveTCPAddr("tcp", addr)
-		if got := plainBasicExposed(cfg, a); got != want {
+		if got := plainCredentialsExposed(a); got != want {
 			t.Errorf("%s: %v, want %v", addr, got, want)
 		}
 	}
-	cfg.HTTP.AuthorizationHeader = "Bearer x"
-	if a, _ := net.ResolveTCPAddr("tcp", "0.0.0.0:80"); plainBasicExposed(cfg, a) {
-		t.Error("a Bearer credential is not Basic")
+	// Whatever the credential: a Bearer header, a signed credential, a hash.
+	dir := t.TempDir()
+	writeFile(t, dir, "cred.key", strings.Repeat("k", 32))
+	for name, http := range map[string]string{
+		"static Bearer": `authorization_header = "Bearer x"`,
+		"signed":        `credential_key_file = "cred.key"`,
+		"hashed client": "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"" + strings.Repeat("0", 64) + "\"",
+	} {
+		cfgPath := writeFile(t, dir, "c.toml", "[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n[http]\nlisten = \"0.0.0.0:0\"\n"+http+"\n")
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		ln, err := net.Listen("tcp", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel() // serve returns as soon as it has started
+		serve(ctx, func() {}, cfg, slog.New(slog.NewTextHandler(&logs, nil)), ln)
+		ln.Close()
+		if !strings.Contains(logs.String(), "credentials over plain HTTP") {
+			t.Errorf("%s: no warning in\n%s", name, logs.String())
+		}
 	}
 }
 
