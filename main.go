@@ -206,6 +206,9 @@ func newCertReloader(certFile, keyFile string) (*certReloader, error) {
 }
 
 func (r *certReloader) load() error {
+	if err := config.CheckPrivate("http.tls_key", r.keyFile); err != nil {
+		return err
+	}
 	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
 	if err != nil {
 		return err

@@ -401,6 +401,10 @@ func TestSystemdUnit(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no exposure level in:\n%s", out)
 	}
+	// IPAddressAllow=any alone restricted nothing: now only loopback.
+	if !bytes.Contains(out, []byte("IP address allow list with only localhost entries")) {
+		t.Errorf("the unit does not limit IP traffic to loopback:\n%s", out)
+	}
 	score, _ := strconv.ParseFloat(string(m[1]), 64)
 	t.Logf("exposure level %.1f", score)
 	if score > 1.5 {

@@ -246,7 +246,8 @@ func defaults() *Config {
 // reads the secret from component.secret_file, if that is set, as
 // ResolveSecret does. A relative secret_file is resolved against
 // $CREDENTIALS_DIRECTORY if that is set, else against the directory that
-// holds the configuration file.
+// holds the configuration file. Every secret file (component.secret_file,
+// http.credential_key_file(s), http.tls_key) must pass CheckPrivate.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -265,6 +266,9 @@ func Load(path string) (*Config, error) {
 	}
 	if c.HTTP.TLSCert != "" {
 		c.HTTP.TLSCert, c.HTTP.TLSKey = c.resolve(c.HTTP.TLSCert), c.resolve(c.HTTP.TLSKey)
+		if err := CheckPrivate("http.tls_key", c.HTTP.TLSKey); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -303,6 +307,9 @@ func (c *Config) ResolveSecret() error {
 	if err != nil {
 		return fmt.Errorf("config: component.secret_file: %w", err)
 	}
+	if err := CheckPrivate("component.secret_file", name); err != nil {
+		return err
+	}
 	secret := strings.TrimRightFunc(string(data), unicode.IsSpace)
 	if secret == "" {
 		return fmt.Errorf("config: component.secret_file %q is empty", name)
@@ -331,13 +338,16 @@ func (c *Config) readCredentialKeys() error {
 		if name == "" {
 			continue
 		}
+		k := "http.credential_key_file"
+		if i > 0 {
+			k = fmt.Sprintf("http.credential_key_files[%d]", i-1)
+		}
 		key, err := credential.ReadKey(c.resolve(name))
 		if err != nil {
-			k := "http.credential_key_file"
-			if i > 0 {
-				k = fmt.Sprintf("http.credential_key_files[%d]", i-1)
-			}
 			return fmt.Errorf("config: %s: %s", k, strings.TrimPrefix(err.Error(), "credential: "))
+		}
+		if err := CheckPrivate(k, c.resolve(name)); err != nil {
+			return err
 		}
 		c.HTTP.CredentialKeys = append(c.HTTP.CredentialKeys, key)
 	}
