@@ -102,21 +102,24 @@ func (p *principal) allow(now time.Time) error {
 		return nil
 	}
 	if wait := p.limiter.take(now); wait > 0 {
-		return &rateLimitError{client: p.name, wait: wait}
+		return &rateLimitError{base: errRateLimited, client: p.name, wait: wait}
 	}
 	return nil
 }
 
+// rateLimitError is a 429: base is errRateLimited (a client's rate) or
+// errThrottled (an address's failed authentication), client who waits.
 type rateLimitError struct {
+	base   error
 	client string
 	wait   time.Duration
 }
 
 func (e *rateLimitError) Error() string {
-	return fmt.Sprintf("%v: %q may try again in %s", errRateLimited, e.client, e.wait.Round(time.Millisecond))
+	return fmt.Sprintf("%v: %q may try again in %s", e.base, e.client, e.wait.Round(time.Millisecond))
 }
 
-func (e *rateLimitError) Unwrap() error { return errRateLimited }
+func (e *rateLimitError) Unwrap() error { return e.base }
 
 // mayActOn reports whether the client's rooms cover room.
 func (p *principal) mayActOn(room string) bool {

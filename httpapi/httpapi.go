@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -60,6 +61,13 @@ type Options struct {
 	Observe func(outcome string, code int, d time.Duration)
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For names the client, for the limit of failed
+	// authentication; by default every request is the peer's.
+	TrustedProxies []netip.Prefix
+	// FailureLogInterval is how often the failures from one address are
+	// summarised in the log; default DefaultFailureLogInterval.
+	FailureLogInterval time.Duration
 }
 
 // Client is a named caller with its own credential.
@@ -80,6 +88,7 @@ var (
 	errNotReady     = errors.New("not connected to the XMPP server; try again shortly")
 	errOutOfScope   = errors.New("this client may not act on that room")
 	errRateLimited  = errors.New("too many requests from this client")
+	errThrottled    = errors.New("too many failed authentications from this address")
 	errBusy         = errors.New("too many kicks in flight; try again shortly")
 )
 
@@ -91,6 +100,7 @@ type api struct {
 	revoked  map[string]bool
 	schemes  []string      // for WWW-Authenticate
 	inFlight chan struct{} // a semaphore
+	fails    *guard
 }
 
 // New returns the HTTP handler of the API.
@@ -118,6 +128,7 @@ func New(mod Moderator, opts Options) http.Handler {
 	}
 	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
 	a.setUpAuth()
+	a.fails = newGuard(opts)
 
 	r := httprouter.New()
 	dir := path.Dir(opts.Path)
@@ -212,8 +223,11 @@ func (a *api) handle(act action) httprouter.Handle {
 			client = p.name
 		}
 		took, what := time.Since(start), outcome(act, code, err)
-		a.log.Info(act.String(), "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
-			"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
+		// Failures from one address are summarised, so a flood cannot drown the log.
+		if failed := code == http.StatusUnauthorized || errors.Is(err, errThrottled); !failed || a.fails.audit(a.fails.addr(r), code != http.StatusUnauthorized) {
+			a.log.Info(act.String(), "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
+				"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
+		}
 		if a.opts.Observe != nil {
 			a.opts.Observe(what, code, took)
 		}
@@ -222,8 +236,13 @@ func (a *api) handle(act action) httprouter.Handle {
 
 // do authorizes, decodes and validates the request, and carries it out.
 func (a *api) do(act action, w http.ResponseWriter, r *http.Request, who **principal) (request, map[string]any, error) {
+	addr := a.fails.addr(r)
+	if wait := a.fails.blocked(addr); wait > 0 {
+		return request{}, nil, &rateLimitError{base: errThrottled, client: addrString(addr), wait: wait}
+	}
 	p, err := a.authenticate(r.Header.Get("Authorization"))
 	if err != nil {
+		a.fails.failed(addr)
 		return request{}, nil, err
 	}
 	*who = p
@@ -370,7 +389,7 @@ func status(err error) (int, string) {
 		return http.StatusUnauthorized, err.Error()
 	case errors.Is(err, errOutOfScope):
 		return http.StatusForbidden, err.Error()
-	case errors.Is(err, errRateLimited):
+	case errors.Is(err, errRateLimited), errors.Is(err, errThrottled):
 		return http.StatusTooManyRequests, err.Error()
 	case errors.Is(err, errBusy):
 		return http.StatusServiceUnavailable, err.Error()
@@ -412,6 +431,8 @@ func outcome(act action, code int, err error) string {
 		return "room-not-found"
 	case errors.Is(err, muc.ErrOccupantNotFound):
 		return "occupant-not-found"
+	case errors.Is(err, errThrottled):
+		return "throttled"
 	}
 	return strings.ToLower(strings.ReplaceAll(http.StatusText(code), " ", "-"))
 }

@@ -7,6 +7,7 @@ package app
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
@@ -61,6 +62,11 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		clients[i] = httpapi.Client{Name: c.Name, Header: c.AuthorizationHeader, SHA256: c.AuthorizationSHA256,
 			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
 	}
+	var trusted []netip.Prefix
+	for _, p := range cfg.HTTP.TrustedProxies {
+		pp, _ := config.ParsePrefix(p) // validated
+		trusted = append(trusted, pp)
+	}
 	var onAPI http.Handler // /metrics on the API's listener, unless it has its own
 	if cfg.Metrics.Listen == "" {
 		onAPI = stats.Handler()
@@ -78,6 +84,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		Logger:              log,
 		Observe:             stats.Observe,
 		Metrics:             onAPI,
+		TrustedProxies:      trusted,
 	})
 	return &App{
 		Component: comp,

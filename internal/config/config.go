@@ -138,6 +138,12 @@ type HTTP struct {
 	// secret_file's.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// TrustedProxies are reverse proxies (addresses or CIDR prefixes, such
+	// as "127.0.0.1" or "10.0.0.0/8") whose X-Forwarded-For header names the
+	// client. The limit of failed authentication counts per client address:
+	// without this, every client behind a proxy shares the proxy's.
+	// Default none.
+	TrustedProxies []string `toml:"trusted_proxies"`
 
 	// CredentialKeys are the keys read from CredentialKeyFile, then
 	// CredentialKeyFiles, by Load.

@@ -653,6 +653,8 @@ func TestClients(t *testing.T) {
 		{"rate not a number", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrate = \"fast\"\n", `config: http.client[0].rate: expected number, got string`},
 		{"old keys without a current one", "[http]\nauthorization_header = \"Basic x\"\ncredential_key_files = [\"old\"]\n", `config: http.credential_key_files lists older keys; set http.credential_key_file to the current one`},
 		{"half TLS", "[http]\nauthorization_header = \"Basic x\"\ntls_cert = \"c.pem\"\n", `config: set both http.tls_cert and http.tls_key, or neither`},
+		{"trusted proxies", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\n", ""},
+		{"trusted proxy not an address", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"::1\", \"localhost\"]\n", `config: http.trusted_proxies[1] must be an IP address or a CIDR prefix such as "10.0.0.0/8", got "localhost"`},
 		{"max_in_flight", "[http]\nauthorization_header = \"Basic x\"\nmax_in_flight = 0\n", `config: http.max_in_flight must be at least 1, got 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

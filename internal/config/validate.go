@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -108,6 +109,11 @@ func (c *Config) validate() error {
 	}
 	if (h.TLSCert == "") != (h.TLSKey == "") {
 		return errors.New("config: set both http.tls_cert and http.tls_key, or neither")
+	}
+	for i, p := range h.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			return fmt.Errorf("config: http.trusted_proxies[%d] must be an IP address or a CIDR prefix such as \"10.0.0.0/8\", got %q", i, p)
+		}
 	}
 	if h.MaxBodyBytes < minBodySize {
 		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
@@ -328,4 +334,17 @@ func checkPath(p string) error {
 		return fmt.Errorf("must not be %q, which muc-kick serves itself", p)
 	}
 	return nil
+}
+
+// ParsePrefix reads an entry of http.trusted_proxies: an address, which
+// stands for itself alone, or a CIDR prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, err
+	}
+	return p.Masked(), nil
 }
