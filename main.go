@@ -29,6 +29,7 @@ import (
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/credential"
@@ -125,9 +126,10 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		log.Info("metrics served", "listen", mln.Addr().String())
 	}
 
-	// SIGHUP (systemctl reload) reloads the certificate; without TLS it
-	// only says so, rather than ending the process as Go would by default.
-	stopHUP := certs.reloadOnSIGHUP(log)
+	// SIGHUP (systemctl reload) reloads the certificate, the named clients
+	// and the revoked credentials, rather than ending the process as Go
+	// would by default.
+	stopHUP := reloadOnSIGHUP(log, certs, cfg.Path(), d.API)
 	defer stopHUP()
 
 	compCtx, stopComp := context.WithCancel(context.Background())
@@ -219,10 +221,12 @@ func (r *certReloader) load() error {
 
 func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.cert.Load(), nil }
 
-// reloadOnSIGHUP reloads the certificate at every SIGHUP until the returned
-// function is called; a failed reload keeps the certificate in use. A nil r
-// (no TLS) only logs the signal.
-func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
+// reloadOnSIGHUP, at every SIGHUP until the returned function is called,
+// reloads the certificate (unless certs is nil: no TLS) and reads the
+// configuration file again for what api can change while it runs: the named
+// clients, http.revoked and the credential rate. It logs what changed. A
+// failed reload keeps what is in use.
+func reloadOnSIGHUP(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -230,21 +234,36 @@ func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
-				if r == nil {
-					log.Info("SIGHUP: nothing to reload (no http.tls_cert); other settings need a restart")
-					continue
-				}
-				if err := r.load(); err != nil {
-					log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
-				} else {
-					log.Info("SIGHUP: TLS certificate reloaded", "cert", r.certFile)
-				}
+				reload(log, certs, cfgPath, api)
 			case <-done:
 				return
 			}
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+func reload(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler) {
+	if certs != nil {
+		if err := certs.load(); err != nil {
+			log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
+		} else {
+			log.Info("SIGHUP: TLS certificate reloaded", "cert", certs.certFile)
+		}
+	}
+	if cfgPath == "" || api == nil {
+		return
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		log.Error("SIGHUP: cannot read the configuration; keeping the clients and revocations in use", "err", err)
+		return
+	}
+	changes := api.Update(app.Auth(cfg))
+	if len(changes) == 0 {
+		changes = []string{"nothing"}
+	}
+	log.Info("SIGHUP: clients and revocations reloaded; other settings need a restart", "changed", strings.Join(changes, "; "))
 }
 
 // credentialCmd is "muc-kick credential": it prints a signed credential.
@@ -256,6 +275,8 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	var rooms roomList
 	fs.Var(&rooms, "room", "a room `pattern` the client may act on, such as \"team-*@conference.example.org\" (repeatable; none: every room)")
 	ttl := fs.Duration("ttl", 720*time.Hour, "how long the credential is valid")
+	rate := fs.Float64("rate", 0, "requests a `second` this credential may make on average (0: http.credential_rate)")
+	burst := fs.Int("burst", 0, "requests it may make at once (0: as many as -rate)")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -278,7 +299,11 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muc-kick: -name is required")
 		return exitConfig
 	}
-	token, claims, err := credential.Issue(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, rooms.lower(), *ttl, time.Now())
+	if !config.ValidName(*name) {
+		fmt.Fprintf(stderr, "muc-kick: -name %q may hold only letters, digits and \"-_.\" (http.revoked takes it)\n", *name)
+		return exitConfig
+	}
+	token, claims, err := credential.IssueLimited(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, rooms.lower(), *rate, *burst, *ttl, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "muc-kick:", err)
 		return exitConfig
@@ -288,8 +313,12 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	if len(rooms) > 0 {
 		scope = strings.Join(claims.Rooms, ", ")
 	}
-	fmt.Fprintf(stderr, "credential for %q (id %s) on %s, for %s, valid until %s\nclients send it as: Authorization: Bearer <token>\n",
-		claims.Name, claims.ID, claims.Issuer, scope, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339))
+	limit := fmt.Sprintf("http.credential_rate (%g/s, burst %d)", cfg.HTTP.CredentialRate, cfg.HTTP.CredentialBurst)
+	if claims.Rate > 0 {
+		limit = fmt.Sprintf("%g/s, burst %d", claims.Rate, max(claims.Burst, int(claims.Rate), 1))
+	}
+	fmt.Fprintf(stderr, "credential for %q (id %s) on %s, for %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
+		claims.Name, claims.ID, claims.Issuer, scope, limit, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339), claims.ID)
 	return exitOK
 }
 

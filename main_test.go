@@ -102,6 +102,15 @@ func TestCredentialCommand(t *testing.T) {
 	if code, _, errs := runMain("credential", "-config", cfg); code != exitConfig || !strings.Contains(errs, "-name") {
 		t.Errorf("no name: %d %q", code, errs)
 	}
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-rate", "0.5", "-burst", "3")
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || claims.Rate != 0.5 || claims.Burst != 3 {
+		t.Errorf("-rate 0.5 -burst 3: exit %d, %v, claims %+v: %s", code, err, claims, errs)
+	} else if !strings.Contains(errs, "rate 0.5/s, burst 3") || !strings.Contains(errs, `http.revoked = ["`+claims.ID+`"]`) {
+		t.Errorf("stderr does not tell the rate and how to revoke: %q", errs)
+	}
+	if code, _, errs := runMain("credential", "-config", cfg, "-name", "shop backend"); code != exitConfig || !strings.Contains(errs, `-name "shop backend" may hold only`) {
+		t.Errorf("a name http.revoked cannot take: %d %q", code, errs)
+	}
 	noKey := writeFile(t, dir, "nokey.toml", minimalConfig)
 	if code, _, errs := runMain("credential", "-config", noKey, "-name", "x"); code != exitConfig || !strings.Contains(errs, "credential_key_file") {
 		t.Errorf("no key: %d %q", code, errs)
@@ -274,7 +283,13 @@ rooms = ["team-*@conference.example.org"]
 		t.Errorf("signed credential: %d %s", code, body)
 	}
 
+	// SIGHUP: a new certificate, and the configuration read again, now
+	// revoking the signed credential and giving "teams" more rooms.
 	selfSigned(t, dir, "second")
+	cfgText, _ := os.ReadFile(cfgPath)
+	cfgText = bytes.Replace(cfgText, []byte("tls_key = \"key.pem\"\n"), []byte("tls_key = \"key.pem\"\nrevoked = [\"signed\"]\n"), 1)
+	cfgText = bytes.Replace(cfgText, []byte(`rooms = ["team-*@conference.example.org"]`), []byte(`rooms = ["team-*@conference.example.org", "other@conference.example.org"]`), 1)
+	writeFile(t, dir, "c.toml", string(cfgText))
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		_, body := post("Basic dGVhbXM6dGVhbXM=", "team-a@conference.example.org")
@@ -284,6 +299,18 @@ rooms = ["team-*@conference.example.org"]
 		if time.Now().After(deadline) {
 			t.Fatalf("the certificate was not reloaded on SIGHUP: %s", body)
 		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, body := post("Bearer "+tok, "any@conference.example.org")
+		if code == 401 && strings.Contains(body, "revoked") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the credential was not revoked on SIGHUP: %d %s", code, body)
+		}
+	}
+	if code, body := post("Basic dGVhbXM6dGVhbXM=", "other@conference.example.org"); code == 403 {
+		t.Errorf("the client's new rooms were not read on SIGHUP: %d %s", code, body)
 	}
 	client.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS11
 	if _, err := client.Get("https://" + ln.Addr().String() + "/healthz"); err == nil {

@@ -20,6 +20,8 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -50,12 +52,18 @@ type Options struct {
 	CredentialKeys [][]byte
 	CredentialHost string
 	Revoked        []string
-	MaxBodyBytes   int64            // default 64 KiB
-	MaxInFlight    int              // kicks carried out at once; default 1024
-	Ready          func() bool      // whether kicks can be carried out now (the component is connected)
-	RetryAfter     time.Duration    // sent with 503; default 5s
-	Now            func() time.Time // default time.Now
-	Logger         *slog.Logger
+	// CredentialRate and CredentialBurst limit each signed credential that
+	// carries no rate of its own; rate 0: no limit.
+	CredentialRate  float64
+	CredentialBurst int
+	// (Handler.Update replaces AuthorizationHeader, Clients, Revoked and
+	// the credential rate while the handler runs.)
+	MaxBodyBytes int64            // default 64 KiB
+	MaxInFlight  int              // kicks carried out at once; default 1024
+	Ready        func() bool      // whether kicks can be carried out now (the component is connected)
+	RetryAfter   time.Duration    // sent with 503; default 5s
+	Now          func() time.Time // default time.Now
+	Logger       *slog.Logger
 	// Observe, if set, learns the outcome of every kick request (the
 	// audit log's outcome word), its status and its duration.
 	Observe func(outcome string, code int, d time.Duration)
@@ -96,15 +104,23 @@ type api struct {
 	mod      Moderator
 	opts     Options
 	log      *slog.Logger
-	clients  []staticClient
-	revoked  map[string]bool
-	schemes  []string      // for WWW-Authenticate
+	auth     atomic.Pointer[authState]
 	inFlight chan struct{} // a semaphore
 	fails    *guard
+
+	mu         sync.Mutex         // for Update and what follows
+	credRate   rateSpec           // of signed credentials without their own
+	credLimits map[string]*bucket // of signed credentials, by token id
+}
+
+// Handler is the HTTP handler of the API.
+type Handler struct {
+	http.Handler
+	api *api
 }
 
 // New returns the HTTP handler of the API.
-func New(mod Moderator, opts Options) http.Handler {
+func New(mod Moderator, opts Options) *Handler {
 	if opts.Path == "" {
 		opts.Path = "/muc_kick"
 	}
@@ -126,8 +142,9 @@ func New(mod Moderator, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
-	a.setUpAuth()
+	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight),
+		credRate: rateSpec{opts.CredentialRate, opts.CredentialBurst}, credLimits: make(map[string]*bucket)}
+	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked}, nil))
 	a.fails = newGuard(opts)
 
 	r := httprouter.New()
@@ -156,7 +173,7 @@ func New(mod Moderator, opts Options) http.Handler {
 	r.RedirectTrailingSlash = false // a redirected POST loses its body
 	r.RedirectFixedPath = false
 	r.HandleOPTIONS = false // no CORS here: OPTIONS gets the same JSON 405
-	return r
+	return &Handler{Handler: r, api: a}
 }
 
 func (a *api) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
@@ -205,7 +222,7 @@ func (a *api) handle(act action) httprouter.Handle {
 		} else {
 			switch code {
 			case http.StatusUnauthorized:
-				for _, s := range a.schemes {
+				for _, s := range a.auth.Load().schemes {
 					w.Header().Add("WWW-Authenticate", s+` realm="muc-kick"`)
 				}
 			case http.StatusServiceUnavailable:
@@ -218,15 +235,19 @@ func (a *api) handle(act action) httprouter.Handle {
 			}
 			writeJSON(w, code, errorBody{msg})
 		}
-		client := "-"
+		client, id := "-", ""
 		if p != nil {
-			client = p.name
+			client, id = p.name, p.id
 		}
 		took, what := time.Since(start), outcome(act, code, err)
 		// Failures from one address are summarised, so a flood cannot drown the log.
 		if failed := code == http.StatusUnauthorized || errors.Is(err, errThrottled); !failed || a.fails.audit(a.fails.addr(r), code != http.StatusUnauthorized) {
-			a.log.Info(act.String(), "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
-				"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
+			attrs := []any{"client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
+				"status", code, "outcome", what, "duration", took.Round(time.Microsecond)}
+			if id != "" { // a signed credential: its id, as http.revoked takes it
+				attrs = append(attrs[:2:2], append([]any{"credential_id", id}, attrs[2:]...)...)
+			}
+			a.log.Info(act.String(), attrs...)
 		}
 		if a.opts.Observe != nil {
 			a.opts.Observe(what, code, took)

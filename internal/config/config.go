@@ -48,7 +48,12 @@ type Config struct {
 	// dir is the directory of the configuration file, if Load read it; a
 	// relative secret_file is resolved against it.
 	dir string
+	// path is the file Load read.
+	path string
 }
+
+// Path returns the file Load read the configuration from; "" after Parse.
+func (c *Config) Path() string { return c.path }
 
 // Component configures the XEP-0114 connection to the XMPP server.
 type Component struct {
@@ -128,8 +133,18 @@ type HTTP struct {
 	// accepted while clients move to the new key.
 	CredentialKeyFiles []string `toml:"credential_key_files"`
 	// Revoked lists names and token ids of signed credentials refused
-	// although their signature is good.
+	// although their signature is good. An id is all 32 hex digits of the
+	// token's "jti" (as muc-kick credential and the audit log print it);
+	// a shortened one is an error, upper case is lower-cased. SIGHUP reads
+	// the list again.
 	Revoked []string `toml:"revoked"`
+	// CredentialRate is the requests per second allowed, on average, to each
+	// signed credential that carries no rate of its own (muc-kick
+	// credential -rate); 0: no limit. Default 10.
+	CredentialRate float64 `toml:"credential_rate"`
+	// CredentialBurst is how many requests such a credential may make at
+	// once; default CredentialRate, at least 1.
+	CredentialBurst int64 `toml:"credential_burst"`
 	// MaxInFlight caps the kicks carried out at once; beyond it, requests
 	// get 503 with Retry-After. Default 1024.
 	MaxInFlight int64 `toml:"max_in_flight"`
@@ -235,11 +250,12 @@ func defaults() *Config {
 			Linger: Duration{30 * time.Second},
 		},
 		HTTP: HTTP{
-			Listen:        "127.0.0.1:5280",
-			Path:          "/muc_kick",
-			MaxBodyBytes:  64 << 10,
-			ShutdownGrace: Duration{30 * time.Second},
-			MaxInFlight:   1024,
+			Listen:         "127.0.0.1:5280",
+			Path:           "/muc_kick",
+			MaxBodyBytes:   64 << 10,
+			ShutdownGrace:  Duration{30 * time.Second},
+			MaxInFlight:    1024,
+			CredentialRate: 10,
 		},
 		Log: Log{
 			Level:  "info",
@@ -263,7 +279,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.dir = filepath.Dir(path)
+	c.dir, c.path = filepath.Dir(path), path
 	if err := c.ResolveSecret(); err != nil {
 		return nil, err
 	}

@@ -274,10 +274,12 @@ func TestDefaults(t *testing.T) {
 			MaxBodyBytes:        65536,
 			ShutdownGrace:       Duration{30 * time.Second},
 			MaxInFlight:         1024,
+			CredentialRate:      10,
+			CredentialBurst:     10,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
-	want.dir = "testdata"
+	want.dir, want.path = "testdata", "testdata/minimal.toml"
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(minimal.toml)\n got %#v\nwant %#v", *c, *want)
 	}
@@ -312,9 +314,12 @@ var goodConfig = Config{
 		CredentialKeyFile:  "credential.key",
 		CredentialKeyFiles: []string{"old.key"},
 		Revoked:            []string{"backend-c", "0123456789abcdef0123456789abcdef"},
+		CredentialRate:     2.5,
+		CredentialBurst:    4,
 		MaxInFlight:        64,
 		TLSCert:            "/etc/muc-kick/cert.pem",
 		TLSKey:             "/etc/muc-kick/key.pem",
+		TrustedProxies:     []string{"127.0.0.1", "10.0.0.0/8"},
 	},
 	Log:     Log{Level: "debug", Format: "json"},
 	Metrics: Metrics{Listen: "127.0.0.1:9465"},
@@ -653,6 +658,10 @@ func TestClients(t *testing.T) {
 		{"rate not a number", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrate = \"fast\"\n", `config: http.client[0].rate: expected number, got string`},
 		{"old keys without a current one", "[http]\nauthorization_header = \"Basic x\"\ncredential_key_files = [\"old\"]\n", `config: http.credential_key_files lists older keys; set http.credential_key_file to the current one`},
 		{"half TLS", "[http]\nauthorization_header = \"Basic x\"\ntls_cert = \"c.pem\"\n", `config: set both http.tls_cert and http.tls_key, or neither`},
+		{"revoked names and ids", "[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"old-backend\", \"5f0c3e5a9d1b47c2a8e6f04b7d9c1e23\", \"cafe\"]\n", ""},
+		{"revoked id shortened", "[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"old-backend\", \"5f0c3e5a\"]\n", `config: http.revoked[1] "5f0c3e5a" looks like a shortened token id, which revokes nothing: give all 32 hex digits, as muc-kick credential and the audit log (credential_id) print them`},
+		{"revoked neither", "[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"shop backend#5f0c3e5a\"]\n", `config: http.revoked[0] "shop backend#5f0c3e5a" is neither a client name (letters, digits and "-_.") nor a token id`},
+		{"credential rate negative", "[http]\nauthorization_header = \"Basic x\"\ncredential_rate = -1.0\n", `config: http.credential_rate and http.credential_burst must not be negative`},
 		{"trusted proxies", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\n", ""},
 		{"trusted proxy not an address", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"::1\", \"localhost\"]\n", `config: http.trusted_proxies[1] must be an IP address or a CIDR prefix such as "10.0.0.0/8", got "localhost"`},
 		{"max_in_flight", "[http]\nauthorization_header = \"Basic x\"\nmax_in_flight = 0\n", `config: http.max_in_flight must be at least 1, got 0`},

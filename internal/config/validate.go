@@ -101,6 +101,20 @@ func (c *Config) validate() error {
 	if err := c.checkClients(); err != nil {
 		return err
 	}
+	for i, r := range h.Revoked {
+		if err := checkRevoked(r); err != nil {
+			return fmt.Errorf("config: http.revoked[%d] %q %v", i, r, err)
+		}
+		if isHex(r) && len(r) == tokenIDLen {
+			h.Revoked[i] = strings.ToLower(r)
+		}
+	}
+	if h.CredentialRate < 0 || h.CredentialBurst < 0 {
+		return errors.New("config: http.credential_rate and http.credential_burst must not be negative")
+	}
+	if h.CredentialRate > 0 && h.CredentialBurst == 0 {
+		h.CredentialBurst = max(1, int64(h.CredentialRate))
+	}
 	if len(h.CredentialKeyFiles) > 0 && h.CredentialKeyFile == "" {
 		return errors.New("config: http.credential_key_files lists older keys; set http.credential_key_file to the current one")
 	}
@@ -162,9 +176,7 @@ func (c *Config) checkClients() error {
 		if cl.Name == "" {
 			return fmt.Errorf("config: %s.name is required", key)
 		}
-		if strings.ContainsFunc(cl.Name, func(r rune) bool {
-			return !(r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r))
-		}) {
+		if !ValidName(cl.Name) {
 			return fmt.Errorf("config: %s.name %q may hold only letters, digits and \"-_.\"", key, cl.Name)
 		}
 		if names[cl.Name] {
@@ -347,4 +359,35 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		return p, err
 	}
 	return p.Masked(), nil
+}
+
+// ValidName reports whether s can name a client: letters, digits and
+// "-_.", not empty.
+func ValidName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r))
+	})
+}
+
+// tokenIDLen is the length of a signed credential's id: 16 random bytes in hex.
+const tokenIDLen = 32
+
+// checkRevoked checks an entry of http.revoked: a client name, or a whole
+// token id. Its errors read as predicates of the entry.
+func checkRevoked(r string) error {
+	switch {
+	case isHex(r) && len(r) == tokenIDLen:
+		return nil
+	case isHex(r) && len(r) >= 8:
+		return fmt.Errorf("looks like a shortened token id, which revokes nothing: give all %d hex digits, as muc-kick credential and the audit log (credential_id) print them", tokenIDLen)
+	case !ValidName(r):
+		return errors.New(`is neither a client name (letters, digits and "-_.") nor a token id`)
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F')
+	})
 }
