@@ -289,11 +289,14 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muc-kick: set http.credential_key_file in", *configPath)
 		return exitConfig
 	}
-	for _, p := range rooms {
-		if err := config.CheckRoomPattern(p, cfg.MUC.Domains); err != nil {
+	patterns := make([]string, len(rooms))
+	for i, p := range rooms {
+		norm, err := config.NormalizeRoomPattern(p, cfg.MUC.Domains)
+		if err != nil {
 			fmt.Fprintf(stderr, "muc-kick: -room %q %v\n", p, err)
 			return exitConfig
 		}
+		patterns[i] = norm
 	}
 	if *name == "" {
 		fmt.Fprintln(stderr, "muc-kick: -name is required")
@@ -303,7 +306,7 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "muc-kick: -name %q may hold only letters, digits and \"-_.\" (http.revoked takes it)\n", *name)
 		return exitConfig
 	}
-	token, claims, err := credential.IssueLimited(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, rooms.lower(), *rate, *burst, *ttl, time.Now())
+	token, claims, err := credential.IssueLimited(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, patterns, *rate, *burst, *ttl, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "muc-kick:", err)
 		return exitConfig
@@ -326,13 +329,6 @@ type roomList []string
 
 func (r *roomList) String() string     { return strings.Join(*r, ",") }
 func (r *roomList) Set(v string) error { *r = append(*r, v); return nil }
-func (r roomList) lower() []string {
-	out := make([]string, len(r))
-	for i, p := range r {
-		out[i] = strings.ToLower(p)
-	}
-	return out
-}
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.SlogLevel()}

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
 
 // Limits.
@@ -206,10 +208,11 @@ func (c *Config) checkClients() error {
 		}
 		hashes[sum] = key
 		for j, p := range cl.Rooms {
-			if err := CheckRoomPattern(p, c.MUC.Domains); err != nil {
+			norm, err := NormalizeRoomPattern(p, c.MUC.Domains)
+			if err != nil {
 				return fmt.Errorf("config: %s: rooms[%d] %q %v", key, j, p, err)
 			}
-			cl.Rooms[j] = strings.ToLower(p)
+			cl.Rooms[j] = norm
 		}
 		if cl.Rate < 0 || cl.Burst < 0 {
 			return fmt.Errorf("config: %s: rate and burst must not be negative", key)
@@ -224,17 +227,38 @@ func (c *Config) checkClients() error {
 // CheckRoomPattern checks a room pattern: a room name in which "*" stands for
 // any text, "@", and one of the MUC domains.
 func CheckRoomPattern(p string, domains []string) error {
+	_, err := NormalizeRoomPattern(p, domains)
+	return err
+}
+
+// NormalizeRoomPattern checks a room pattern as CheckRoomPattern does and
+// returns it in the form rooms are matched in: each piece between stars
+// prepared as muc.ParseRoom prepares a room name (case folded, normalized as
+// servers route it; see package jidprep), the domain lower case.
+func NormalizeRoomPattern(p string, domains []string) (string, error) {
 	node, domain, ok := strings.Cut(strings.ToLower(p), "@")
 	if !ok || node == "" {
-		return errors.New(`must be room@service, such as "*@conference.example.org"`)
+		return "", errors.New(`must be room@service, such as "*@conference.example.org"`)
 	}
+	pieces := strings.Split(node, "*")
+	for i, piece := range pieces {
+		if piece == "" {
+			continue
+		}
+		n, err := jidprep.Node(piece)
+		if err != nil {
+			return "", fmt.Errorf("has a piece of room name, %q, that servers would refuse or could read differently: %v", piece, err)
+		}
+		pieces[i] = n
+	}
+	node = strings.Join(pieces, "*")
 	if strings.ContainsAny(node, "\"&'/:<>@ ") || strings.ContainsFunc(node, unicode.IsControl) {
-		return errors.New("has a character a room name cannot hold")
+		return "", errors.New("has a character a room name cannot hold")
 	}
 	if !slices.Contains(domains, domain) {
-		return errors.New("is not on one of muc.domains")
+		return "", errors.New("is not on one of muc.domains")
 	}
-	return nil
+	return node + "@" + domain, nil
 }
 
 // validHostPort reports whether s is host:port with a numeric port from
