@@ -75,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	log := newLogger(cfg.Log, stderr)
+	warnInlineSecrets(log, cfg, *configPath)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -176,6 +177,37 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	}
 	log.Info("stopped")
 	return code
+}
+
+// warnInlineSecrets warns when the configuration file at path holds secrets
+// and others can read it. (A warning, not a refusal: under the systemd unit,
+// with DynamicUser=, the service can read only a file that others can, so
+// that file must hold no secret: component.secret_file and
+// authorization_sha256 keep them out.)
+func warnInlineSecrets(log *slog.Logger, cfg *config.Config, path string) {
+	secrets := inlineSecrets(cfg)
+	if len(secrets) == 0 {
+		return
+	}
+	if err := config.CheckPrivate(strings.Join(secrets, ", "), path); err != nil {
+		log.Warn("the configuration file holds secrets that others can read; chmod 600 it, or keep them out with component.secret_file and authorization_sha256", "err", err)
+	}
+}
+
+// inlineSecrets names the secrets that the configuration file holds itself.
+func inlineSecrets(cfg *config.Config) (keys []string) {
+	if cfg.Component.SecretFile == "" {
+		keys = append(keys, "component.secret")
+	}
+	if cfg.HTTP.AuthorizationHeader != "" {
+		keys = append(keys, "http.authorization_header")
+	}
+	for _, c := range cfg.HTTP.Clients {
+		if c.AuthorizationHeader != "" {
+			keys = append(keys, "http.client "+c.Name+" authorization_header")
+		}
+	}
+	return keys
 }
 
 // notify tells systemd (Type=notify) about the service's state; outside

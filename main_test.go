@@ -197,6 +197,35 @@ func TestPlainHTTPWarning(t *testing.T) {
 	}
 }
 
+func TestInlineSecretsWarning(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeFile(t, dir, "c.toml", minimalConfig)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	warnInlineSecrets(log, cfg, cfgPath)
+	os.Chmod(cfgPath, 0o644)
+	if logs.Len() != 0 {
+		t.Errorf("a 0600 file: %s", logs.String())
+	}
+	warnInlineSecrets(log, cfg, cfgPath)
+	if !strings.Contains(logs.String(), "component.secret, http.authorization_header: "+cfgPath+" is open to other users (mode 0644)") {
+		t.Errorf("a 0644 file with secrets: %q", logs.String())
+	}
+	logs.Reset()
+	writeFile(t, dir, "secret", "s")
+	cfg, _ = config.Load(writeFile(t, dir, "c2.toml", strings.Replace(strings.Replace(minimalConfig, `secret = "s"`, `secret_file = "secret"`, 1),
+		`authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="`, "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \""+strings.Repeat("0", 64)+"\"", 1)))
+	os.Chmod(filepath.Join(dir, "c2.toml"), 0o644)
+	warnInlineSecrets(log, cfg, filepath.Join(dir, "c2.toml"))
+	if logs.Len() != 0 {
+		t.Errorf("a 0644 file without secrets: %s", logs.String())
+	}
+}
+
 // selfSigned writes a certificate for 127.0.0.1 and its key to dir.
 func selfSigned(t *testing.T, dir, cn string) *x509.Certificate {
 	t.Helper()
