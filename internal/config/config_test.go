@@ -710,3 +710,15 @@ func TestClientDefaultsAndKeyFiles(t *testing.T) {
 		t.Errorf("short old key: %v", err)
 	}
 }
+
+// TestRevokedIDIsLowerCased: an upper-case id revoked nothing, since token
+// ids are lower-case hex.
+func TestRevokedIDIsLowerCased(t *testing.T) {
+	c, err := Parse([]byte("[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"Shop-Backend\", \"5F0C3E5A9D1B47C2A8E6F04B7D9C1E23\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Shop-Backend", "5f0c3e5a9d1b47c2a8e6f04b7d9c1e23"}; !slices.Equal(c.HTTP.Revoked, want) {
+		t.Errorf("revoked %q, want %q (names as they are, ids lower case)", c.HTTP.Revoked, want)
+	}
+}
