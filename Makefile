@@ -38,6 +38,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' -fuzztime=$(FUZZTIME) ./httpapi
 	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' -fuzztime=$(FUZZTIME) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/config
+	$(GO) test -run='^$$' -fuzz='^FuzzMatchRoom$$' -fuzztime=$(FUZZTIME) ./httpapi
+	$(GO) test -run='^$$' -fuzz='^FuzzNode$$' -fuzztime=$(FUZZTIME) ./internal/jidprep
 
 # Installs what the tests and the demo need on Debian bookworm (as root):
 # Prosody 0.12 and ejabberd 23.01 with apt, Prosody 13 and ejabberd 24.12

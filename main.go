@@ -30,6 +30,7 @@ import (
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/check"
 	"github.com/muc-kick/muc-kick/internal/config"
@@ -79,6 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	log := newLogger(cfg.Log, stderr)
+	warnInlineSecrets(log, cfg, *configPath)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -113,8 +115,8 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.get}
 		serveHTTP = func() error { return srv.ServeTLS(ln, "", "") }
-	} else if plainBasicExposed(cfg, ln.Addr()) {
-		log.Warn("Basic credentials over plain HTTP on a non-loopback address: anyone on the path can read them; set http.tls_cert and http.tls_key, or put muc-kick behind a TLS reverse proxy",
+	} else if plainCredentialsExposed(ln.Addr()) {
+		log.Warn("credentials over plain HTTP on a non-loopback address: anyone on the path can read and replay them (Basic, Bearer and signed credentials alike); set http.tls_cert and http.tls_key, or put muc-kick behind a TLS reverse proxy",
 			"listen", ln.Addr().String())
 	}
 
@@ -130,9 +132,10 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		log.Info("metrics served", "listen", mln.Addr().String())
 	}
 
-	// SIGHUP (systemctl reload) reloads the certificate; without TLS it
-	// only says so, rather than ending the process as Go would by default.
-	stopHUP := certs.reloadOnSIGHUP(log)
+	// SIGHUP (systemctl reload) reloads the certificate, the named clients
+	// and the revoked credentials, rather than ending the process as Go
+	// would by default.
+	stopHUP := reloadOnSIGHUP(log, certs, cfg.Path(), d.API)
 	defer stopHUP()
 
 	compCtx, stopComp := context.WithCancel(context.Background())
@@ -181,6 +184,37 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	return code
 }
 
+// warnInlineSecrets warns when the configuration file at path holds secrets
+// and others can read it. (A warning, not a refusal: under the systemd unit,
+// with DynamicUser=, the service can read only a file that others can, so
+// that file must hold no secret: component.secret_file and
+// authorization_sha256 keep them out.)
+func warnInlineSecrets(log *slog.Logger, cfg *config.Config, path string) {
+	secrets := inlineSecrets(cfg)
+	if len(secrets) == 0 {
+		return
+	}
+	if err := config.CheckPrivate(strings.Join(secrets, ", "), path); err != nil {
+		log.Warn("the configuration file holds secrets that others can read; chmod 600 it, or keep them out with component.secret_file and authorization_sha256", "err", err)
+	}
+}
+
+// inlineSecrets names the secrets that the configuration file holds itself.
+func inlineSecrets(cfg *config.Config) (keys []string) {
+	if cfg.Component.SecretFile == "" {
+		keys = append(keys, "component.secret")
+	}
+	if cfg.HTTP.AuthorizationHeader != "" {
+		keys = append(keys, "http.authorization_header")
+	}
+	for _, c := range cfg.HTTP.Clients {
+		if c.AuthorizationHeader != "" {
+			keys = append(keys, "http.client "+c.Name+" authorization_header")
+		}
+	}
+	return keys
+}
+
 // notify tells systemd (Type=notify) about the service's state; outside
 // systemd, without $NOTIFY_SOCKET, it does nothing.
 func notify(log *slog.Logger, state string) {
@@ -189,17 +223,14 @@ func notify(log *slog.Logger, state string) {
 	}
 }
 
-// plainBasicExposed reports whether Basic credentials would cross a network
-// in clear text: plain HTTP on an address other than loopback.
-func plainBasicExposed(cfg *config.Config, addr net.Addr) bool {
-	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-		return false
-	}
-	basic := strings.HasPrefix(cfg.HTTP.AuthorizationHeader, "Basic ")
-	for _, c := range cfg.HTTP.Clients {
-		basic = basic || strings.HasPrefix(c.AuthorizationHeader, "Basic ") || c.AuthorizationSHA256 != ""
-	}
-	return basic
+// plainCredentialsExposed reports whether credentials would cross a network
+// in clear text: plain HTTP on an address other than loopback. Every kind
+// does: a Basic or Bearer header replays as well as it reads, a signed
+// credential too until it expires, and muc-kick always has one (it refuses
+// to start without).
+func plainCredentialsExposed(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
 }
 
 // certReloader serves a certificate that SIGHUP reads again from its files.
@@ -214,6 +245,9 @@ func newCertReloader(certFile, keyFile string) (*certReloader, error) {
 }
 
 func (r *certReloader) load() error {
+	if err := config.CheckPrivate("http.tls_key", r.keyFile); err != nil {
+		return err
+	}
 	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
 	if err != nil {
 		return err
@@ -224,10 +258,12 @@ func (r *certReloader) load() error {
 
 func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.cert.Load(), nil }
 
-// reloadOnSIGHUP reloads the certificate at every SIGHUP until the returned
-// function is called; a failed reload keeps the certificate in use. A nil r
-// (no TLS) only logs the signal.
-func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
+// reloadOnSIGHUP, at every SIGHUP until the returned function is called,
+// reloads the certificate (unless certs is nil: no TLS) and reads the
+// configuration file again for what api can change while it runs: the named
+// clients, http.revoked and the credential rate. It logs what changed. A
+// failed reload keeps what is in use.
+func reloadOnSIGHUP(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -235,21 +271,36 @@ func (r *certReloader) reloadOnSIGHUP(log *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
-				if r == nil {
-					log.Info("SIGHUP: nothing to reload (no http.tls_cert); other settings need a restart")
-					continue
-				}
-				if err := r.load(); err != nil {
-					log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
-				} else {
-					log.Info("SIGHUP: TLS certificate reloaded", "cert", r.certFile)
-				}
+				reload(log, certs, cfgPath, api)
 			case <-done:
 				return
 			}
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+func reload(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler) {
+	if certs != nil {
+		if err := certs.load(); err != nil {
+			log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
+		} else {
+			log.Info("SIGHUP: TLS certificate reloaded", "cert", certs.certFile)
+		}
+	}
+	if cfgPath == "" || api == nil {
+		return
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		log.Error("SIGHUP: cannot read the configuration; keeping the clients and revocations in use", "err", err)
+		return
+	}
+	changes := api.Update(app.Auth(cfg))
+	if len(changes) == 0 {
+		changes = []string{"nothing"}
+	}
+	log.Info("SIGHUP: clients and revocations reloaded; other settings need a restart", "changed", strings.Join(changes, "; "))
 }
 
 // credentialCmd is "muc-kick credential": it prints a signed credential.
@@ -284,6 +335,8 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	var rooms roomList
 	fs.Var(&rooms, "room", "a room `pattern` the client may act on, such as \"team-*@conference.example.org\" (repeatable; none: every room)")
 	ttl := fs.Duration("ttl", 720*time.Hour, "how long the credential is valid")
+	rate := fs.Float64("rate", 0, "requests a `second` this credential may make on average (0: http.credential_rate)")
+	burst := fs.Int("burst", 0, "requests it may make at once (0: as many as -rate)")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -296,17 +349,24 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muc-kick: set http.credential_key_file in", *configPath)
 		return exitConfig
 	}
-	for _, p := range rooms {
-		if err := config.CheckRoomPattern(p, cfg.MUC.Domains); err != nil {
+	patterns := make([]string, len(rooms))
+	for i, p := range rooms {
+		norm, err := config.NormalizeRoomPattern(p, cfg.MUC.Domains)
+		if err != nil {
 			fmt.Fprintf(stderr, "muc-kick: -room %q %v\n", p, err)
 			return exitConfig
 		}
+		patterns[i] = norm
 	}
 	if *name == "" {
 		fmt.Fprintln(stderr, "muc-kick: -name is required")
 		return exitConfig
 	}
-	token, claims, err := credential.Issue(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, rooms.lower(), *ttl, time.Now())
+	if !config.ValidName(*name) {
+		fmt.Fprintf(stderr, "muc-kick: -name %q may hold only letters, digits and \"-_.\" (http.revoked takes it)\n", *name)
+		return exitConfig
+	}
+	token, claims, err := credential.IssueLimited(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, patterns, *rate, *burst, *ttl, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "muc-kick:", err)
 		return exitConfig
@@ -316,8 +376,12 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	if len(rooms) > 0 {
 		scope = strings.Join(claims.Rooms, ", ")
 	}
-	fmt.Fprintf(stderr, "credential for %q (id %s) on %s, for %s, valid until %s\nclients send it as: Authorization: Bearer <token>\n",
-		claims.Name, claims.ID, claims.Issuer, scope, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339))
+	limit := fmt.Sprintf("http.credential_rate (%g/s, burst %d)", cfg.HTTP.CredentialRate, cfg.HTTP.CredentialBurst)
+	if claims.Rate > 0 {
+		limit = fmt.Sprintf("%g/s, burst %d", claims.Rate, max(claims.Burst, int(claims.Rate), 1))
+	}
+	fmt.Fprintf(stderr, "credential for %q (id %s) on %s, for %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
+		claims.Name, claims.ID, claims.Issuer, scope, limit, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339), claims.ID)
 	return exitOK
 }
 
@@ -325,13 +389,6 @@ type roomList []string
 
 func (r *roomList) String() string     { return strings.Join(*r, ",") }
 func (r *roomList) Set(v string) error { *r = append(*r, v); return nil }
-func (r roomList) lower() []string {
-	out := make([]string, len(r))
-	for i, p := range r {
-		out[i] = strings.ToLower(p)
-	}
-	return out
-}
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.SlogLevel()}

@@ -102,6 +102,15 @@ func TestCredentialCommand(t *testing.T) {
 	if code, _, errs := runMain("credential", "-config", cfg); code != exitConfig || !strings.Contains(errs, "-name") {
 		t.Errorf("no name: %d %q", code, errs)
 	}
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-rate", "0.5", "-burst", "3")
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || claims.Rate != 0.5 || claims.Burst != 3 {
+		t.Errorf("-rate 0.5 -burst 3: exit %d, %v, claims %+v: %s", code, err, claims, errs)
+	} else if !strings.Contains(errs, "rate 0.5/s, burst 3") || !strings.Contains(errs, `http.revoked = ["`+claims.ID+`"]`) {
+		t.Errorf("stderr does not tell the rate and how to revoke: %q", errs)
+	}
+	if code, _, errs := runMain("credential", "-config", cfg, "-name", "shop backend"); code != exitConfig || !strings.Contains(errs, `-name "shop backend" may hold only`) {
+		t.Errorf("a name http.revoked cannot take: %d %q", code, errs)
+	}
 	noKey := writeFile(t, dir, "nokey.toml", minimalConfig)
 	if code, _, errs := runMain("credential", "-config", noKey, "-name", "x"); code != exitConfig || !strings.Contains(errs, "credential_key_file") {
 		t.Errorf("no key: %d %q", code, errs)
@@ -153,20 +162,67 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	}
 }
 
-func TestPlainBasicWarning(t *testing.T) {
-	cfg, err := config.Parse([]byte(minimalConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for addr, want := range map[string]bool{"127.0.0.1:80": false, "[::1]:80": false, "0.0.0.0:80": true, "192.0.2.1:80": true} {
+func TestPlainHTTPWarning(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:80": false, "[::1]:80": false, "127.0.0.2:80": false, "0.0.0.0:80": true, "192.0.2.1:80": true, "[::]:80": true} {
 		a, _ := net.ResolveTCPAddr("tcp", addr)
-		if got := plainBasicExposed(cfg, a); got != want {
+		if got := plainCredentialsExposed(a); got != want {
 			t.Errorf("%s: %v, want %v", addr, got, want)
 		}
 	}
-	cfg.HTTP.AuthorizationHeader = "Bearer x"
-	if a, _ := net.ResolveTCPAddr("tcp", "0.0.0.0:80"); plainBasicExposed(cfg, a) {
-		t.Error("a Bearer credential is not Basic")
+	// Whatever the credential: a Bearer header, a signed credential, a hash.
+	dir := t.TempDir()
+	writeFile(t, dir, "cred.key", strings.Repeat("k", 32))
+	for name, http := range map[string]string{
+		"static Bearer": `authorization_header = "Bearer x"`,
+		"signed":        `credential_key_file = "cred.key"`,
+		"hashed client": "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"" + strings.Repeat("0", 64) + "\"",
+	} {
+		cfgPath := writeFile(t, dir, "c.toml", "[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n[http]\nlisten = \"0.0.0.0:0\"\n"+http+"\n")
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		ctx, cancel := context.WithCancel(context.Background())
+		ln, err := net.Listen("tcp", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel() // serve returns as soon as it has started
+		serve(ctx, func() {}, cfg, slog.New(slog.NewTextHandler(&logs, nil)), ln)
+		ln.Close()
+		if !strings.Contains(logs.String(), "credentials over plain HTTP") {
+			t.Errorf("%s: no warning in\n%s", name, logs.String())
+		}
+	}
+}
+
+func TestInlineSecretsWarning(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeFile(t, dir, "c.toml", minimalConfig)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	warnInlineSecrets(log, cfg, cfgPath)
+	os.Chmod(cfgPath, 0o644)
+	if logs.Len() != 0 {
+		t.Errorf("a 0600 file: %s", logs.String())
+	}
+	warnInlineSecrets(log, cfg, cfgPath)
+	if !strings.Contains(logs.String(), "component.secret, http.authorization_header: "+cfgPath+" is open to other users (mode 0644)") {
+		t.Errorf("a 0644 file with secrets: %q", logs.String())
+	}
+	logs.Reset()
+	writeFile(t, dir, "secret", "s")
+	cfg, _ = config.Load(writeFile(t, dir, "c2.toml", strings.Replace(strings.Replace(minimalConfig, `secret = "s"`, `secret_file = "secret"`, 1),
+		`authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="`, "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \""+strings.Repeat("0", 64)+"\"", 1)))
+	os.Chmod(filepath.Join(dir, "c2.toml"), 0o644)
+	warnInlineSecrets(log, cfg, filepath.Join(dir, "c2.toml"))
+	if logs.Len() != 0 {
+		t.Errorf("a 0644 file without secrets: %s", logs.String())
 	}
 }
 
@@ -261,7 +317,13 @@ rooms = ["team-*@conference.example.org"]
 		t.Errorf("signed credential: %d %s", code, body)
 	}
 
+	// SIGHUP: a new certificate, and the configuration read again, now
+	// revoking the signed credential and giving "teams" more rooms.
 	selfSigned(t, dir, "second")
+	cfgText, _ := os.ReadFile(cfgPath)
+	cfgText = bytes.Replace(cfgText, []byte("tls_key = \"key.pem\"\n"), []byte("tls_key = \"key.pem\"\nrevoked = [\"signed\"]\n"), 1)
+	cfgText = bytes.Replace(cfgText, []byte(`rooms = ["team-*@conference.example.org"]`), []byte(`rooms = ["team-*@conference.example.org", "other@conference.example.org"]`), 1)
+	writeFile(t, dir, "c.toml", string(cfgText))
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		_, body := post("Basic dGVhbXM6dGVhbXM=", "team-a@conference.example.org")
@@ -271,6 +333,18 @@ rooms = ["team-*@conference.example.org"]
 		if time.Now().After(deadline) {
 			t.Fatalf("the certificate was not reloaded on SIGHUP: %s", body)
 		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, body := post("Bearer "+tok, "any@conference.example.org")
+		if code == 401 && strings.Contains(body, "revoked") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the credential was not revoked on SIGHUP: %d %s", code, body)
+		}
+	}
+	if code, body := post("Basic dGVhbXM6dGVhbXM=", "other@conference.example.org"); code == 403 {
+		t.Errorf("the client's new rooms were not read on SIGHUP: %d %s", code, body)
 	}
 	client.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS11
 	if _, err := client.Get("https://" + ln.Addr().String() + "/healthz"); err == nil {
@@ -387,6 +461,10 @@ func TestSystemdUnit(t *testing.T) {
 	m := regexp.MustCompile(`Overall exposure level for muc-kick.service: ([0-9.]+)`).FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("no exposure level in:\n%s", out)
+	}
+	// IPAddressAllow=any alone restricted nothing: now only loopback.
+	if !bytes.Contains(out, []byte("IP address allow list with only localhost entries")) {
+		t.Errorf("the unit does not limit IP traffic to loopback:\n%s", out)
 	}
 	score, _ := strconv.ParseFloat(string(m[1]), 64)
 	t.Logf("exposure level %.1f", score)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 // principal is who a request comes from, once authenticated.
 type principal struct {
 	name    string
+	id      string   // a signed credential's token id; "" for a configured client
 	rooms   []string // patterns; none: every room
 	limiter *bucket  // nil: no rate limit
 }
@@ -25,18 +27,47 @@ type principal struct {
 // header value: comparing hashes in constant time leaks neither the value
 // nor its length.
 type staticClient struct {
-	sum [sha256.Size]byte
-	p   *principal
+	sum   [sha256.Size]byte
+	p     *principal
+	rate  float64
+	burst int
 }
 
-func (a *api) setUpAuth() {
+// authState is what Update replaces: the configured clients, the revoked
+// names and ids, and the schemes for WWW-Authenticate.
+type authState struct {
+	clients []staticClient
+	revoked map[string]bool
+	schemes []string
+}
+
+// Auth is the part of Options that SIGHUP can change without a restart.
+type Auth struct {
+	// AuthorizationHeader is the exact Authorization value of
+	// mod_http_muc_kick's single credential; its client is named "default".
+	AuthorizationHeader string
+	Clients             []Client // named clients
+	// Revoked lists refused names and token ids of signed credentials.
+	Revoked []string
+	// CredentialRate and CredentialBurst limit each signed credential that
+	// carries no rate of its own: requests a second, and at once; rate 0:
+	// no limit.
+	CredentialRate  float64
+	CredentialBurst int
+}
+
+// buildAuth makes the state for auth; old, if not nil, is the state it
+// replaces, whose clients keep their rate limiter when their name, rate and
+// burst are unchanged.
+func (a *api) buildAuth(auth Auth, old *authState) *authState {
+	st := &authState{revoked: make(map[string]bool)}
 	add := func(name, header, sum string, rooms []string, rate float64, burst int) {
-		c := staticClient{p: &principal{name: name, rooms: rooms}}
+		c := staticClient{p: &principal{name: name, rooms: rooms}, rate: rate, burst: burst}
 		if header != "" {
 			c.sum = sha256.Sum256([]byte(header))
 			scheme, _, _ := strings.Cut(header, " ")
-			if !slices.Contains(a.schemes, scheme) {
-				a.schemes = append(a.schemes, scheme)
+			if !slices.Contains(st.schemes, scheme) {
+				st.schemes = append(st.schemes, scheme)
 			}
 		} else {
 			b, _ := hex.DecodeString(sum) // validated by the configuration
@@ -44,25 +75,83 @@ func (a *api) setUpAuth() {
 		}
 		if rate > 0 {
 			c.p.limiter = newBucket(rate, burst, a.opts.Now())
+			if old != nil {
+				for _, o := range old.clients {
+					if o.p.name == name && o.rate == rate && o.burst == burst {
+						c.p.limiter = o.p.limiter
+					}
+				}
+			}
 		}
-		a.clients = append(a.clients, c)
+		st.clients = append(st.clients, c)
 	}
-	if a.opts.AuthorizationHeader != "" {
-		add("default", a.opts.AuthorizationHeader, "", nil, 0, 0)
+	if auth.AuthorizationHeader != "" {
+		add("default", auth.AuthorizationHeader, "", nil, 0, 0)
 	}
-	for _, c := range a.opts.Clients {
+	for _, c := range auth.Clients {
 		add(c.Name, c.Header, c.SHA256, c.Rooms, c.Rate, c.Burst)
 	}
-	if len(a.opts.CredentialKeys) > 0 && !slices.Contains(a.schemes, "Bearer") {
-		a.schemes = append(a.schemes, "Bearer")
+	if len(a.opts.CredentialKeys) > 0 && !slices.Contains(st.schemes, "Bearer") {
+		st.schemes = append(st.schemes, "Bearer")
 	}
-	if len(a.schemes) == 0 {
-		a.schemes = []string{"Basic"}
+	if len(st.schemes) == 0 {
+		st.schemes = []string{"Basic"}
 	}
-	a.revoked = make(map[string]bool)
-	for _, r := range a.opts.Revoked {
-		a.revoked[r] = true
+	for _, r := range auth.Revoked {
+		st.revoked[r] = true
 	}
+	return st
+}
+
+// Update replaces the configured clients, the revoked credentials and the
+// default rate of signed credentials, as SIGHUP does, and says what
+// changed, for the log: names of clients added, removed and changed (a new
+// credential, rooms or rate), and revocation entries added and removed.
+func (h *Handler) Update(auth Auth) (changes []string) {
+	a := h.api
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.auth.Load()
+	st := a.buildAuth(auth, old)
+	before := map[string]staticClient{}
+	for _, c := range old.clients {
+		before[c.p.name] = c
+	}
+	for _, c := range st.clients {
+		o, ok := before[c.p.name]
+		switch {
+		case !ok:
+			changes = append(changes, "client "+c.p.name+" added")
+		case o.sum != c.sum || !slices.Equal(o.p.rooms, c.p.rooms) || o.rate != c.rate || o.burst != c.burst:
+			changes = append(changes, "client "+c.p.name+" changed")
+		}
+		delete(before, c.p.name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(before)) {
+		changes = append(changes, "client "+name+" removed")
+	}
+	for _, r := range slices.Sorted(maps.Keys(st.revoked)) {
+		if !old.revoked[r] {
+			changes = append(changes, "revoked "+r)
+		}
+	}
+	for _, r := range slices.Sorted(maps.Keys(old.revoked)) {
+		if !st.revoked[r] {
+			changes = append(changes, "no longer revoked "+r)
+		}
+	}
+	if auth.CredentialRate != a.credRate.rate || auth.CredentialBurst != a.credRate.burst {
+		changes = append(changes, fmt.Sprintf("signed credentials' default rate %g/s, burst %d", auth.CredentialRate, auth.CredentialBurst))
+		a.credRate = rateSpec{auth.CredentialRate, auth.CredentialBurst}
+	}
+	a.auth.Store(st)
+	return changes
+}
+
+// rateSpec is a rate limit: requests a second, and at once.
+type rateSpec struct {
+	rate  float64
+	burst int
 }
 
 // authenticate finds the client an Authorization value belongs to.
@@ -70,9 +159,10 @@ func (a *api) authenticate(header string) (*principal, error) {
 	if header == "" {
 		return nil, fmt.Errorf("%w: it is missing", errUnauthorized)
 	}
+	st := a.auth.Load()
 	sum := sha256.Sum256([]byte(header))
 	var found *principal
-	for _, c := range a.clients { // no early exit: every request costs the same
+	for _, c := range st.clients { // no early exit: every request costs the same
 		if subtle.ConstantTimeCompare(sum[:], c.sum[:]) == 1 {
 			found = c.p
 		}
@@ -87,13 +177,52 @@ func (a *api) authenticate(header string) (*principal, error) {
 	claims, err := credential.Verify(a.opts.CredentialKeys, a.opts.CredentialHost, token, a.opts.Now())
 	switch {
 	case errors.Is(err, credential.ErrExpired):
-		return nil, fmt.Errorf("%w: the credential of %q expired", errUnauthorized, claims.Name)
+		return nil, fmt.Errorf("%w: the credential of %q expired (id %s)", errUnauthorized, claims.Name, claims.ID)
 	case err != nil:
 		return nil, fmt.Errorf("%w: not a valid credential", errUnauthorized)
-	case a.revoked[claims.Name] || a.revoked[claims.ID]:
+	case st.revoked[claims.Name] || st.revoked[claims.ID]:
 		return nil, fmt.Errorf("%w: the credential of %q (id %s) is revoked", errUnauthorized, claims.Name, claims.ID)
 	}
-	return &principal{name: claims.Name + "#" + claims.ID[:min(8, len(claims.ID))], rooms: claims.Rooms}, nil
+	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, limiter: a.credentialLimiter(claims)}, nil
+}
+
+// maxCredentialLimiters bounds the rate limiters of signed credentials.
+// Only a valid token gets one, so there are as many as the credentials
+// issued and in use; beyond this, those idle long enough to be full again
+// are dropped.
+const maxCredentialLimiters = 10000
+
+// credentialLimiter returns the rate limiter of a signed credential: its
+// own rate, if it carries one, else the configured default; nil for none.
+func (a *api) credentialLimiter(c credential.Claims) *bucket {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	spec := a.credRate
+	if c.Rate > 0 {
+		spec = rateSpec{c.Rate, c.Burst}
+	}
+	if spec.rate <= 0 {
+		return nil
+	}
+	if spec.burst <= 0 {
+		spec.burst = max(1, int(spec.rate))
+	}
+	if b := a.credLimits[c.ID]; b != nil && b.rate == spec.rate && b.burst == float64(spec.burst) {
+		return b
+	}
+	now := a.opts.Now()
+	if len(a.credLimits) >= maxCredentialLimiters {
+		for id, b := range a.credLimits {
+			if b.full(now) {
+				delete(a.credLimits, id)
+			}
+		}
+	}
+	b := newBucket(spec.rate, spec.burst, now)
+	if len(a.credLimits) < maxCredentialLimiters {
+		a.credLimits[c.ID] = b
+	}
+	return b
 }
 
 // allow applies the client's rate limit.
@@ -102,21 +231,24 @@ func (p *principal) allow(now time.Time) error {
 		return nil
 	}
 	if wait := p.limiter.take(now); wait > 0 {
-		return &rateLimitError{client: p.name, wait: wait}
+		return &rateLimitError{base: errRateLimited, client: p.name, wait: wait}
 	}
 	return nil
 }
 
+// rateLimitError is a 429: base is errRateLimited (a client's rate) or
+// errThrottled (an address's failed authentication), client who waits.
 type rateLimitError struct {
+	base   error
 	client string
 	wait   time.Duration
 }
 
 func (e *rateLimitError) Error() string {
-	return fmt.Sprintf("%v: %q may try again in %s", errRateLimited, e.client, e.wait.Round(time.Millisecond))
+	return fmt.Sprintf("%v: %q may try again in %s", e.base, e.client, e.wait.Round(time.Millisecond))
 }
 
-func (e *rateLimitError) Unwrap() error { return errRateLimited }
+func (e *rateLimitError) Unwrap() error { return e.base }
 
 // mayActOn reports whether the client's rooms cover room.
 func (p *principal) mayActOn(room string) bool {
@@ -132,23 +264,40 @@ func (p *principal) mayActOn(room string) bool {
 }
 
 // MatchRoom reports whether room (a canonical bare JID) matches pattern, in
-// which "*" stands for any text, including none. Both are lower case.
+// which "*" stands for any text, including none. Both are in canonical form
+// (see muc.ParseRoom).
+//
+// It takes time linear in len(room) + len(pattern), whatever the number of
+// stars: the text before the first star must begin the room, the text after
+// the last must end it, and each piece between stars is taken at its
+// leftmost place after the previous one. Taking the leftmost place is never
+// wrong, since a star can stretch over whatever a later place would have
+// skipped, so nothing is ever tried twice (no backtracking).
 func MatchRoom(pattern, room string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
+	first, rest, star := strings.Cut(pattern, "*")
+	if !star {
 		return pattern == room
 	}
-	prefix := pattern[:star]
-	if !strings.HasPrefix(room, prefix) {
+	if !strings.HasPrefix(room, first) {
 		return false
 	}
-	rest := pattern[star+1:]
-	for i := len(prefix); i <= len(room); i++ {
-		if MatchRoom(rest, room[i:]) {
-			return true
-		}
+	room = room[len(first):]
+	middle, last := "", rest
+	if i := strings.LastIndexByte(rest, '*'); i >= 0 {
+		middle, last = rest[:i], rest[i+1:]
 	}
-	return false
+	if !strings.HasSuffix(room, last) {
+		return false
+	}
+	room = room[:len(room)-len(last)]
+	for piece := range strings.SplitSeq(middle, "*") {
+		i := strings.Index(room, piece)
+		if i < 0 {
+			return false
+		}
+		room = room[i+len(piece):]
+	}
+	return true
 }
 
 // bucket is a token bucket: rate tokens a second, at most burst.
@@ -163,6 +312,13 @@ type bucket struct {
 func newBucket(rate float64, burst int, now time.Time) *bucket {
 	b := float64(max(burst, 1))
 	return &bucket{rate: rate, burst: b, tokens: b, last: now}
+}
+
+// full reports whether the bucket has refilled to its burst by now.
+func (b *bucket) full(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst
 }
 
 // take takes one token, or says how long until one is there.

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -24,6 +25,8 @@ func FuzzKickRequest(f *testing.F) {
 	f.Add(`{"nickname":"Bob","muc":"room@conference.example.org"}`, "Basic wrong")
 	f.Add(`{"jid":"Bob@Example.org/phone","muc":"room@conference.example.org"}`, auth)
 	f.Add(`{"jid":"bob@example.org","nickname":"Bob","muc":"room@conference.example.org"}`, auth)
+	f.Add(`{"nickname":"Bob","muc":"room@conference.example.org"}]]]garbage`, auth)
+	f.Add(`{"nickname":"\ud800","muc":"room@conference.example.org","x":{"a":1,"A":[1,{"b":2}]}}`, auth)
 	f.Fuzz(func(t *testing.T, body, authz string) {
 		k := &fakeKicker{}
 		h := newHandler(k, true)
@@ -45,6 +48,9 @@ func FuzzKickRequest(f *testing.F) {
 		}
 		if len(k.kicks) != 1 {
 			t.Fatalf("200 with %d kicks", len(k.kicks))
+		}
+		if !utf8.ValidString(body) {
+			t.Fatalf("200 for a body that is not UTF-8: %q", body)
 		}
 		got := k.kicks[0]
 		if room, err := muc.ParseRoom(got.room); err != nil || room != got.room {

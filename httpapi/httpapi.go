@@ -17,8 +17,11 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -49,17 +52,30 @@ type Options struct {
 	CredentialKeys [][]byte
 	CredentialHost string
 	Revoked        []string
-	MaxBodyBytes   int64            // default 64 KiB
-	MaxInFlight    int              // kicks carried out at once; default 1024
-	Ready          func() bool      // whether kicks can be carried out now (the component is connected)
-	RetryAfter     time.Duration    // sent with 503; default 5s
-	Now            func() time.Time // default time.Now
-	Logger         *slog.Logger
+	// CredentialRate and CredentialBurst limit each signed credential that
+	// carries no rate of its own; rate 0: no limit.
+	CredentialRate  float64
+	CredentialBurst int
+	// (Handler.Update replaces AuthorizationHeader, Clients, Revoked and
+	// the credential rate while the handler runs.)
+	MaxBodyBytes int64            // default 64 KiB
+	MaxInFlight  int              // kicks carried out at once; default 1024
+	Ready        func() bool      // whether kicks can be carried out now (the component is connected)
+	RetryAfter   time.Duration    // sent with 503; default 5s
+	Now          func() time.Time // default time.Now
+	Logger       *slog.Logger
 	// Observe, if set, learns the outcome of every kick request (the
 	// audit log's outcome word), its status and its duration.
 	Observe func(outcome string, code int, d time.Duration)
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For names the client, for the limit of failed
+	// authentication; by default every request is the peer's.
+	TrustedProxies []netip.Prefix
+	// FailureLogInterval is how often the failures from one address are
+	// summarised in the log; default DefaultFailureLogInterval.
+	FailureLogInterval time.Duration
 }
 
 // Client is a named caller with its own credential.
@@ -80,6 +96,7 @@ var (
 	errNotReady     = errors.New("not connected to the XMPP server; try again shortly")
 	errOutOfScope   = errors.New("this client may not act on that room")
 	errRateLimited  = errors.New("too many requests from this client")
+	errThrottled    = errors.New("too many failed authentications from this address")
 	errBusy         = errors.New("too many kicks in flight; try again shortly")
 )
 
@@ -87,14 +104,23 @@ type api struct {
 	mod      Moderator
 	opts     Options
 	log      *slog.Logger
-	clients  []staticClient
-	revoked  map[string]bool
-	schemes  []string      // for WWW-Authenticate
+	auth     atomic.Pointer[authState]
 	inFlight chan struct{} // a semaphore
+	fails    *guard
+
+	mu         sync.Mutex         // for Update and what follows
+	credRate   rateSpec           // of signed credentials without their own
+	credLimits map[string]*bucket // of signed credentials, by token id
+}
+
+// Handler is the HTTP handler of the API.
+type Handler struct {
+	http.Handler
+	api *api
 }
 
 // New returns the HTTP handler of the API.
-func New(mod Moderator, opts Options) http.Handler {
+func New(mod Moderator, opts Options) *Handler {
 	if opts.Path == "" {
 		opts.Path = "/muc_kick"
 	}
@@ -116,8 +142,10 @@ func New(mod Moderator, opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight)}
-	a.setUpAuth()
+	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight),
+		credRate: rateSpec{opts.CredentialRate, opts.CredentialBurst}, credLimits: make(map[string]*bucket)}
+	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked}, nil))
+	a.fails = newGuard(opts)
 
 	r := httprouter.New()
 	dir := path.Dir(opts.Path)
@@ -145,7 +173,7 @@ func New(mod Moderator, opts Options) http.Handler {
 	r.RedirectTrailingSlash = false // a redirected POST loses its body
 	r.RedirectFixedPath = false
 	r.HandleOPTIONS = false // no CORS here: OPTIONS gets the same JSON 405
-	return r
+	return &Handler{Handler: r, api: a}
 }
 
 func (a *api) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
@@ -194,7 +222,7 @@ func (a *api) handle(act action) httprouter.Handle {
 		} else {
 			switch code {
 			case http.StatusUnauthorized:
-				for _, s := range a.schemes {
+				for _, s := range a.auth.Load().schemes {
 					w.Header().Add("WWW-Authenticate", s+` realm="muc-kick"`)
 				}
 			case http.StatusServiceUnavailable:
@@ -207,13 +235,20 @@ func (a *api) handle(act action) httprouter.Handle {
 			}
 			writeJSON(w, code, errorBody{msg})
 		}
-		client := "-"
+		client, id := "-", ""
 		if p != nil {
-			client = p.name
+			client, id = p.name, p.id
 		}
 		took, what := time.Since(start), outcome(act, code, err)
-		a.log.Info(act.String(), "client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
-			"status", code, "outcome", what, "duration", took.Round(time.Microsecond))
+		// Failures from one address are summarised, so a flood cannot drown the log.
+		if failed := code == http.StatusUnauthorized || errors.Is(err, errThrottled); !failed || a.fails.audit(a.fails.addr(r), code != http.StatusUnauthorized) {
+			attrs := []any{"client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
+				"status", code, "outcome", what, "duration", took.Round(time.Microsecond)}
+			if id != "" { // a signed credential: its id, as http.revoked takes it
+				attrs = append(attrs[:2:2], append([]any{"credential_id", id}, attrs[2:]...)...)
+			}
+			a.log.Info(act.String(), attrs...)
+		}
 		if a.opts.Observe != nil {
 			a.opts.Observe(what, code, took)
 		}
@@ -222,8 +257,13 @@ func (a *api) handle(act action) httprouter.Handle {
 
 // do authorizes, decodes and validates the request, and carries it out.
 func (a *api) do(act action, w http.ResponseWriter, r *http.Request, who **principal) (request, map[string]any, error) {
+	addr := a.fails.addr(r)
+	if wait := a.fails.blocked(addr); wait > 0 {
+		return request{}, nil, &rateLimitError{base: errThrottled, client: addrString(addr), wait: wait}
+	}
 	p, err := a.authenticate(r.Header.Get("Authorization"))
 	if err != nil {
+		a.fails.failed(addr)
 		return request{}, nil, err
 	}
 	*who = p
@@ -282,8 +322,8 @@ func decode(act action, body io.Reader) (request, error) {
 	if err := dec.Decode(&fields); err != nil || fields == nil {
 		return req, fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
 	}
-	if dec.More() {
-		return req, fmt.Errorf("%w: the body must hold one JSON object and nothing after it", errBadRequest)
+	if err := unambiguous(data, dec.InputOffset()); err != nil {
+		return req, err
 	}
 	if req.Nickname, err = stringField(fields, "nickname", false); err != nil {
 		return req, err
@@ -370,7 +410,7 @@ func status(err error) (int, string) {
 		return http.StatusUnauthorized, err.Error()
 	case errors.Is(err, errOutOfScope):
 		return http.StatusForbidden, err.Error()
-	case errors.Is(err, errRateLimited):
+	case errors.Is(err, errRateLimited), errors.Is(err, errThrottled):
 		return http.StatusTooManyRequests, err.Error()
 	case errors.Is(err, errBusy):
 		return http.StatusServiceUnavailable, err.Error()
@@ -412,6 +452,8 @@ func outcome(act action, code int, err error) string {
 		return "room-not-found"
 	case errors.Is(err, muc.ErrOccupantNotFound):
 		return "occupant-not-found"
+	case errors.Is(err, errThrottled):
+		return "throttled"
 	}
 	return strings.ToLower(strings.ReplaceAll(http.StatusText(code), " ", "-"))
 }

@@ -127,7 +127,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"muc empty domain", "POST", auth, `{"nickname":"Bob","muc":"a@"}`, 400, "no domain"},
 		{"nick NUL", "POST", auth, `{"nickname":"Bo\u0000b","muc":"r@conference.example.org"}`, 400, "control character"},
 		{"nick control", "POST", auth, `{"nickname":"Bo\u001bb","muc":"r@conference.example.org"}`, 400, "control character"},
-		{"nick too long", "POST", auth, `{"nickname":"` + long[:1024] + `","muc":"r@conference.example.org"}`, 413, "limit"},
+		{"nick too long", "POST", auth, `{"nickname":"` + long[:1024] + `","muc":"r@conference.example.org"}`, 400, "nickname: muc: invalid nickname: longer than 1023 bytes"},
 		{"reason control", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","reason":"\u0007"}`, 400, "reason"},
 		{"body over limit", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","reason":"` + strings.Repeat("x", 2000) + `"}`, 413, "1024 bytes"},
 		{"UTF-16 body", "POST", auth, "\xff\xfe{\x00\"\x00n\x00\"\x00}\x00", 400, "JSON object"},
@@ -135,7 +135,23 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"nested object", "POST", auth, `{"nickname":{"nickname":"Bob"},"muc":"r@conference.example.org"}`, 400, "must be a string"},
 		{"deep nesting", "POST", auth, strings.Repeat("[", 500) + strings.Repeat("]", 500), 400, "JSON object"},
 		{"nickname true", "POST", auth, `{"nickname":true,"muc":"r@conference.example.org"}`, 400, "must be a string"},
-		{"lone surrogate nick", "POST", auth, `{"nickname":"\ud800","muc":"r@conference.example.org"}`, 200, ""},
+		{"lone surrogate nick", "POST", auth, `{"nickname":"\ud800","muc":"r@conference.example.org"}`, 400, `lone UTF-16 surrogate, \ud800`},
+		{"lone low surrogate", "POST", auth, `{"nickname":"B\udc00ob","muc":"r@conference.example.org"}`, 400, "lone UTF-16 surrogate"},
+		{"high surrogate, then no low one", "POST", auth, `{"nickname":"\ud83d\u0041","muc":"r@conference.example.org"}`, 400, "lone UTF-16 surrogate"},
+		{"surrogate in an ignored key", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","x":"\udfff"}`, 400, "lone UTF-16 surrogate"},
+		{"surrogate pair", "POST", auth, `{"nickname":"\ud83d\ude00","muc":"r@conference.example.org"}`, 200, ""},
+		{"escaped backslash before u", "POST", auth, `{"nickname":"\\ud800","muc":"r@conference.example.org"}`, 200, ""},
+		{"invalid UTF-8 in nick", "POST", auth, "{\"nickname\":\"B\xffob\",\"muc\":\"r@conference.example.org\"}", 400, "must be UTF-8; byte 14 is not"},
+		{"invalid UTF-8 in an ignored key", "POST", auth, "{\"nickname\":\"Bob\",\"muc\":\"r@conference.example.org\",\"x\xc3\":1}", 400, "must be UTF-8"},
+		{"trailing brackets", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org"}]]]garbage`, 400, "nothing after"},
+		{"trailing brace", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org"}}`, 400, "nothing after"},
+		{"trailing garbage", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org"}garbage`, 400, "nothing after"},
+		{"trailing white space", "POST", auth, "{\"nickname\":\"Bob\",\"muc\":\"r@conference.example.org\"}\r\n\t ", 200, ""},
+		{"duplicate nickname", "POST", auth, `{"nickname":"Bob","nickname":"Eve","muc":"r@conference.example.org"}`, 400, `the key "nickname" appears twice`},
+		{"duplicate muc, escaped", "POST", auth, `{"nickname":"Bob","muc":"a@conference.example.org","m\u0075c":"b@conference.example.org"}`, 400, `the key "muc" appears twice`},
+		{"duplicate but for case", "POST", auth, `{"nickname":"Bob","NickName":"Eve","muc":"r@conference.example.org"}`, 400, `the keys "nickname" and "NickName" are the same but for letter case`},
+		{"duplicate in a nested object", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","x":[{"a":1},{"a":1,"b":{"c":1,"c":2}}]}`, 400, `the key "c" appears twice`},
+		{"same key in sibling objects", "POST", auth, `{"nickname":"Bob","muc":"r@conference.example.org","x":[{"a":1},{"a":{"a":[]}}],"y":{}}`, 200, ""},
 		{"GET on kick path", "GET", auth, ``, 405, "POST"},
 		{"DELETE on kick path", "DELETE", auth, ``, 405, "POST"},
 		{"OPTIONS on kick path", "OPTIONS", auth, ``, 405, "POST"},
@@ -148,7 +164,11 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 			if tc.name == "unknown path" {
 				path = "/kick"
 			}
-			r := do(t, newHandler(k, true), tc.method, path, tc.authz, tc.body)
+			h := newHandler(k, true)
+			if tc.name == "nick too long" { // the nick, not the body, is too long
+				h = httpapi.New(k, httpapi.Options{AuthorizationHeader: auth, MaxBodyBytes: 2048, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			}
+			r := do(t, h, tc.method, path, tc.authz, tc.body)
 			if r.code != tc.code {
 				t.Errorf("status %d, want %d (%s)", r.code, tc.code, r.raw)
 			}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
 
 // Validation errors; each says what is wrong in words an API user can act on.
@@ -21,7 +23,10 @@ const (
 )
 
 // ParseRoom checks that s is a bare JID with a node (room@service) and
-// returns it in canonical, lower-case form.
+// returns it in canonical form: the room name as servers route it (see
+// package jidprep: case folded and normalized, "team\u0301" as "teaḿ",
+// fullwidth letters as ASCII), the domain lower case. A room name that
+// servers could normalize differently is refused.
 func ParseRoom(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: it is empty", ErrInvalidRoom)
@@ -42,7 +47,28 @@ func ParseRoom(s string) (string, error) {
 	if err := checkDomain(domain); err != nil {
 		return "", fmt.Errorf("%w: %q: %s", ErrInvalidRoom, s, err)
 	}
-	return strings.ToLower(node) + "@" + strings.ToLower(domain), nil
+	node, domain, err := prep(node, domain)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q: room %s", ErrInvalidRoom, s, err)
+	}
+	return node + "@" + domain, nil
+}
+
+// prep normalizes a checked node and domain as servers do, and checks the
+// node again: a fullwidth "＠" or "／" becomes "@" or "/".
+func prep(node, domain string) (string, string, error) {
+	n, err := jidprep.Node(node)
+	if err != nil {
+		return "", "", fmt.Errorf("name %q: %w", node, err)
+	}
+	if err := checkNode(n); err != nil {
+		return "", "", fmt.Errorf("name %q, normalized as servers do, is %q: %w", node, n, err)
+	}
+	d, err := jidprep.Domain(domain)
+	if err != nil {
+		return "", "", fmt.Errorf("domain %q: %w", domain, err)
+	}
+	return n, d, nil
 }
 
 func checkNode(node string) error {
@@ -163,10 +189,40 @@ func ParseJID(s string) (string, error) {
 			return "", fmt.Errorf("%w: %q: bad resource", ErrInvalidJID, s)
 		}
 	}
-	return canonicalJID(s), nil
+	// As servers route it (see package jidprep).
+	jid := strings.ToLower(domain)
+	if node != "" {
+		n, d, err := prep(node, domain)
+		if err != nil {
+			return "", fmt.Errorf("%w: %q: %s", ErrInvalidJID, s, err)
+		}
+		jid = n + "@" + d
+	} else if d, err := jidprep.Domain(domain); err != nil {
+		return "", fmt.Errorf("%w: %q: domain %q: %s", ErrInvalidJID, s, domain, err)
+	} else {
+		jid = d
+	}
+	if hasResource {
+		r, err := jidprep.Resource(resource)
+		if err == nil {
+			err = CheckNick(r)
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w: %q: resource %q: %s", ErrInvalidJID, s, resource, err)
+		}
+		jid += "/" + r
+	}
+	return jid, nil
 }
 
-// canonicalJID lower-cases the node and domain of a JID known to be valid.
+// Domain returns the domain part of a canonical room JID.
+func Domain(room string) string {
+	_, d, _ := strings.Cut(room, "@")
+	return d
+}
+
+// canonicalJID lower-cases the node and domain of a JID known to be valid,
+// such as an occupant's real JID that the server sent, already prepared.
 func canonicalJID(j string) string {
 	bare, resource, hasResource := strings.Cut(j, "/")
 	bare = strings.ToLower(bare)
@@ -174,10 +230,4 @@ func canonicalJID(j string) string {
 		return bare + "/" + resource
 	}
 	return bare
-}
-
-// Domain returns the domain part of a canonical room JID.
-func Domain(room string) string {
-	_, d, _ := strings.Cut(room, "@")
-	return d
 }

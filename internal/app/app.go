@@ -7,6 +7,7 @@ package app
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
@@ -21,7 +22,8 @@ type App struct {
 	Component *component.Component
 	Rooms     *muc.Manager
 	Metrics   *metrics.Metrics
-	Handler   http.Handler // the HTTP API, with /metrics unless metrics.listen is set
+	Handler   http.Handler     // the HTTP API, with /metrics unless metrics.listen is set
+	API       *httpapi.Handler // the same, to update its credentials on SIGHUP
 	// KickBound is the longest a request may take: the first IQ, the
 	// entry, the second IQ, and some slack.
 	KickBound time.Duration
@@ -56,10 +58,11 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 	comp.SetHandler(sessionHook{Handler: mgr, changed: onSession})
 	stats := metrics.New(comp, mgr)
 
-	clients := make([]httpapi.Client, len(cfg.HTTP.Clients))
-	for i, c := range cfg.HTTP.Clients {
-		clients[i] = httpapi.Client{Name: c.Name, Header: c.AuthorizationHeader, SHA256: c.AuthorizationSHA256,
-			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
+	auth := Auth(cfg)
+	var trusted []netip.Prefix
+	for _, p := range cfg.HTTP.TrustedProxies {
+		pp, _ := config.ParsePrefix(p) // validated
+		trusted = append(trusted, pp)
 	}
 	var onAPI http.Handler // /metrics on the API's listener, unless it has its own
 	if cfg.Metrics.Listen == "" {
@@ -67,25 +70,40 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 	}
 	handler := httpapi.New(mgr, httpapi.Options{
 		Path:                cfg.HTTP.Path,
-		AuthorizationHeader: cfg.HTTP.AuthorizationHeader,
-		Clients:             clients,
+		AuthorizationHeader: auth.AuthorizationHeader,
+		Clients:             auth.Clients,
 		CredentialKeys:      cfg.HTTP.CredentialKeys,
 		CredentialHost:      cfg.Component.Domain,
-		Revoked:             cfg.HTTP.Revoked,
+		Revoked:             auth.Revoked,
+		CredentialRate:      auth.CredentialRate,
+		CredentialBurst:     auth.CredentialBurst,
 		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
 		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
 		Ready:               comp.Connected,
 		Logger:              log,
 		Observe:             stats.Observe,
 		Metrics:             onAPI,
+		TrustedProxies:      trusted,
 	})
 	return &App{
 		Component: comp,
 		Rooms:     mgr,
 		Metrics:   stats,
 		Handler:   handler,
+		API:       handler,
 		KickBound: 3*cfg.Component.IQTimeout.Duration + 5*time.Second,
 	}
+}
+
+// Auth is the part of cfg that the HTTP API can take without a restart.
+func Auth(cfg *config.Config) httpapi.Auth {
+	clients := make([]httpapi.Client, len(cfg.HTTP.Clients))
+	for i, c := range cfg.HTTP.Clients {
+		clients[i] = httpapi.Client{Name: c.Name, Header: c.AuthorizationHeader, SHA256: c.AuthorizationSHA256,
+			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
+	}
+	return httpapi.Auth{AuthorizationHeader: cfg.HTTP.AuthorizationHeader, Clients: clients, Revoked: cfg.HTTP.Revoked,
+		CredentialRate: cfg.HTTP.CredentialRate, CredentialBurst: int(cfg.HTTP.CredentialBurst)}
 }
 
 // sessionHook passes the component's session changes on to the room

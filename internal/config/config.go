@@ -48,7 +48,12 @@ type Config struct {
 	// dir is the directory of the configuration file, if Load read it; a
 	// relative secret_file is resolved against it.
 	dir string
+	// path is the file Load read.
+	path string
 }
+
+// Path returns the file Load read the configuration from; "" after Parse.
+func (c *Config) Path() string { return c.path }
 
 // Component configures the XEP-0114 connection to the XMPP server.
 type Component struct {
@@ -128,8 +133,18 @@ type HTTP struct {
 	// accepted while clients move to the new key.
 	CredentialKeyFiles []string `toml:"credential_key_files"`
 	// Revoked lists names and token ids of signed credentials refused
-	// although their signature is good.
+	// although their signature is good. An id is all 32 hex digits of the
+	// token's "jti" (as muc-kick credential and the audit log print it);
+	// a shortened one is an error, upper case is lower-cased. SIGHUP reads
+	// the list again.
 	Revoked []string `toml:"revoked"`
+	// CredentialRate is the requests per second allowed, on average, to each
+	// signed credential that carries no rate of its own (muc-kick
+	// credential -rate); 0: no limit. Default 10.
+	CredentialRate float64 `toml:"credential_rate"`
+	// CredentialBurst is how many requests such a credential may make at
+	// once; default CredentialRate, at least 1.
+	CredentialBurst int64 `toml:"credential_burst"`
 	// MaxInFlight caps the kicks carried out at once; beyond it, requests
 	// get 503 with Retry-After. Default 1024.
 	MaxInFlight int64 `toml:"max_in_flight"`
@@ -138,6 +153,12 @@ type HTTP struct {
 	// secret_file's.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// TrustedProxies are reverse proxies (addresses or CIDR prefixes, such
+	// as "127.0.0.1" or "10.0.0.0/8") whose X-Forwarded-For header names the
+	// client. The limit of failed authentication counts per client address:
+	// without this, every client behind a proxy shares the proxy's.
+	// Default none.
+	TrustedProxies []string `toml:"trusted_proxies"`
 
 	// CredentialKeys are the keys read from CredentialKeyFile, then
 	// CredentialKeyFiles, by Load.
@@ -229,11 +250,12 @@ func defaults() *Config {
 			Linger: Duration{30 * time.Second},
 		},
 		HTTP: HTTP{
-			Listen:        "127.0.0.1:5280",
-			Path:          "/muc_kick",
-			MaxBodyBytes:  64 << 10,
-			ShutdownGrace: Duration{30 * time.Second},
-			MaxInFlight:   1024,
+			Listen:         "127.0.0.1:5280",
+			Path:           "/muc_kick",
+			MaxBodyBytes:   64 << 10,
+			ShutdownGrace:  Duration{30 * time.Second},
+			MaxInFlight:    1024,
+			CredentialRate: 10,
 		},
 		Log: Log{
 			Level:  "info",
@@ -246,7 +268,8 @@ func defaults() *Config {
 // reads the secret from component.secret_file, if that is set, as
 // ResolveSecret does. A relative secret_file is resolved against
 // $CREDENTIALS_DIRECTORY if that is set, else against the directory that
-// holds the configuration file.
+// holds the configuration file. Every secret file (component.secret_file,
+// http.credential_key_file(s), http.tls_key) must pass CheckPrivate.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -256,7 +279,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.dir = filepath.Dir(path)
+	c.dir, c.path = filepath.Dir(path), path
 	if err := c.ResolveSecret(); err != nil {
 		return nil, err
 	}
@@ -265,6 +288,9 @@ func Load(path string) (*Config, error) {
 	}
 	if c.HTTP.TLSCert != "" {
 		c.HTTP.TLSCert, c.HTTP.TLSKey = c.resolve(c.HTTP.TLSCert), c.resolve(c.HTTP.TLSKey)
+		if err := CheckPrivate("http.tls_key", c.HTTP.TLSKey); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -303,6 +329,9 @@ func (c *Config) ResolveSecret() error {
 	if err != nil {
 		return fmt.Errorf("config: component.secret_file: %w", err)
 	}
+	if err := CheckPrivate("component.secret_file", name); err != nil {
+		return err
+	}
 	secret := strings.TrimRightFunc(string(data), unicode.IsSpace)
 	if secret == "" {
 		return fmt.Errorf("config: component.secret_file %q is empty", name)
@@ -331,13 +360,16 @@ func (c *Config) readCredentialKeys() error {
 		if name == "" {
 			continue
 		}
+		k := "http.credential_key_file"
+		if i > 0 {
+			k = fmt.Sprintf("http.credential_key_files[%d]", i-1)
+		}
 		key, err := credential.ReadKey(c.resolve(name))
 		if err != nil {
-			k := "http.credential_key_file"
-			if i > 0 {
-				k = fmt.Sprintf("http.credential_key_files[%d]", i-1)
-			}
 			return fmt.Errorf("config: %s: %s", k, strings.TrimPrefix(err.Error(), "credential: "))
+		}
+		if err := CheckPrivate(k, c.resolve(name)); err != nil {
+			return err
 		}
 		c.HTTP.CredentialKeys = append(c.HTTP.CredentialKeys, key)
 	}

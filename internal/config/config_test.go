@@ -20,8 +20,10 @@ import (
 
 // badConfigs maps each testdata/bad-*.toml to the error Parse returns for it.
 var badConfigs = map[string]string{
-	"bad-syntax.toml":                     `config: line 2: expected value but found '\n' instead`,
-	"bad-duplicate-key.toml":              `config: line 4: Key 'component.domain' has already been defined.`,
+	"bad-syntax.toml":                     `config: line 2: component.domain: expected value but found the end of the line instead (is a string missing its quotes?)`,
+	"bad-syntax-unquoted-secret.toml":     `config: line 3: component.secret: expected value but found (text not shown) instead (is a string missing its quotes?)`,
+	"bad-syntax-escape.toml":              `config: line 10: http.client.authorization_header: invalid escape in string (text not shown)`,
+	"bad-duplicate-key.toml":              `config: line 4: component.domain: Key 'component.domain' has already been defined.`,
 	"bad-unknown-key.toml":                `config: unknown key "component.secrt"`,
 	"bad-unknown-table.toml":              `config: unknown key "xmpp"`,
 	"bad-miscased-key.toml":               `config: unknown key "component.Domain" (keys are case-sensitive: did you mean "component.domain"?)`,
@@ -224,14 +226,23 @@ func TestSyntaxErrors(t *testing.T) {
 	tests := []struct {
 		data, err string
 	}{
-		{"[component]\ndomain = \"kick\\\n\"\n", `config: line 3: invalid escape in string '\` + "\\n'"},
-		{"[component]\ndomain = 'kick\u0001'\n", `config: line 2: TOML files cannot contain control characters: '0x01'`},
-		{"[component\n", `config: line 2: expected '.' or ']' to end table name, but got '\n' instead`},
+		{"[component]\ndomain = \"kick\\\n\"\n", `config: line 3: component.domain: invalid escape in string (text not shown)`},
+		{"[component]\ndomain = 'kick\u0001'\n", `config: line 2: component.domain: TOML files cannot contain control characters: '0x01'`},
+		{"[component\n", `config: line 2: expected '.' or ']' to end table name, but got the end of the line instead`},
+		{"[component]\nsecret = correct horse\n", `config: line 2: component.secret: expected value but found (text not shown) instead (is a string missing its quotes?)`},
+		{"[component]\nsecret = \"correct\" horse\n", `config: line 2: component: expected a top-level item to end with a newline, comment, or EOF, but got (text not shown) instead`},
+		{"[http]\nrevoked = [\"a\", correcthorse]\n", `config: line 2: http.revoked: expected value but found (text not shown) instead (is a string missing its quotes?)`},
+		{"[http]\nx = {a = 1, b = correcthorse}\n", `config: line 2: http.x.b: expected value but found (text not shown) instead (is a string missing its quotes?)`},
+		{"[http]\nauthorization_header = \"\"\"Basic correcthorse\n", `config: line 2: http.authorization_header: unexpected EOF; expected '"""'`},
+		{"[http]\nauthorization_header = \"Basic \\uZZZZcorrecthorse\"\n", `config: line 2: http.authorization_header: expected four hexadecimal digits after '\u', but got (text not shown) instead`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.data))
 		if err == nil || err.Error() != tt.err {
 			t.Errorf("Parse(%q) error\n got %v\nwant %s", tt.data, err, tt.err)
+		}
+		if err != nil && strings.Contains(err.Error(), "horse") {
+			t.Errorf("Parse(%q): the error shows the value: %v", tt.data, err)
 		}
 	}
 }
@@ -263,10 +274,12 @@ func TestDefaults(t *testing.T) {
 			MaxBodyBytes:        65536,
 			ShutdownGrace:       Duration{30 * time.Second},
 			MaxInFlight:         1024,
+			CredentialRate:      10,
+			CredentialBurst:     10,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
-	want.dir = "testdata"
+	want.dir, want.path = "testdata", "testdata/minimal.toml"
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(minimal.toml)\n got %#v\nwant %#v", *c, *want)
 	}
@@ -301,9 +314,12 @@ var goodConfig = Config{
 		CredentialKeyFile:  "credential.key",
 		CredentialKeyFiles: []string{"old.key"},
 		Revoked:            []string{"backend-c", "0123456789abcdef0123456789abcdef"},
+		CredentialRate:     2.5,
+		CredentialBurst:    4,
 		MaxInFlight:        64,
 		TLSCert:            "/etc/muc-kick/cert.pem",
 		TLSKey:             "/etc/muc-kick/key.pem",
+		TrustedProxies:     []string{"127.0.0.1", "10.0.0.0/8"},
 	},
 	Log:     Log{Level: "debug", Format: "json"},
 	Metrics: Metrics{Listen: "127.0.0.1:9465"},
@@ -642,6 +658,15 @@ func TestClients(t *testing.T) {
 		{"rate not a number", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrate = \"fast\"\n", `config: http.client[0].rate: expected number, got string`},
 		{"old keys without a current one", "[http]\nauthorization_header = \"Basic x\"\ncredential_key_files = [\"old\"]\n", `config: http.credential_key_files lists older keys; set http.credential_key_file to the current one`},
 		{"half TLS", "[http]\nauthorization_header = \"Basic x\"\ntls_cert = \"c.pem\"\n", `config: set both http.tls_cert and http.tls_key, or neither`},
+		{"revoked names and ids", "[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"old-backend\", \"5f0c3e5a9d1b47c2a8e6f04b7d9c1e23\", \"cafe\"]\n", ""},
+		{"revoked id shortened", "[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"old-backend\", \"5f0c3e5a\"]\n", `config: http.revoked[1] "5f0c3e5a" looks like a shortened token id, which revokes nothing: give all 32 hex digits, as muc-kick credential and the audit log (credential_id) print them`},
+		{"revoked neither", "[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"shop backend#5f0c3e5a\"]\n", `config: http.revoked[0] "shop backend#5f0c3e5a" is neither a client name (letters, digits and "-_.") nor a token id`},
+		{"credential rate negative", "[http]\nauthorization_header = \"Basic x\"\ncredential_rate = -1.0\n", `config: http.credential_rate and http.credential_burst must not be negative`},
+		{"room pattern normalized", "[http]\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"ＴＥＡＭ*@conference.example.org\", \"*cafe\u0301*@conference.example.org\"]\n", ""},
+		{"room pattern ambiguous", "[http]\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"\ufb01*@conference.example.org\"]\n", `config: http.client "a": rooms[0] "ﬁ*@conference.example.org" has a piece of room name, "ﬁ", that servers would refuse or could read differently: it is not a valid XMPP localpart (precis: disallowed rune encountered); letters, digits and ASCII punctuation are`},
+		{"room pattern fullwidth at", "[http]\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"a\uff20b*@conference.example.org\"]\n", `config: http.client "a": rooms[0] "a＠b*@conference.example.org" has a character a room name cannot hold`},
+		{"trusted proxies", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\n", ""},
+		{"trusted proxy not an address", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"::1\", \"localhost\"]\n", `config: http.trusted_proxies[1] must be an IP address or a CIDR prefix such as "10.0.0.0/8", got "localhost"`},
 		{"max_in_flight", "[http]\nauthorization_header = \"Basic x\"\nmax_in_flight = 0\n", `config: http.max_in_flight must be at least 1, got 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -683,5 +708,17 @@ func TestClientDefaultsAndKeyFiles(t *testing.T) {
 	if _, err := Load(write("[http]\ncredential_key_file = \"current.key\"\ncredential_key_files = [\"short.key\"]\n")); err == nil ||
 		!strings.HasPrefix(err.Error(), "config: http.credential_key_files[0]: the key in ") || !strings.Contains(err.Error(), "at least 32") {
 		t.Errorf("short old key: %v", err)
+	}
+}
+
+// TestRevokedIDIsLowerCased: an upper-case id revoked nothing, since token
+// ids are lower-case hex.
+func TestRevokedIDIsLowerCased(t *testing.T) {
+	c, err := Parse([]byte("[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n[http]\nauthorization_header = \"Basic x\"\nrevoked = [\"Shop-Backend\", \"5F0C3E5A9D1B47C2A8E6F04B7D9C1E23\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Shop-Backend", "5f0c3e5a9d1b47c2a8e6f04b7d9c1e23"}; !slices.Equal(c.HTTP.Revoked, want) {
+		t.Errorf("revoked %q, want %q (names as they are, ids lower case)", c.HTTP.Revoked, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,14 +58,38 @@ func decode(data string, c *Config) error {
 	return nil
 }
 
-// syntaxError reports a document that is not TOML.
+// syntaxError reports a document that is not TOML, by line and key but
+// never with the text of the file: BurntSushi/toml quotes what it found
+// ("expected value but found \"correcthorsebatterystaple\" instead"), and
+// that may be a secret given without its quotes.
 func syntaxError(err error) error {
 	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("config: line %d: %s", pe.Position.Line, oneLine(pe.Message))
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("config: %w", err)
 	}
-	return fmt.Errorf("config: %w", err)
+	msg := quoted.ReplaceAllStringFunc(pe.Message, func(q string) string {
+		switch inner := q[1 : len(q)-1]; {
+		case inner == `\n`:
+			return "the end of the line"
+		case pe.LastKey != "" && inner == pe.LastKey,
+			strings.HasPrefix(inner, "0x") && len(inner) <= 8, // a control character's code
+			inner == `\x`, inner == `\u`, inner == `\U`, // "… hexadecimal digits after '\u'"
+			len(inner) <= 3 && strings.Trim(inner, `=.[]{},"'`) == "": // TOML's own punctuation
+			return q
+		}
+		return "(text not shown)"
+	})
+	if strings.HasPrefix(pe.Message, "expected value but found") {
+		msg += " (is a string missing its quotes?)"
+	}
+	if pe.LastKey != "" {
+		return fmt.Errorf("config: line %d: %s: %s", pe.Position.Line, pe.LastKey, oneLine(msg))
+	}
+	return fmt.Errorf("config: line %d: %s", pe.Position.Line, oneLine(msg))
 }
+
+// quoted matches a quoted piece of one of BurntSushi/toml's messages.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'`)
 
 // oneLine escapes the control characters in s as Go would in a string
 // literal: BurntSushi/toml quotes the offending character in some messages,

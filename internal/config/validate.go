@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
 
 // Limits.
@@ -100,6 +103,20 @@ func (c *Config) validate() error {
 	if err := c.checkClients(); err != nil {
 		return err
 	}
+	for i, r := range h.Revoked {
+		if err := checkRevoked(r); err != nil {
+			return fmt.Errorf("config: http.revoked[%d] %q %v", i, r, err)
+		}
+		if isHex(r) && len(r) == tokenIDLen {
+			h.Revoked[i] = strings.ToLower(r)
+		}
+	}
+	if h.CredentialRate < 0 || h.CredentialBurst < 0 {
+		return errors.New("config: http.credential_rate and http.credential_burst must not be negative")
+	}
+	if h.CredentialRate > 0 && h.CredentialBurst == 0 {
+		h.CredentialBurst = max(1, int64(h.CredentialRate))
+	}
 	if len(h.CredentialKeyFiles) > 0 && h.CredentialKeyFile == "" {
 		return errors.New("config: http.credential_key_files lists older keys; set http.credential_key_file to the current one")
 	}
@@ -108,6 +125,11 @@ func (c *Config) validate() error {
 	}
 	if (h.TLSCert == "") != (h.TLSKey == "") {
 		return errors.New("config: set both http.tls_cert and http.tls_key, or neither")
+	}
+	for i, p := range h.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			return fmt.Errorf("config: http.trusted_proxies[%d] must be an IP address or a CIDR prefix such as \"10.0.0.0/8\", got %q", i, p)
+		}
 	}
 	if h.MaxBodyBytes < minBodySize {
 		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
@@ -156,9 +178,7 @@ func (c *Config) checkClients() error {
 		if cl.Name == "" {
 			return fmt.Errorf("config: %s.name is required", key)
 		}
-		if strings.ContainsFunc(cl.Name, func(r rune) bool {
-			return !(r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r))
-		}) {
+		if !ValidName(cl.Name) {
 			return fmt.Errorf("config: %s.name %q may hold only letters, digits and \"-_.\"", key, cl.Name)
 		}
 		if names[cl.Name] {
@@ -188,10 +208,11 @@ func (c *Config) checkClients() error {
 		}
 		hashes[sum] = key
 		for j, p := range cl.Rooms {
-			if err := CheckRoomPattern(p, c.MUC.Domains); err != nil {
+			norm, err := NormalizeRoomPattern(p, c.MUC.Domains)
+			if err != nil {
 				return fmt.Errorf("config: %s: rooms[%d] %q %v", key, j, p, err)
 			}
-			cl.Rooms[j] = strings.ToLower(p)
+			cl.Rooms[j] = norm
 		}
 		if cl.Rate < 0 || cl.Burst < 0 {
 			return fmt.Errorf("config: %s: rate and burst must not be negative", key)
@@ -206,17 +227,38 @@ func (c *Config) checkClients() error {
 // CheckRoomPattern checks a room pattern: a room name in which "*" stands for
 // any text, "@", and one of the MUC domains.
 func CheckRoomPattern(p string, domains []string) error {
+	_, err := NormalizeRoomPattern(p, domains)
+	return err
+}
+
+// NormalizeRoomPattern checks a room pattern as CheckRoomPattern does and
+// returns it in the form rooms are matched in: each piece between stars
+// prepared as muc.ParseRoom prepares a room name (case folded, normalized as
+// servers route it; see package jidprep), the domain lower case.
+func NormalizeRoomPattern(p string, domains []string) (string, error) {
 	node, domain, ok := strings.Cut(strings.ToLower(p), "@")
 	if !ok || node == "" {
-		return errors.New(`must be room@service, such as "*@conference.example.org"`)
+		return "", errors.New(`must be room@service, such as "*@conference.example.org"`)
 	}
+	pieces := strings.Split(node, "*")
+	for i, piece := range pieces {
+		if piece == "" {
+			continue
+		}
+		n, err := jidprep.Node(piece)
+		if err != nil {
+			return "", fmt.Errorf("has a piece of room name, %q, that servers would refuse or could read differently: %v", piece, err)
+		}
+		pieces[i] = n
+	}
+	node = strings.Join(pieces, "*")
 	if strings.ContainsAny(node, "\"&'/:<>@ ") || strings.ContainsFunc(node, unicode.IsControl) {
-		return errors.New("has a character a room name cannot hold")
+		return "", errors.New("has a character a room name cannot hold")
 	}
 	if !slices.Contains(domains, domain) {
-		return errors.New("is not on one of muc.domains")
+		return "", errors.New("is not on one of muc.domains")
 	}
-	return nil
+	return node + "@" + domain, nil
 }
 
 // validHostPort reports whether s is host:port with a numeric port from
@@ -328,4 +370,48 @@ func checkPath(p string) error {
 		return fmt.Errorf("must not be %q, which muc-kick serves itself", p)
 	}
 	return nil
+}
+
+// ParsePrefix reads an entry of http.trusted_proxies: an address, which
+// stands for itself alone, or a CIDR prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, err
+	}
+	return p.Masked(), nil
+}
+
+// ValidName reports whether s can name a client: letters, digits and
+// "-_.", not empty.
+func ValidName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || unicode.IsLetter(r) || unicode.IsDigit(r))
+	})
+}
+
+// tokenIDLen is the length of a signed credential's id: 16 random bytes in hex.
+const tokenIDLen = 32
+
+// checkRevoked checks an entry of http.revoked: a client name, or a whole
+// token id. Its errors read as predicates of the entry.
+func checkRevoked(r string) error {
+	switch {
+	case isHex(r) && len(r) == tokenIDLen:
+		return nil
+	case isHex(r) && len(r) >= 8:
+		return fmt.Errorf("looks like a shortened token id, which revokes nothing: give all %d hex digits, as muc-kick credential and the audit log (credential_id) print them", tokenIDLen)
+	case !ValidName(r):
+		return errors.New(`is neither a client name (letters, digits and "-_.") nor a token id`)
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F')
+	})
 }

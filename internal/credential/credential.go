@@ -46,6 +46,11 @@ type Claims struct {
 	IssuedAt int64    `json:"iat"`   // Unix seconds
 	Expiry   int64    `json:"exp"`   // Unix seconds
 	ID       string   `json:"jti"`   // random nonce: the token id
+	// Rate and Burst, if Rate is set, limit the requests of this
+	// credential (a second, and at once) in place of the daemon's
+	// http.credential_rate and http.credential_burst.
+	Rate  float64 `json:"rate,omitempty"`
+	Burst int     `json:"burst,omitempty"`
 }
 
 // header is the fixed JWT header; tokens with any other are refused.
@@ -83,8 +88,17 @@ func sign(hk []byte, signingInput string) []byte {
 // Issue makes a token for name on host, limited to rooms (patterns; none
 // means every room of the configured MUC domains), valid for ttl from now.
 func Issue(key []byte, host, name string, rooms []string, ttl time.Duration, now time.Time) (string, Claims, error) {
+	return IssueLimited(key, host, name, rooms, 0, 0, ttl, now)
+}
+
+// IssueLimited is Issue for a credential with its own rate limit: rate
+// requests a second on average, burst at once (0: as many as rate).
+func IssueLimited(key []byte, host, name string, rooms []string, rate float64, burst int, ttl time.Duration, now time.Time) (string, Claims, error) {
 	if name == "" {
 		return "", Claims{}, errors.New("credential: a name is required")
+	}
+	if rate < 0 || burst < 0 || rate == 0 && burst > 0 {
+		return "", Claims{}, errors.New("credential: the rate and burst must not be negative, and a burst needs a rate")
 	}
 	if ttl <= 0 {
 		return "", Claims{}, errors.New("credential: the lifetime must be positive")
@@ -96,6 +110,7 @@ func Issue(key []byte, host, name string, rooms []string, ttl time.Duration, now
 	c := Claims{
 		Issuer: strings.ToLower(host), Name: name, Rooms: rooms,
 		IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix(), ID: hex.EncodeToString(nonce[:]),
+		Rate: rate, Burst: burst,
 	}
 	payload, err := json.Marshal(c)
 	if err != nil {
@@ -135,7 +150,7 @@ func Verify(keys [][]byte, host, token string, now time.Time) (Claims, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Name == "" || c.ID == "" {
+	if err := dec.Decode(&c); err != nil || c.Name == "" || c.ID == "" || c.Rate < 0 || c.Burst < 0 {
 		return Claims{}, ErrMalformed
 	}
 	if !strings.EqualFold(c.Issuer, host) {

@@ -104,3 +104,19 @@ func TestReadKey(t *testing.T) {
 		t.Error("ReadKey(missing) succeeded")
 	}
 }
+
+func TestIssueLimited(t *testing.T) {
+	tok, _, err := IssueLimited(key, host, "a", nil, 2.5, 5, time.Hour, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Verify([][]byte{key}, host, tok, issued)
+	if err != nil || c.Rate != 2.5 || c.Burst != 5 {
+		t.Errorf("claims %+v, %v", c, err)
+	}
+	for _, bad := range [][2]float64{{-1, 0}, {1, -1}, {0, 3}} {
+		if _, _, err := IssueLimited(key, host, "a", nil, bad[0], int(bad[1]), time.Hour, issued); err == nil {
+			t.Errorf("rate %v burst %v accepted", bad[0], bad[1])
+		}
+	}
+}

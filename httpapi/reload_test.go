@@ -1,0 +1,90 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/credential"
+)
+
+const body = `{"nickname":"Bob","muc":"r@conference.example.org"}`
+
+func TestSignedCredentialRate(t *testing.T) {
+	clk := &clock{t: now}
+	h := httpapi.New(&fakeKicker{}, httpapi.Options{CredentialKeys: [][]byte{credKey}, CredentialHost: host,
+		CredentialRate: 1, CredentialBurst: 2, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	plain := token(t, credKey, host, "plain", nil, time.Hour)
+	other := token(t, credKey, host, "other", nil, time.Hour)
+	own, _, _ := credential.IssueLimited(credKey, host, "own", nil, 5, 5, time.Hour, now)
+	for i := range 2 {
+		if r := do(t, h, "POST", "/muc_kick", plain, body); r.code != 200 {
+			t.Fatalf("request %d within the default burst: %d %s", i+1, r.code, r.raw)
+		}
+	}
+	r := do(t, h, "POST", "/muc_kick", plain, body)
+	if r.code != 429 || r.header.Get("Retry-After") != "1" || !strings.Contains(r.raw, `\"plain\" may try again in 1s`) {
+		t.Fatalf("beyond the default burst: %d %q %s", r.code, r.header.Get("Retry-After"), r.raw)
+	}
+	if r := do(t, h, "POST", "/muc_kick", other, body); r.code != 200 {
+		t.Errorf("another credential has its own limit: %d", r.code)
+	}
+	for i := range 5 {
+		if r := do(t, h, "POST", "/muc_kick", "Bearer "+own, body); r.code != 200 {
+			t.Fatalf("request %d within the credential's own burst of 5: %d", i+1, r.code)
+		}
+	}
+	if r := do(t, h, "POST", "/muc_kick", "Bearer "+own, body); r.code != 429 {
+		t.Errorf("beyond the credential's own burst: %d", r.code)
+	}
+	clk.Advance(time.Second)
+	if r := do(t, h, "POST", "/muc_kick", plain, body); r.code != 200 {
+		t.Errorf("a second later: %d", r.code)
+	}
+}
+
+func TestUpdateCredentials(t *testing.T) {
+	clk := &clock{t: now}
+	var logs bytes.Buffer
+	tok, claims, _ := credential.Issue(credKey, host, "shop", nil, time.Hour, now)
+	h := httpapi.New(&fakeKicker{}, httpapi.Options{
+		Clients:        []httpapi.Client{{Name: "a", Header: "Basic YTph"}, {Name: "b", Header: "Basic Yjpi", Rooms: []string{"b@conference.example.org"}}},
+		CredentialKeys: [][]byte{credKey}, CredentialHost: host, Revoked: []string{"gone"},
+		Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	if r := do(t, h, "POST", "/muc_kick", "Bearer "+tok, body); r.code != 200 {
+		t.Fatalf("before: %d %s", r.code, r.raw)
+	}
+	// The audit line shows the whole id, as http.revoked takes it.
+	if !strings.Contains(logs.String(), "client=shop credential_id="+claims.ID+" ") {
+		t.Errorf("audit line without the revocable id: %s", logs.String())
+	}
+	changes := h.Update(httpapi.Auth{
+		Clients: []httpapi.Client{{Name: "a", Header: "Basic YTph"}, {Name: "b", Header: "Basic Yjpi"}, {Name: "c", Header: "Basic Yzpj"}},
+		Revoked: []string{claims.ID}, CredentialRate: 3,
+	})
+	want := []string{"client b changed", "client c added", "revoked " + claims.ID, "no longer revoked gone", "signed credentials' default rate 3/s, burst 0"}
+	if !slices.Equal(changes, want) {
+		t.Errorf("changes\n got %q\nwant %q", changes, want)
+	}
+	if r := do(t, h, "POST", "/muc_kick", "Bearer "+tok, body); r.code != 401 || !strings.Contains(r.raw, "(id "+claims.ID+") is revoked") {
+		t.Errorf("after revocation by id: %d %s", r.code, r.raw)
+	}
+	if r := do(t, h, "POST", "/muc_kick", "Basic Yzpj", body); r.code != 200 {
+		t.Errorf("the new client: %d %s", r.code, r.raw)
+	}
+	if r := do(t, h, "POST", "/muc_kick", "Basic Yjpi", body); r.code != 200 {
+		t.Errorf("the widened client: %d %s", r.code, r.raw)
+	}
+	if changes := h.Update(httpapi.Auth{Clients: []httpapi.Client{{Name: "c", Header: "Basic Yzpj"}}, CredentialRate: 3}); !slices.Equal(changes, []string{"client a removed", "client b removed", "no longer revoked " + claims.ID}) {
+		t.Errorf("changes %q", changes)
+	}
+	if r := do(t, h, "POST", "/muc_kick", "Basic YTph", body); r.code != 401 {
+		t.Errorf("a removed client: %d", r.code)
+	}
+}

@@ -1,0 +1,76 @@
+// Package jidprep normalizes the parts of a JID as XMPP servers do, and
+// refuses the parts where servers could disagree.
+//
+// Prosody 0.12 and ejabberd 23.01 prepare a JID with the stringprep profiles
+// of RFC 3920 (nodeprep: case folding and NFKC; resourceprep: NFKC;
+// nameprep for the domain), newer servers and libraries with the PRECIS
+// profiles of RFC 7622 (UsernameCaseMapped: width mapping, case mapping and
+// NFC; OpaqueString for the resource). Both map a decomposed "team\u0301" to
+// "teaḿ", fullwidth "ＴＥＡＭ" to "team", and "Team" to "team". They differ
+// on compatibility characters: nodeprep maps "ﬁ" to "fi" and "²" to "2",
+// PRECIS refuses them in a localpart. muc-kick must send, store and match a
+// JID exactly as the server will route it, and must check a client's room
+// scope against that form, so a part is accepted only when both
+// preparations, done by golang.org/x/text (precis, norm, cases), give the
+// same result; anything else is refused rather than guessed.
+package jidprep
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
+)
+
+// ErrAmbiguous is a part that servers could prepare differently.
+var ErrAmbiguous = errors.New("servers could normalize it differently")
+
+// Node returns the localpart s (a room name or a user name) in the form
+// servers route it by. It does not check the characters that RFC 7622
+// forbids in a localpart ("&'/:<>@ and space); see muc.ParseRoom.
+func Node(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("it is empty")
+	}
+	p, err := precis.UsernameCaseMapped.String(s)
+	if err != nil {
+		return "", fmt.Errorf("it is not a valid XMPP localpart (%v); letters, digits and ASCII punctuation are", err)
+	}
+	// nodeprep: case folding meant for use with NFKC, then NFKC.
+	if n := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s))); n != p {
+		return "", fmt.Errorf("%w: nodeprep gives %q, PRECIS %q; write it as the server should see it", ErrAmbiguous, n, p)
+	}
+	return p, nil
+}
+
+// Resource returns the resourcepart s (a user's resource) in the form
+// servers route it by: resourceprep's NFKC, which must equal PRECIS
+// OpaqueString's.
+func Resource(s string) (string, error) {
+	p, err := precis.OpaqueString.String(s)
+	if err != nil {
+		return "", fmt.Errorf("it is not a valid XMPP resourcepart (%v)", err)
+	}
+	if n := norm.NFKC.String(s); n != p {
+		return "", fmt.Errorf("%w: resourceprep gives %q, PRECIS %q; write it as the server should see it", ErrAmbiguous, n, p)
+	}
+	return p, nil
+}
+
+// Domain returns the domainpart s lower-cased, as nameprep would leave it.
+// A domain that nameprep would change otherwise (fullwidth letters, other
+// dots than ".", compatibility characters) is refused: muc-kick compares
+// domains with its configuration byte for byte.
+func Domain(s string) (string, error) {
+	lower := strings.ToLower(s)
+	if strings.ContainsAny(s, "\u3002\uff0e\uff61") {
+		return "", fmt.Errorf("%w: write the dots of the domain as \".\"", ErrAmbiguous)
+	}
+	if n := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s))); n != lower {
+		return "", fmt.Errorf("%w: nameprep gives %q; write the domain that way", ErrAmbiguous, n)
+	}
+	return lower, nil
+}
