@@ -302,12 +302,32 @@ func TestSlowHandshakeTimesOutAndIsRetried(t *testing.T) {
 	}
 }
 
-func TestUnknownTopLevelElementEndsTheStream(t *testing.T) {
+func TestUnknownTopLevelElementIsDropped(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
-	_, rec, _ := start(t, srv, component.Options{})
+	c, rec, _ := start(t, srv, component.Options{})
 	srv.WaitConn(time.Second).Send("<surprise xmlns='urn:example'/>")
-	waitSession(t, rec, false) // not left half-open, as gosrc.io/xmpp's loop would
-	waitSession(t, rec, true)
+	// The stream is in order: once an IQ sent after it has its reply, the
+	// element has been read.
+	if _, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.Malformed() != 1 {
+		t.Errorf("Malformed() = %d, want 1", c.Malformed())
+	}
+	assertStillUp(t, c, rec)
+}
+
+// assertStillUp fails the test if the stream went down since start.
+func assertStillUp(t *testing.T, c *component.Component, rec *recorder) {
+	t.Helper()
+	select {
+	case up := <-rec.sessions:
+		t.Fatalf("the session changed to up=%v", up)
+	default:
+	}
+	if !c.Connected() || c.Reconnects() != 0 {
+		t.Fatalf("Connected() = %v, Reconnects() = %d", c.Connected(), c.Reconnects())
+	}
 }
 
 // TestThousandsOfReconnectsLeakNothing drops the stream right after each
