@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' -fuzztime=$(FUZZTIME) ./httpapi
 	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' -fuzztime=$(FUZZTIME) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/config
+	$(GO) test -run='^$$' -fuzz='^FuzzStanza$$' -fuzztime=$(FUZZTIME) ./component
 
 # Installs what the tests and the demo need on Debian (as root).
 deps:

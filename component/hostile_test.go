@@ -37,6 +37,13 @@ const roundTripTo = "roundtrip.example.org"
 // everything the server sent before has been read and handled.
 func roundTrip(t *testing.T, c *component.Component, srv *fakeserver.Server, conn *fakeserver.Conn) []fakeserver.Stanza {
 	t.Helper()
+	return roundTripAfter(t, c, srv, conn, "")
+}
+
+// roundTripAfter is roundTrip with before sent to the component while the
+// IQ waits, just ahead of its reply.
+func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server, conn *fakeserver.Conn, before string) []fakeserver.Stanza {
+	t.Helper()
 	type result struct {
 		iq  *stanza.IQ
 		err error
@@ -58,7 +65,7 @@ func roundTrip(t *testing.T, c *component.Component, srv *fakeserver.Server, con
 			others = append(others, s)
 			continue
 		}
-		if err := conn.Send(fakeserver.Result(s)); err != nil {
+		if err := conn.Send(before + fakeserver.Result(s)); err != nil {
 			t.Fatal(err)
 		}
 		select {
