@@ -301,10 +301,10 @@ func (c *Component) handleFrame(s *session, f frame) {
 	}
 	p, err := s.decode(f)
 	if err != nil {
-		if f.isIQReply() {
-			c.deliverUndecodable(s, f, err)
-		}
 		c.drop(s, f, err, "modify", "bad-request")
+		if f.isIQReply() {
+			c.deliverUndecodable(s, f, err) // after the count, so a waiter that returns sees it
+		}
 		return
 	}
 	decoded = true
