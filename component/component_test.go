@@ -448,8 +448,10 @@ func TestThousandsOfReconnectsLeakNothing(t *testing.T) {
 	if after > before+1<<20 {
 		t.Errorf("heap grew by %d KiB over %d reconnects", (after-before)>>10, rounds-100)
 	}
-	if c.InFlight() != 0 {
-		t.Errorf("%d IQs still tracked", c.InFlight())
+	// (InFlight() after cancel is 0 with or without a leak: there is no
+	// session to ask. The IQs' errors above are what shows none lingered.)
+	if n := c.Reconnects(); n < rounds-1 {
+		t.Errorf("Reconnects() = %d after %d dropped streams", n, rounds)
 	}
 }
 
