@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -262,4 +264,48 @@ func TestUndecodableReplyReachesItsWaiter(t *testing.T) {
 func errorIsCondition(err error, cond string) bool {
 	var serr *component.StanzaError
 	return errors.As(err, &serr) && serr.Condition == cond
+}
+
+// panicky is a Handler that panics on every message.
+type panicky struct{ *recorder }
+
+func (p panicky) HandlePacket(pk stanza.Packet) {
+	if _, ok := pk.(stanza.Message); ok {
+		panic("handler bug")
+	}
+	p.recorder.HandlePacket(pk)
+}
+
+// TestPanicInHandlerCostsOneStanza: a panic while dispatching one stanza is
+// recovered and counted; the stream and the next stanzas are unaffected.
+func TestPanicInHandlerCostsOneStanza(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {})
+	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret, KeepaliveInterval: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := &recorder{packets: make(chan stanza.Packet, 10), sessions: make(chan bool, 10)}
+	c.SetHandler(panicky{rec})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitSession(t, rec, true)
+	conn := srv.WaitConn(time.Second)
+	conn.Send(`<message from='eve@example.org/x' to='kick.example.org'><body>boom</body></message>` +
+		`<presence from='room@conference.example.org/bob' to='kick.example.org/r1'/>`)
+	if got := roundTrip(t, c, srv, conn); len(got) != 0 {
+		t.Errorf("sent %q in answer to a message", got[0].Raw)
+	}
+	if c.Malformed() != 1 {
+		t.Errorf("Malformed() = %d, want 1", c.Malformed())
+	}
+	select {
+	case p := <-rec.packets:
+		if _, ok := p.(stanza.Presence); !ok {
+			t.Errorf("handler got %T, want the presence after the panic", p)
+		}
+	default:
+		t.Error("the presence after the panic was not handled")
+	}
+	assertStillUp(t, c, rec)
 }

@@ -82,3 +82,19 @@ func TestEveryWriteHasItsDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestLimiterHoldsBackAndCounts(t *testing.T) {
+	l := limiter{every: time.Hour}
+	if ok, held := l.allow(); !ok || held != 0 {
+		t.Fatalf("first: %v, %d", ok, held)
+	}
+	for range 3 {
+		if ok, _ := l.allow(); ok {
+			t.Fatal("let through within the interval")
+		}
+	}
+	l.next = time.Now().Add(-time.Second) // the interval has passed
+	if ok, held := l.allow(); !ok || held != 3 {
+		t.Fatalf("after the interval: %v, %d held; want true, 3", ok, held)
+	}
+}
