@@ -16,19 +16,8 @@ import (
 	"gosrc.io/xmpp/stanza"
 )
 
-// strictUserX decodes muc#user as strictly as the muc package does (a status
-// code is an int), so that these tests meet the decode failures the daemon
-// meets. component itself registers no payload.
-type strictUserX struct {
-	XMLName xml.Name `xml:"http://jabber.org/protocol/muc#user x"`
-	Status  []struct {
-		Code int `xml:"code,attr"`
-	} `xml:"status"`
-}
-
-func init() {
-	stanza.TypeRegistry.MapExtension(stanza.PKTPresence, xml.Name{Space: "http://jabber.org/protocol/muc#user", Local: "x"}, strictUserX{})
-}
+// The test binary registers a muc#user payload as strict as the muc
+// package's (a status code is an int): see mucUserX in frame_test.go.
 
 // roundTripTo is where round trips go; no hostile stanza uses it.
 const roundTripTo = "roundtrip.example.org"
