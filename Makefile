@@ -33,13 +33,17 @@ check: vet test
 # replayed by `make test`. A count of executions (Nx), not a duration: a
 # duration races Go's fuzz coordinator (golang/go#75804, #51484) and fails now
 # and then with a bare "context deadline exceeded".
-FUZZTIME ?= 200000x
+FUZZTIME ?= 100000x
+# Minimising a new input is bounded by a count too: by default it may take a
+# minute per input.
+FUZZFLAGS = -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' -fuzztime=$(FUZZTIME) ./httpapi
-	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' -fuzztime=$(FUZZTIME) ./muc
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/config
-	$(GO) test -run='^$$' -fuzz='^FuzzMatchRoom$$' -fuzztime=$(FUZZTIME) ./httpapi
-	$(GO) test -run='^$$' -fuzz='^FuzzNode$$' -fuzztime=$(FUZZTIME) ./internal/jidprep
+	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' $(FUZZFLAGS) ./httpapi
+	$(GO) test -run='^$$' -fuzz='^FuzzMatchRoom$$' $(FUZZFLAGS) ./httpapi
+	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' $(FUZZFLAGS) ./muc
+	$(GO) test -run='^$$' -fuzz='^FuzzStanza$$' $(FUZZFLAGS) ./component
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/config
+	$(GO) test -run='^$$' -fuzz='^FuzzNode$$' $(FUZZFLAGS) ./internal/jidprep
 
 # Installs what the tests and the demo need on Debian bookworm (as root):
 # Prosody 0.12 and ejabberd 23.01 with apt, Prosody 13 and ejabberd 24.12

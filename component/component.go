@@ -8,8 +8,14 @@
 // sending, blocks its receive loop on a waiter that went away, never reports
 // </stream:stream> and has no write lock (see the README's design section).
 //
-// The package knows nothing of MUC: stanzas other than IQ replies go to a
-// Handler.
+// Anything an XMPP user sends to the component's JID reaches it, so nothing
+// received may end the stream: each top-level element is taken as bytes and
+// then decoded; one that does not decode, is too large or is not a stanza is
+// dropped and counted (Malformed), an IQ get or set among them answered with
+// an IQ error. The component itself never sends a stranger anything but an IQ
+// error.
+//
+// The package knows nothing of MUC: messages and presences go to a Handler.
 package component
 
 import (
@@ -23,9 +29,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"gosrc.io/xmpp/stanza"
 )
@@ -112,6 +120,9 @@ type Component struct {
 	idPrefix   string
 	idCounter  atomic.Uint64
 	reconnects atomic.Uint64
+	malformed  atomic.Uint64
+	unmatched  atomic.Uint64
+	dropLog    limiter
 }
 
 // New returns a Component that connects when Run is called.
@@ -150,6 +161,7 @@ func New(opts Options) *Component {
 		opts:     opts,
 		log:      opts.Logger,
 		idPrefix: "mk" + hex.EncodeToString(b[:]) + "-",
+		dropLog:  limiter{every: dropLogEvery},
 	}
 }
 
@@ -164,6 +176,16 @@ func (c *Component) Connected() bool { return c.current() != nil }
 
 // Reconnects counts the streams that ended and were dialled again.
 func (c *Component) Reconnects() uint64 { return c.reconnects.Load() }
+
+// Malformed counts the top-level elements received and dropped: those that
+// did not decode, were larger than 256 KiB, were not stanzas, or made the
+// code handling them panic.
+func (c *Component) Malformed() uint64 { return c.malformed.Load() }
+
+// UnmatchedReplies counts the IQ results and errors dropped because no
+// request waited for them: late, with an unknown id, or from another address
+// than the request went to.
+func (c *Component) UnmatchedReplies() uint64 { return c.unmatched.Load() }
 
 // InFlight is the number of IQs waiting for a reply.
 func (c *Component) InFlight() int {
@@ -241,7 +263,7 @@ func (c *Component) serve(ctx context.Context, s *session) {
 	}
 
 	go s.writeLoop()
-	go s.readLoop(func(p stanza.Packet) { c.dispatch(s, p) })
+	go s.readLoop(func(f frame) { c.handleFrame(s, f) })
 	if c.opts.KeepaliveInterval > 0 {
 		go c.keepalive(s)
 	}
@@ -259,36 +281,194 @@ func (c *Component) serve(ctx context.Context, s *session) {
 	}
 }
 
-// dispatch routes one received stanza.
-func (c *Component) dispatch(s *session, p stanza.Packet) {
-	iq, ok := p.(*stanza.IQ)
-	if !ok {
-		if c.handler != nil {
-			c.handler.HandlePacket(p)
+// handleFrame decodes one top-level element and dispatches it. Nothing in it
+// can end the stream: a frame that does not decode, or whose decoding or
+// dispatch panics, is dropped (see drop).
+func (c *Component) handleFrame(s *session, f frame) {
+	decoded := false
+	defer func() {
+		if v := recover(); v != nil {
+			if decoded {
+				c.drop(s, f, fmt.Errorf("panic while dispatching: %v", v), "cancel", "internal-server-error")
+			} else {
+				c.drop(s, f, fmt.Errorf("panic while decoding: %v", v), "modify", "bad-request")
+			}
+		}
+	}()
+	if f.oversized() {
+		c.drop(s, f, fmt.Errorf("larger than %d KiB (%d bytes)", maxFrame>>10, f.size), "modify", "policy-violation")
+		return
+	}
+	p, err := s.decode(f)
+	if err != nil {
+		c.drop(s, f, err, "modify", "bad-request")
+		if f.isIQReply() {
+			c.deliverUndecodable(s, f, err) // after the count, so a waiter that returns sees it
 		}
 		return
 	}
-	switch iq.Type {
-	case stanza.IQTypeResult, stanza.IQTypeError:
-		if !s.deliver(iq) {
-			c.log.Debug("component: dropped a reply nobody waits for", "id", iq.Id, "from", iq.From)
+	decoded = true
+	c.dispatch(s, f, p)
+}
+
+// dispatch routes one decoded top-level element.
+func (c *Component) dispatch(s *session, f frame, p stanza.Packet) {
+	switch v := p.(type) {
+	case stanza.Message, stanza.Presence:
+		if c.handler != nil {
+			c.handler.HandlePacket(p)
 		}
-	case stanza.IQTypeGet, stanza.IQTypeSet:
-		c.answerIQ(s, iq)
+	case *stanza.IQ:
+		switch v.Type {
+		case stanza.IQTypeResult, stanza.IQTypeError:
+			if !s.deliver(v) {
+				c.unmatched.Add(1)
+				c.log.Debug("component: dropped a reply nobody waits for", "id", clip(v.Id), "from", clip(v.From))
+			}
+		case stanza.IQTypeGet, stanza.IQTypeSet:
+			c.answerIQ(s, f)
+		default:
+			c.drop(s, f, fmt.Errorf("iq of type %q", v.Type), "", "")
+		}
+	default:
+		// A handshake, stream features, SASL or stream-management element,
+		// or another element gosrc.io/xmpp decodes: not a stanza for us.
+		c.drop(s, f, fmt.Errorf("<%s xmlns=%q> is not a stanza", f.start.Name.Local, f.start.Name.Space), "", "")
 	}
 }
 
-// answerIQ answers requests addressed to the component: XEP-0199 pings get a
-// result, anything else service-unavailable, as RFC 6120 §8.2.3 asks.
-func (c *Component) answerIQ(s *session, iq *stanza.IQ) {
-	reply := rawIQ{ID: iq.Id, From: iq.To, To: iq.From, Type: "result"}
-	if !(iq.Type == stanza.IQTypeGet && iq.Any != nil && iq.Any.XMLName.Space == nsPing) {
-		reply.Type = "error"
-		reply.Error = &rawError{Type: "cancel", Condition: xml.Name{Space: nsStanzas, Local: "service-unavailable"}}
+// dropLogEvery spaces out the log lines about dropped elements: a stranger
+// who sends thousands gets one line every few seconds, with a count.
+const dropLogEvery = 5 * time.Second
+
+// drop counts a received element that cannot be used, logs it (rate-limited)
+// and, if it is an IQ get or set, answers it with an IQ error of errType and
+// condition. Nothing else is ever answered: not a result or an error (that
+// could loop between two entities), not a message or presence.
+func (c *Component) drop(s *session, f frame, reason error, errType, condition string) {
+	c.malformed.Add(1)
+	if ok, held := c.dropLog.allow(); ok {
+		c.log.Warn("component: dropped a received element", "element", clip(f.start.Name.Local), "type", clip(f.attr("type")),
+			"from", clip(f.attr("from")), "id", clip(f.attr("id")), "bytes", f.size, "reason", clip(reason.Error()), "also_dropped_since_last_line", held)
+	}
+	if condition != "" && f.isIQRequest() {
+		c.answerError(s, f, errType, condition)
+	}
+}
+
+// deliverUndecodable hands a reply that did not decode to the request waiting
+// for it, if any, as what can be read of it: an error reply becomes a
+// StanzaError undefined-condition, a result a result without payload. The
+// waiter then learns the server's answer instead of timing out.
+func (c *Component) deliverUndecodable(s *session, f frame, err error) {
+	iq := &stanza.IQ{Attrs: stanza.Attrs{Type: stanza.StanzaType(f.attr("type")), Id: f.attr("id"), From: f.attr("from"), To: f.attr("to")}}
+	if iq.Type == stanza.IQTypeError {
+		iq.Error = &stanza.Err{Type: stanza.ErrorTypeCancel, Reason: "undefined-condition", Text: "the reply could not be decoded: " + clip(err.Error())}
+	}
+	s.deliver(iq)
+}
+
+// answerIQ answers a request addressed to the component. RFC 6120 §8.2.3: a
+// get or set carries exactly one child (else bad-request); §8.4: an unknown
+// namespace gets service-unavailable. XEP-0199 pings from the server get a
+// result; a ping from anyone else gets service-unavailable, as if pings were
+// not supported, so that a stranger learns nothing but an IQ error; another
+// element in the ping namespace gets feature-not-implemented.
+func (c *Component) answerIQ(s *session, f frame) {
+	switch {
+	case f.children != 1:
+		c.answerError(s, f, "modify", "bad-request")
+	case f.child.Space != nsPing:
+		c.answerError(s, f, "cancel", "service-unavailable")
+	case f.child.Local != "ping" || f.attr("type") != "get":
+		c.answerError(s, f, "cancel", "feature-not-implemented")
+	case !c.isServer(f.attr("from")):
+		c.answerError(s, f, "cancel", "service-unavailable")
+	default:
+		c.answer(s, rawIQ{Type: "result", ID: f.attr("id"), From: c.replyFrom(f.attr("to")), To: f.attr("from")})
+	}
+}
+
+// answerError answers the IQ request f with an error built from f's
+// attributes alone, so it works for a request that did not decode.
+func (c *Component) answerError(s *session, f frame, errType, condition string) {
+	c.answer(s, rawIQ{Type: "error", ID: f.attr("id"), From: c.replyFrom(f.attr("to")), To: f.attr("from"),
+		Error: &rawError{Type: errType, Condition: xml.Name{Space: nsStanzas, Local: condition}}})
+}
+
+func (c *Component) answer(s *session, reply rawIQ) {
+	if reply.To == "" {
+		return // nobody to answer: the server would take the reply for itself
 	}
 	if err := s.send(reply); err != nil {
 		c.log.Debug("component: cannot answer iq", "err", err)
 	}
+}
+
+// replyFrom is the from of a reply to a stanza sent to to: to itself if it
+// is the component's domain or a JID on it, else the domain. Every stanza
+// sent carries a from (Prosody 13 closes a component stream that sends one
+// without), and only one of the component's own.
+func (c *Component) replyFrom(to string) string {
+	if strings.EqualFold(domainOf(to), c.opts.Domain) {
+		return to
+	}
+	return c.opts.Domain
+}
+
+// isServer reports whether from is the XMPP server the component is
+// attached to (the parent of its domain) or the address keepalives go to.
+func (c *Component) isServer(from string) bool {
+	return from != "" && (strings.EqualFold(from, parentDomain(c.opts.Domain)) || strings.EqualFold(from, c.opts.KeepaliveTo))
+}
+
+// domainOf is the domain part of a JID.
+func domainOf(jid string) string {
+	if i := strings.IndexByte(jid, '/'); i >= 0 {
+		jid = jid[:i]
+	}
+	if i := strings.IndexByte(jid, '@'); i >= 0 {
+		jid = jid[i+1:]
+	}
+	return jid
+}
+
+// clip shortens what a stranger controls before it goes into a log line.
+func clip(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// limiter lets an event through at most once every so often and counts the
+// ones it held back.
+type limiter struct {
+	every time.Duration
+
+	mu   sync.Mutex
+	next time.Time
+	held int
+}
+
+// allow reports whether the event may go through now and, if so, how many
+// were held back since the last that did.
+func (l *limiter) allow() (ok bool, held int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Before(l.next) {
+		l.held++
+		return false, 0
+	}
+	l.next = now.Add(l.every)
+	held, l.held = l.held, 0
+	return true, held
 }
 
 // keepalive pings the server every keepalive interval and ends the session when no answer comes within the IQ timeout:
@@ -314,7 +494,9 @@ func (c *Component) keepalive(s *session) {
 }
 
 // Send sends a stanza (a struct that encoding/xml marshals to a <presence>
-// or <message>) without waiting for an answer.
+// or <message>) without waiting for an answer. It fails with an error
+// wrapping ErrNotConnected when there is no stream or the stream ended
+// before the stanza could be queued: then it was not sent.
 func (c *Component) Send(v any) error {
 	s := c.current()
 	if s == nil {
@@ -327,7 +509,8 @@ func (c *Component) Send(v any) error {
 // component's domain if empty) to to, carrying payload, and waits for the
 // reply. A type error reply is returned as *StanzaError. It gives up after
 // the IQ timeout with ErrTimeout, and at once with ErrDisconnected when the
-// stream ends, or with ErrNotConnected when there is none.
+// stream ends after the request was queued, or with ErrNotConnected when
+// there is no stream (then the request was not sent).
 func (c *Component) IQ(ctx context.Context, typ, from, to string, payload any) (*stanza.IQ, error) {
 	s := c.current()
 	if s == nil {
@@ -351,7 +534,7 @@ func (c *Component) sendIQ(ctx context.Context, s *session, iq rawIQ, timeout ti
 	w := s.register(iq.ID, iq.To) // before the send: a fast reply must find its waiter
 	defer s.unregister(iq.ID)
 	if err := s.send(iq); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDisconnected, err)
+		return nil, err // wraps ErrNotConnected: the request was not sent
 	}
 	select {
 	case r := <-w.reply:

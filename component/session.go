@@ -23,9 +23,32 @@ const writeTimeout = 10 * time.Second
 // session is one authenticated XEP-0114 stream. It owns its net.Conn, its
 // read loop and the IQs waiting for a reply on it; when the stream ends, every
 // waiter learns at once through done.
+//
+// A stream's life:
+//
+//	dial ──▶ handshake ──▶ open ──▶ closed
+//	             │                    ▲
+//	             └── refused, failed ─┘
+//
+// In open, the read loop (readLoop) takes the stream one top-level element
+// at a time, as bytes (a frame), and only then decodes it, so that what
+// cannot be decoded costs one element, never the stream:
+//
+//	event on the stream                        what happens
+//	<iq>, <message>, <presence> ≤ maxFrame     handed on as a frame (Component decodes and dispatches it)
+//	any other element ≤ maxFrame               handed on as a frame (Component drops and counts it)
+//	any element > maxFrame                     read on without keeping it, handed on as oversized
+//	<stream:error>                             closed
+//	</stream:stream>                           closed
+//	XML that is not well-formed, EOF, I/O err  closed
+//	whitespace between elements                ignored (servers send it as a keepalive)
+//	a write that fails or times out            closed
+//	close (our shutdown)                       </stream:stream>, then closed
 type session struct {
-	conn net.Conn
-	dec  *xml.Decoder
+	conn      net.Conn
+	rec       *recorder // what dec reads, kept so frames can be cut out as bytes
+	dec       *xml.Decoder
+	nsContext []byte // an opening tag with the stream header's namespace declarations
 
 	// out feeds the one goroutine that writes to the socket (writeLoop):
 	// it encodes each stanza with encoding/xml into a buffer and flushes
@@ -71,9 +94,11 @@ func dial(ctx context.Context, dialer func(context.Context, string, string) (net
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
+	rec := &recorder{r: bufio.NewReaderSize(conn, 32<<10)}
 	s := &session{
 		conn:    conn,
-		dec:     xml.NewDecoder(bufio.NewReaderSize(conn, 32<<10)),
+		rec:     rec,
+		dec:     xml.NewDecoder(rec),
 		out:     make(chan any, 256),
 		pending: make(map[string]*waiter),
 		done:    make(chan struct{}),
@@ -97,9 +122,16 @@ func (s *session) handshake(domain, secret string) error {
 	if _, err := s.conn.Write(open.Bytes()); err != nil {
 		return fmt.Errorf("component: opening stream: %w", err)
 	}
-	id, err := stanza.InitStream(s.dec)
+	header, err := s.streamHeader()
 	if err != nil {
 		return fmt.Errorf("component: opening stream: %w", err)
+	}
+	s.nsContext = namespaceContext(header)
+	var id string
+	for _, a := range header.Attr {
+		if a.Name.Space == "" && a.Name.Local == "id" {
+			id = a.Value
+		}
 	}
 	if id == "" {
 		// Some servers answer a bad 'to' with a stream header and an error.
@@ -110,6 +142,22 @@ func (s *session) handshake(domain, secret string) error {
 		return fmt.Errorf("component: sending handshake: %w", err)
 	}
 	return s.handshakeAnswer()
+}
+
+// streamHeader reads up to the server's <stream:stream> and returns it.
+func (s *session) streamHeader() (xml.StartElement, error) {
+	for {
+		tok, err := s.dec.Token()
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Space != stanza.NSStream || se.Name.Local != "stream" {
+				return xml.StartElement{}, fmt.Errorf("expected <stream:stream>, got <%s xmlns=%q>", se.Name.Local, se.Name.Space)
+			}
+			return se, nil
+		}
+	}
 }
 
 // handshakeAnswer reads the server's answer to the handshake.
@@ -151,18 +199,20 @@ func (s *session) fail(err error) {
 
 // send queues one stanza (a value encoding/xml marshals) for the writer.
 // It returns once the stanza is queued; if the write fails later, the session
-// fails, which every IQ waiter sees at once.
+// fails, which every IQ waiter sees at once. A stanza that could not be queued
+// because the stream is gone was not sent: the error wraps ErrNotConnected and
+// the reason the stream ended.
 func (s *session) send(v any) error {
 	select {
 	case <-s.done:
-		return s.err
+		return fmt.Errorf("%w: %w", ErrNotConnected, s.err)
 	default:
 	}
 	select {
 	case s.out <- v:
 		return nil
 	case <-s.done:
-		return s.err
+		return fmt.Errorf("%w: %w", ErrNotConnected, s.err)
 	}
 }
 
@@ -170,9 +220,18 @@ func (s *session) send(v any) error {
 // every stanza queued before it.
 type endStream struct{}
 
+// deadlineWriter gives each write to the socket its own deadline, whether
+// bufio.Writer flushes because its buffer is full or because it is told to.
+type deadlineWriter struct{ conn net.Conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return w.conn.Write(p)
+}
+
 // writeLoop writes queued stanzas until the session ends.
 func (s *session) writeLoop() {
-	bw := bufio.NewWriterSize(s.conn, 16<<10)
+	bw := bufio.NewWriterSize(deadlineWriter{s.conn}, 16<<10)
 	enc := xml.NewEncoder(bw)
 	for {
 		var v any
@@ -181,7 +240,6 @@ func (s *session) writeLoop() {
 		case <-s.done:
 			return
 		}
-		_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		for more := true; more; {
 			var err error
 			if _, ok := v.(endStream); ok {
@@ -263,25 +321,50 @@ func (s *session) inFlight() int {
 	return len(s.pending)
 }
 
-// readLoop reads stanzas until the stream ends and hands each to handle.
-// Unlike gosrc.io/xmpp v0.5.1's loop, it notices </stream:stream>.
-func (s *session) readLoop(handle func(stanza.Packet)) {
+// readLoop takes the stream one top-level element at a time and hands each
+// to handle as a frame, until the stream ends (see session's table). Unlike
+// gosrc.io/xmpp v0.5.1's loop, it notices </stream:stream>, and an element
+// that does not decode is handle's to drop: it never ends the stream.
+func (s *session) readLoop(handle func(frame)) {
 	for {
-		p, err := stanza.NextPacket(s.dec)
+		off := s.dec.InputOffset()
+		s.rec.forget(off)
+		tok, err := s.dec.Token()
 		if err != nil {
-			s.fail(fmt.Errorf("component: read: %w", err))
+			s.fail(streamReadError(err))
 			return
 		}
-		switch v := p.(type) {
-		case stanza.StreamClosePacket:
+		switch t := tok.(type) {
+		case xml.EndElement: // the decoder checks nesting: only </stream:stream> gets here
 			s.fail(errors.New("component: the server closed the stream"))
 			return
-		case stanza.StreamError:
-			s.fail(fmt.Errorf("component: stream error: %s %s", v.Error.Local, v.Text))
-			return
+		case xml.StartElement:
+			f, err := s.readFrame(t, off)
+			if err != nil {
+				s.fail(err)
+				return
+			}
+			if t.Name.Space == stanza.NSStream && t.Name.Local == "error" {
+				s.fail(streamError(s, f))
+				return
+			}
+			handle(f)
+		default:
+			// Whitespace (a server's keepalive), or a comment: nothing to do.
 		}
-		handle(p)
 	}
+}
+
+// streamError describes a <stream:error> frame.
+func streamError(s *session, f frame) error {
+	if !f.oversized() {
+		if p, err := s.decode(f); err == nil {
+			if v, ok := p.(stanza.StreamError); ok {
+				return fmt.Errorf("component: stream error: %s %s", v.Error.Local, v.Text)
+			}
+		}
+	}
+	return errors.New("component: stream error (undecodable)")
 }
 
 // sameJID compares two JIDs as XMPP does for routing: domain and node are

@@ -18,6 +18,8 @@ type Component interface {
 	Connected() bool
 	Reconnects() uint64
 	InFlight() int
+	Malformed() uint64
+	UnmatchedReplies() uint64
 }
 
 // Rooms is what is read of the room manager.
@@ -63,6 +65,14 @@ func New(c Component, r Rooms) *Metrics {
 			Name: "muc_kick_component_reconnects_total",
 			Help: "Streams to the XMPP server that ended and were dialled again.",
 		}, func() float64 { return float64(c.Reconnects()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "muc_kick_stanzas_dropped_total",
+			Help: "Elements received from the XMPP server and dropped: undecodable, over 256 KiB, not a stanza, or a panic while handling.",
+		}, func() float64 { return float64(c.Malformed()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "muc_kick_unmatched_replies_total",
+			Help: "IQ replies dropped because no request waited for them (late, unknown id, or from another address).",
+		}, func() float64 { return float64(c.UnmatchedReplies()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "muc_kick_iqs_in_flight",
 			Help: "IQs sent to the XMPP server and waiting for their reply.",

@@ -1,0 +1,190 @@
+package component
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+
+	"gosrc.io/xmpp/stanza"
+)
+
+// maxFrame is the largest top-level element the read loop keeps in memory to
+// decode. A kick's reply is well under 1 KiB and a room's presence a few KiB;
+// 256 KiB leaves room for any stanza a component has reason to read, and bounds
+// what a stranger can make muc-kick hold. A larger element is read on token by
+// token without keeping its bytes (one token, such as a long text, is still
+// held whole by encoding/xml: the server's own stanza size limit bounds it),
+// then dropped and counted.
+const maxFrame = 256 << 10
+
+// frame is one top-level element of the stream, taken as bytes by the read
+// loop before anything tries to decode it.
+type frame struct {
+	start    xml.StartElement // as the stream's decoder resolved it (namespaces included)
+	raw      []byte           // the element's exact bytes; valid only until the handler returns; nil if oversized
+	size     int64            // bytes the element took on the stream
+	children int              // direct child elements
+	child    xml.Name         // the first direct child's name
+}
+
+// oversized reports whether the element was larger than maxFrame and skipped.
+func (f *frame) oversized() bool { return f.raw == nil }
+
+// attr is the value of the element's un-namespaced attribute name, or "".
+func (f *frame) attr(name string) string {
+	for _, a := range f.start.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// isIQRequest reports whether the frame is an IQ of type get or set, the only
+// stanzas muc-kick ever answers.
+func (f *frame) isIQRequest() bool {
+	if f.start.Name.Local != "iq" || (f.start.Name.Space != stanza.NSComponent && f.start.Name.Space != stanza.NSClient) {
+		return false
+	}
+	t := f.attr("type")
+	return t == "get" || t == "set"
+}
+
+// isIQReply reports whether the frame is an IQ of type result or error.
+func (f *frame) isIQReply() bool {
+	if f.start.Name.Local != "iq" || (f.start.Name.Space != stanza.NSComponent && f.start.Name.Space != stanza.NSClient) {
+		return false
+	}
+	t := f.attr("type")
+	return t == "result" || t == "error"
+}
+
+// recorder sits between the socket's buffered reader and the stream's
+// xml.Decoder and keeps a copy of every byte the decoder takes, so that the
+// read loop can cut a frame out of the stream by the decoder's offsets. It is
+// an io.ByteReader, so encoding/xml reads from it byte by byte and does not
+// add a read-ahead buffer of its own.
+type recorder struct {
+	r    *bufio.Reader
+	buf  []byte
+	base int64 // the stream offset of buf[0]
+}
+
+func (r *recorder) ReadByte() (byte, error) {
+	b, err := r.r.ReadByte()
+	if err == nil {
+		r.buf = append(r.buf, b)
+	}
+	return b, err
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf = append(r.buf, p[:n]...)
+	return n, err
+}
+
+// since returns the recorded bytes from stream offset from to offset to.
+func (r *recorder) since(from, to int64) []byte {
+	return r.buf[from-r.base : to-r.base]
+}
+
+// forget drops what was recorded before stream offset upto.
+func (r *recorder) forget(upto int64) {
+	n := copy(r.buf, r.buf[upto-r.base:])
+	r.buf = r.buf[:n]
+	r.base = upto
+	if cap(r.buf) > 64<<10 && n < 4<<10 { // do not keep a big frame's buffer for ever
+		r.buf = append(make([]byte, 0, 4<<10), r.buf...)
+	}
+}
+
+// errNotWellFormed marks a stream that is not XML: fatal, unlike a frame that
+// is XML but does not decode.
+var errNotWellFormed = errors.New("component: the stream is not well-formed XML")
+
+// readFrame reads the rest of the element that start opened (start began at
+// stream offset off) and returns it as a frame. An error is a fault of the
+// stream itself (not well-formed, closed), not of the element.
+func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
+	f := frame{start: start}
+	oversized := false
+	for depth := 1; depth > 0; {
+		tok, err := s.dec.Token()
+		if err != nil {
+			return f, streamReadError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 1 {
+				if f.children == 0 {
+					f.child = t.Name
+				}
+				f.children++
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+		end := s.dec.InputOffset()
+		if !oversized && end-off > maxFrame {
+			oversized = true
+		}
+		if oversized {
+			s.rec.forget(end) // read on without keeping the element
+		}
+	}
+	end := s.dec.InputOffset()
+	f.size = end - off
+	if !oversized {
+		f.raw = s.rec.since(off, end)
+	}
+	return f, nil
+}
+
+// streamReadError names what went wrong reading the stream.
+func streamReadError(err error) error {
+	var serr *xml.SyntaxError
+	if errors.As(err, &serr) {
+		return fmt.Errorf("%w: %w", errNotWellFormed, err)
+	}
+	return fmt.Errorf("component: read: %w", err)
+}
+
+// namespaceContext returns an opening tag declaring the same namespaces as
+// the stream header start, so that a frame decoded inside it resolves its
+// names exactly as it did in place (the default jabber:component:accept, the
+// stream: prefix, any other prefix the server declared).
+func namespaceContext(start xml.StartElement) []byte {
+	var b bytes.Buffer
+	b.WriteString("<frame")
+	for _, a := range start.Attr {
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			b.WriteString(" xmlns='")
+		case a.Name.Space == "xmlns":
+			b.WriteString(" xmlns:" + a.Name.Local + "='")
+		default:
+			continue
+		}
+		_ = xml.EscapeText(&b, []byte(a.Value))
+		b.WriteString("'")
+	}
+	b.WriteString(">")
+	return b.Bytes()
+}
+
+// decode parses a frame with gosrc.io/xmpp's stanza package, inside the
+// stream's namespace context. It fails on anything that package cannot
+// decode strictly (for instance a muc#user status code that is not a number).
+func (s *session) decode(f frame) (stanza.Packet, error) {
+	doc := make([]byte, 0, len(s.nsContext)+len(f.raw))
+	doc = append(append(doc, s.nsContext...), f.raw...)
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	if _, err := dec.Token(); err != nil { // the namespace context's own start tag
+		return nil, err
+	}
+	return stanza.NextPacket(dec)
+}

@@ -1,0 +1,91 @@
+package component
+
+import (
+	"bufio"
+	"encoding/xml"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gosrc.io/xmpp/stanza"
+)
+
+// mucUserX is a registered presence payload, decoded as strictly as the muc
+// package's (a status code is an int), so that the tests of this package
+// meet the decode failures the daemon meets. component registers none.
+type mucUserX struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/muc#user x"`
+	Status  []struct {
+		Code int `xml:"code,attr"`
+	} `xml:"status"`
+}
+
+func init() {
+	stanza.TypeRegistry.MapExtension(stanza.PKTPresence, xml.Name{Space: "http://jabber.org/protocol/muc#user", Local: "x"}, mucUserX{})
+}
+
+// TestFramesDecodeAsInPlace: a stanza cut out of the stream as bytes and
+// decoded on its own decodes to exactly what gosrc.io/xmpp's NextPacket made
+// of it in place, namespaces and prefixes declared on the stream header
+// included.
+func TestFramesDecodeAsInPlace(t *testing.T) {
+	const header = "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' xmlns:m='http://jabber.org/protocol/muc#user' from='kick.example.org' id='x1'>"
+	stanzas := []string{
+		`<iq type='result' id='a1' from='room@conference.example.org' to='kick.example.org'/>`,
+		`<iq type='error' id='a2' from='room@conference.example.org' to='kick.example.org/r1'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Bob' role='none'/></query><error type='modify'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>Nickname Bob does not exist in the room</text></error></iq>`,
+		`<iq type='get' id='a3' from='example.org' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>`,
+		`<presence from='room@conference.example.org/kickbot' to='kick.example.org/r1'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/><status code='110'/></x></presence>`,
+		// a prefix declared on the stream header, used by the stanza
+		`<presence type='unavailable' from='room@conference.example.org/bob' to='kick.example.org/r1'><m:x><m:status code='307'/></m:x></presence>`,
+		`<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></stream:features>`,
+		`<message type='groupchat' from='room@conference.example.org/bob' to='kick.example.org/r1' xml:lang='en'><subject>hi</subject><body>a &amp; b</body></message>`,
+		`<c:message xmlns:c='jabber:component:accept' from='a@b' to='kick.example.org'><c:body>prefixed</c:body></c:message>`,
+	}
+	// In place, as the read loop did before.
+	inPlace := xml.NewDecoder(strings.NewReader(header + strings.Join(stanzas, "\n")))
+	if _, err := stanza.InitStream(inPlace); err != nil {
+		t.Fatal(err)
+	}
+	// As frames.
+	rec := &recorder{r: bufio.NewReader(strings.NewReader(header + strings.Join(stanzas, "\n")))}
+	s := &session{rec: rec, dec: xml.NewDecoder(rec)}
+	h, err := s.streamHeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.nsContext = namespaceContext(h)
+	for i := range stanzas {
+		want, err := stanza.NextPacket(inPlace)
+		if err != nil {
+			t.Fatalf("stanza %d in place: %v", i, err)
+		}
+		var f frame
+		for {
+			off := s.dec.InputOffset()
+			s.rec.forget(off)
+			tok, err := s.dec.Token()
+			if err != nil {
+				t.Fatalf("stanza %d: %v", i, err)
+			}
+			if se, ok := tok.(xml.StartElement); ok {
+				if f, err = s.readFrame(se, off); err != nil {
+					t.Fatalf("stanza %d: %v", i, err)
+				}
+				break
+			}
+		}
+		if string(f.raw) != stanzas[i] {
+			t.Errorf("frame %d:\n got %s\nwant %s", i, f.raw, stanzas[i])
+		}
+		got, err := s.decode(f)
+		if err != nil {
+			t.Fatalf("stanza %d as a frame: %v", i, err)
+		}
+		if p, ok := got.(stanza.Presence); ok && len(p.Extensions) != 1 {
+			t.Errorf("stanza %d: extensions %#v, want the registered muc#user payload", i, p.Extensions)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("stanza %d:\n as a frame %#v\n in place   %#v", i, got, want)
+		}
+	}
+}

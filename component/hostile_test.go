@@ -1,0 +1,300 @@
+package component_test
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"gosrc.io/xmpp/stanza"
+)
+
+// The test binary registers a muc#user payload as strict as the muc
+// package's (a status code is an int): see mucUserX in frame_test.go.
+
+// roundTripTo is where round trips go; no hostile stanza uses it.
+const roundTripTo = "roundtrip.example.org"
+
+// roundTrip sends an IQ through c, answers it from the fake server and
+// checks that its own reply came back. It returns what else the component
+// sent meanwhile. The stream is in order both ways, so when it returns,
+// everything the server sent before has been read and handled.
+func roundTrip(t *testing.T, c *component.Component, srv *fakeserver.Server, conn *fakeserver.Conn) []fakeserver.Stanza {
+	t.Helper()
+	return roundTripAfter(t, c, srv, conn, "")
+}
+
+// roundTripAfter is roundTrip with before sent to the component while the
+// IQ waits, just ahead of its reply.
+func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server, conn *fakeserver.Conn, before string) []fakeserver.Stanza {
+	t.Helper()
+	type result struct {
+		iq  *stanza.IQ
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		iq, err := c.IQ(context.Background(), "get", "", roundTripTo, struct {
+			XMLName xml.Name `xml:"urn:test q"`
+		}{})
+		done <- result{iq, err}
+	}()
+	var others []fakeserver.Stanza
+	for {
+		s, ok := srv.Next(5 * time.Second)
+		if !ok {
+			t.Fatal("the round-trip IQ never reached the server")
+		}
+		if s.To != roundTripTo {
+			others = append(others, s)
+			continue
+		}
+		if err := conn.Send(before + fakeserver.Result(s)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-done:
+			if r.err != nil || r.iq.Id != s.ID || r.iq.From != roundTripTo {
+				t.Fatalf("round trip: reply %+v, err %v; want the reply to %s", r.iq, r.err, s.ID)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the round-trip reply was not delivered")
+		}
+		return others
+	}
+}
+
+// TestHostileStanzasLeaveTheStreamUp sends one hostile element after another
+// on one stream. After each: the session is still up with no reconnect, an
+// IQ round trip works, the counters moved as they should, and the component
+// answered exactly what it should (only IQ errors, always with from).
+func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
+	checkGoroutines(t)
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // roundTrip answers
+	c, rec, _ := start(t, srv, component.Options{})
+	conn := srv.WaitConn(time.Second)
+
+	const (
+		eve       = "eve@example.org/x"
+		errPrefix = `<iq type="error" id="%s" from="%s" to="%s"><error type="%s"><%s xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"></%[5]s></error></iq>`
+	)
+	iqError := func(id, from, to, typ, cond string) string { return fmt.Sprintf(errPrefix, id, from, to, typ, cond) }
+	deep := strings.Repeat("<a>", 20000) + strings.Repeat("</a>", 20000)
+	huge := strings.Repeat("A", 300<<10)
+	bigID := strings.Repeat("i", 100<<10)
+
+	for _, tc := range []struct {
+		name      string
+		raw       string
+		reply     string // the exact reply, "" for none
+		malformed uint64 // how much Malformed() moves
+		unmatched uint64 // how much UnmatchedReplies() moves
+		handled   bool   // the Handler gets it
+	}{
+		{name: "muc#user status code abc to the bare JID",
+			raw:       `<presence from='` + eve + `' to='kick.example.org'><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></presence>`,
+			malformed: 1},
+		{name: "muc#user status code abc to a full JID",
+			raw:       `<presence from='` + eve + `' to='kick.example.org/r1'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='1x'/></x></presence>`,
+			malformed: 1},
+		{name: "presence with a broken priority",
+			raw:       `<presence from='` + eve + `' to='kick.example.org'><priority>high</priority></presence>`,
+			malformed: 1},
+		{name: "forged 110 and 307 presence",
+			raw:     `<presence type='unavailable' from='room@conference.example.org/kickbot' to='kick.example.org/r1'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>`,
+			handled: true},
+		{name: "message with junk",
+			raw:     `<message from='` + eve + `' to='kick.example.org' type='chat'><body>hi</body><junk xmlns='urn:junk'><a b='c'>` + strings.Repeat("<a>", 1000) + strings.Repeat("</a>", 1000) + `</a></junk><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></message>`,
+			handled: true},
+		{name: "message nested 20000 deep",
+			raw:     `<message from='` + eve + `' to='kick.example.org'>` + deep + `</message>`,
+			handled: true}, // gosrc.io/xmpp keeps unknown message children as tokens; depth alone does not fail it
+		{name: "iq get with an undecodable payload",
+			raw:       `<iq type='set' id='bad1' from='` + eve + `' to='kick.example.org/r1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items max_items='abc' node='n'/></pubsub></iq>`,
+			reply:     iqError("bad1", "kick.example.org/r1", eve, "modify", "bad-request"),
+			malformed: 1},
+		{name: "iq get nested 20000 deep",
+			raw:       `<iq type='get' id='deep1' from='` + eve + `' to='kick.example.org'>` + deep + `</iq>`,
+			reply:     iqError("deep1", "kick.example.org", eve, "modify", "bad-request"),
+			malformed: 1},
+		{name: "iq set with two payloads",
+			raw:   `<iq type='set' id='two' from='` + eve + `' to='kick.example.org'><query xmlns='urn:a'/><query xmlns='urn:b'/></iq>`,
+			reply: iqError("two", "kick.example.org", eve, "modify", "bad-request")},
+		{name: "iq get without payload",
+			raw:   `<iq type='get' id='none' from='` + eve + `' to='kick.example.org'/>`,
+			reply: iqError("none", "kick.example.org", eve, "modify", "bad-request")},
+		{name: "iq get of an unknown namespace",
+			raw:   `<iq type='get' id='disco' from='` + eve + `' to='kick.example.org'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+			reply: iqError("disco", "kick.example.org", eve, "cancel", "service-unavailable")},
+		{name: "ping from a stranger",
+			raw:   `<iq type='get' id='p' from='` + eve + `' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>`,
+			reply: iqError("p", "kick.example.org", eve, "cancel", "service-unavailable")},
+		{name: "ping set",
+			raw:   `<iq type='set' id='ps' from='example.org' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>`,
+			reply: iqError("ps", "kick.example.org", "example.org", "cancel", "feature-not-implemented")},
+		{name: "iq get to another domain is answered from ours",
+			raw:   `<iq type='get' id='elsewhere' from='` + eve + `' to='other.example.org'><q xmlns='urn:x'/></iq>`,
+			reply: iqError("elsewhere", "kick.example.org", eve, "cancel", "service-unavailable")},
+		{name: "iq get without from is not answered",
+			raw: `<iq type='get' id='nofrom' to='kick.example.org'><q xmlns='urn:x'/></iq>`},
+		{name: "iq get with a 100 KiB id",
+			raw:   `<iq type='get' id='` + bigID + `' from='` + eve + `' to='kick.example.org'><q xmlns='urn:x'/></iq>`,
+			reply: iqError(bigID, "kick.example.org", eve, "cancel", "service-unavailable")},
+		{name: "iq get over 256 KiB",
+			raw:       `<iq type='get' id='big' from='` + eve + `' to='kick.example.org'><q xmlns='urn:x'>` + huge + `</q></iq>`,
+			reply:     iqError("big", "kick.example.org", eve, "modify", "policy-violation"),
+			malformed: 1},
+		{name: "message with a 300 KiB attribute",
+			raw:       `<message from='` + eve + `' to='kick.example.org' x='` + huge + `'><body/></message>`,
+			malformed: 1},
+		{name: "iq of an unknown type",
+			raw:       `<iq type='bogus' id='t' from='` + eve + `' to='kick.example.org'><q xmlns='urn:x'/></iq>`,
+			malformed: 1},
+		{name: "iq result with an unknown id",
+			raw:       `<iq type='result' id='nobody-waits' from='` + eve + `' to='kick.example.org'/>`,
+			unmatched: 1},
+		{name: "iq error with an unknown id and junk",
+			raw:       `<iq type='error' id='mk0-1' from='` + eve + `' to='kick.example.org'><error type='bogus' code='x'><junk xmlns='urn:junk'/><text>hi</text></error></iq>`,
+			unmatched: 1},
+		{name: "iq result with an undecodable payload and an unknown id",
+			raw:       `<iq type='result' id='mk0-2' from='` + eve + `' to='kick.example.org'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items max_items='abc' node='n'/></pubsub></iq>`,
+			malformed: 1},
+		{name: "iq in the server namespace",
+			raw:       `<iq xmlns='jabber:server' type='get' id='ns' from='` + eve + `' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>`,
+			malformed: 1},
+		{name: "message in a foreign namespace",
+			raw:       `<message xmlns='urn:evil' from='` + eve + `' to='kick.example.org'><body>x</body></message>`,
+			malformed: 1},
+		{name: "unknown top-level element",
+			raw:       `<surprise xmlns='urn:example'><a/></surprise>`,
+			malformed: 1},
+		{name: "a second handshake",
+			raw:       `<handshake/>`,
+			malformed: 1},
+		{name: "stream features",
+			raw:       `<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></stream:features>`,
+			malformed: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m0, u0 := c.Malformed(), c.UnmatchedReplies()
+			if err := conn.Send(tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			// The first round trip proves the element read and handled; the
+			// second that whatever it made the component send has arrived.
+			got := append(roundTrip(t, c, srv, conn), roundTrip(t, c, srv, conn)...)
+			assertStillUp(t, c, rec)
+			if tc.reply == "" && len(got) != 0 {
+				t.Errorf("sent %d stanzas, want none; first: %.300s", len(got), got[0].Raw)
+			}
+			if tc.reply != "" && (len(got) != 1 || got[0].Raw != tc.reply) {
+				var raws []string
+				for _, s := range got {
+					raws = append(raws, s.Raw)
+				}
+				t.Errorf("sent\n  %.300q\nwant\n  %.300q", raws, tc.reply)
+			}
+			if d := c.Malformed() - m0; d != tc.malformed {
+				t.Errorf("Malformed() moved by %d, want %d", d, tc.malformed)
+			}
+			if d := c.UnmatchedReplies() - u0; d != tc.unmatched {
+				t.Errorf("UnmatchedReplies() moved by %d, want %d", d, tc.unmatched)
+			}
+			select {
+			case p := <-rec.packets:
+				if !tc.handled {
+					t.Errorf("the handler got %T", p)
+				}
+			default:
+				if tc.handled {
+					t.Error("the handler got nothing")
+				}
+			}
+		})
+	}
+}
+
+// TestUndecodableReplyReachesItsWaiter: a reply to a pending IQ that cannot
+// be decoded still ends the wait, with what could be read of it, instead of
+// a timeout.
+func TestUndecodableReplyReachesItsWaiter(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{IQTimeout: 5 * time.Second})
+	junk := `<pubsub xmlns='http://jabber.org/protocol/pubsub'><items max_items='abc' node='n'/></pubsub>`
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Type == "get" {
+			fc.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'>%s</iq>", s.ID, s.To, s.From, junk))
+		} else {
+			fc.Send(fmt.Sprintf("<iq type='error' id='%s' from='%s' to='%s'>%s<error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", s.ID, s.To, s.From, junk))
+		}
+	})
+	iq, err := c.IQ(context.Background(), "get", "", "pubsub.example.org", nil)
+	if err != nil || iq.Type != stanza.IQTypeResult {
+		t.Fatalf("result with a junk payload: %+v, %v", iq, err)
+	}
+	_, err = c.IQ(context.Background(), "set", "", "pubsub.example.org", nil)
+	if !errorIsCondition(err, "undefined-condition") {
+		t.Fatalf("error with a junk payload: %v, want undefined-condition", err)
+	}
+	if c.Malformed() != 2 || c.UnmatchedReplies() != 0 {
+		t.Errorf("Malformed() = %d, UnmatchedReplies() = %d; want 2, 0", c.Malformed(), c.UnmatchedReplies())
+	}
+	assertStillUp(t, c, rec)
+}
+
+func errorIsCondition(err error, cond string) bool {
+	var serr *component.StanzaError
+	return errors.As(err, &serr) && serr.Condition == cond
+}
+
+// panicky is a Handler that panics on every message.
+type panicky struct{ *recorder }
+
+func (p panicky) HandlePacket(pk stanza.Packet) {
+	if _, ok := pk.(stanza.Message); ok {
+		panic("handler bug")
+	}
+	p.recorder.HandlePacket(pk)
+}
+
+// TestPanicInHandlerCostsOneStanza: a panic while dispatching one stanza is
+// recovered and counted; the stream and the next stanzas are unaffected.
+func TestPanicInHandlerCostsOneStanza(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {})
+	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret, KeepaliveInterval: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := &recorder{packets: make(chan stanza.Packet, 10), sessions: make(chan bool, 10)}
+	c.SetHandler(panicky{rec})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitSession(t, rec, true)
+	conn := srv.WaitConn(time.Second)
+	conn.Send(`<message from='eve@example.org/x' to='kick.example.org'><body>boom</body></message>` +
+		`<presence from='room@conference.example.org/bob' to='kick.example.org/r1'/>`)
+	if got := roundTrip(t, c, srv, conn); len(got) != 0 {
+		t.Errorf("sent %q in answer to a message", got[0].Raw)
+	}
+	if c.Malformed() != 1 {
+		t.Errorf("Malformed() = %d, want 1", c.Malformed())
+	}
+	select {
+	case p := <-rec.packets:
+		if _, ok := p.(stanza.Presence); !ok {
+			t.Errorf("handler got %T, want the presence after the panic", p)
+		}
+	default:
+		t.Error("the presence after the panic was not handled")
+	}
+	assertStillUp(t, c, rec)
+}

@@ -1,0 +1,100 @@
+package component
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSendOnADeadStreamIsNotConnected: a stanza that could not be queued
+// because the stream ended was not sent, and says so with ErrNotConnected,
+// wrapping why the stream ended (so HTTP answers 503, not 502).
+func TestSendOnADeadStreamIsNotConnected(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	s := &session{conn: a, out: make(chan any), done: make(chan struct{}), pending: make(map[string]*waiter)}
+	c := &Component{opts: Options{Domain: "kick.example.org", IQTimeout: time.Second}, sess: s}
+	s.fail(io.ErrUnexpectedEOF)
+	if err := c.Send(struct{}{}); !errors.Is(err, ErrNotConnected) || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("Send = %v, want ErrNotConnected wrapping the stream's end", err)
+	}
+	if _, err := c.IQ(t.Context(), "set", "", "r@c", nil); !errors.Is(err, ErrNotConnected) {
+		t.Errorf("IQ = %v, want ErrNotConnected", err)
+	}
+}
+
+// deadlineConn records, for each Write, whether a write deadline was set
+// since the previous one.
+type deadlineConn struct {
+	net.Conn
+	mu     sync.Mutex
+	armed  bool
+	writes []bool
+	n      int
+}
+
+func (c *deadlineConn) SetWriteDeadline(time.Time) error {
+	c.mu.Lock()
+	c.armed = true
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.writes = append(c.writes, c.armed)
+	c.armed = false
+	c.n += len(p)
+	c.mu.Unlock()
+	return len(p), nil
+}
+
+func (c *deadlineConn) Close() error { return nil }
+
+// TestEveryWriteHasItsDeadline: a batch larger than the write buffer is
+// written in several writes, each under its own deadline.
+func TestEveryWriteHasItsDeadline(t *testing.T) {
+	conn := &deadlineConn{}
+	s := &session{conn: conn, out: make(chan any, 10), done: make(chan struct{})}
+	big := struct {
+		XMLName struct{} `xml:"message"`
+		Body    string   `xml:"body"`
+	}{Body: strings.Repeat("x", 40<<10)}
+	for range 3 {
+		s.out <- big
+	}
+	finished := make(chan struct{})
+	go func() { s.writeLoop(); close(finished) }()
+	s.close(time.Second) // queues </stream:stream> after the batch; the fake conn never answers
+	<-finished
+	conn.mu.Lock()
+	defer conn.mu.Unlock()
+	if len(conn.writes) < 7 || conn.n < 3*40<<10 {
+		t.Fatalf("%d writes of %d bytes: want a batch of 120 KiB in several", len(conn.writes), conn.n)
+	}
+	for i, armed := range conn.writes {
+		if !armed {
+			t.Errorf("write %d of %d had no deadline of its own", i+1, len(conn.writes))
+		}
+	}
+}
+
+func TestLimiterHoldsBackAndCounts(t *testing.T) {
+	l := limiter{every: time.Hour}
+	if ok, held := l.allow(); !ok || held != 0 {
+		t.Fatalf("first: %v, %d", ok, held)
+	}
+	for range 3 {
+		if ok, _ := l.allow(); ok {
+			t.Fatal("let through within the interval")
+		}
+	}
+	l.next = time.Now().Add(-time.Second) // the interval has passed
+	if ok, held := l.allow(); !ok || held != 3 {
+		t.Fatalf("after the interval: %v, %d held; want true, 3", ok, held)
+	}
+}
