@@ -41,6 +41,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' $(FUZZFLAGS) ./httpapi
 	$(GO) test -run='^$$' -fuzz='^FuzzMatchRoom$$' $(FUZZFLAGS) ./httpapi
 	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' $(FUZZFLAGS) ./muc
+	$(GO) test -run='^$$' -fuzz='^FuzzMUCUserPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzStanza$$' $(FUZZFLAGS) ./component
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/config
 	$(GO) test -run='^$$' -fuzz='^FuzzNode$$' $(FUZZFLAGS) ./internal/jidprep
