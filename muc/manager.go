@@ -268,6 +268,10 @@ func (m *Manager) inside(ctx context.Context, r *room, op func(from string) erro
 		if err != nil {
 			return err
 		}
+		if why := m.removedSince(e); why != "" {
+			// In the same burst as the entry: that entry failed.
+			return fmt.Errorf("%w: removed from %s right after entering it (%s)", ErrEntryRefused, r.jid, why)
+		}
 		err = op(from)
 		if retried || !errors.Is(err, errNotAllowed) && !errors.Is(err, errForbidden) {
 			return kickError(err, true)
@@ -275,6 +279,13 @@ func (m *Manager) inside(ctx context.Context, r *room, op func(from string) erro
 		m.log.Info("muc: a kick from inside was refused: entering again", "room", r.jid, "err", err)
 		m.refusedInside(r, e)
 	}
+}
+
+// removedSince says why the room removed us after entry e got us in, or "".
+func (m *Manager) removedSince(e *entry) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return e.removed
 }
 
 // kickError turns the server's answer to a kick into one of the package's

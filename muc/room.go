@@ -94,7 +94,8 @@ type room struct {
 type entry struct {
 	room    *room
 	nick    string
-	retried bool // a nick conflict was retried already
+	retried bool   // a nick conflict was retried already
+	removed string // why the room removed us after this entry got us in
 
 	// Set by the transition that decides the attempt, with Manager.mu held.
 	decided chan struct{} // closed when verdict is set
@@ -271,30 +272,35 @@ func (m *Manager) HandlePacket(p stanza.Packet) {
 	if !ok {
 		return // room messages, subjects, IQs: not our business
 	}
+	m.mu.Lock()
+	leave := m.handlePresence(pres)
+	m.mu.Unlock()
+	if leave != nil {
+		go m.send(*leave) // Send may wait for the writer; this goroutine may not
+	}
+}
+
+// handlePresence routes a presence to the transition it means, with m.mu
+// held, and returns a leave presence to send, if any.
+func (m *Manager) handlePresence(pres stanza.Presence) *presence {
 	bare, nick, hasNick := strings.Cut(pres.From, "/")
 	if !hasNick || nick == "" {
-		return // not from an occupant JID
+		return nil // not from an occupant JID
 	}
 	bare = strings.ToLower(bare)
 	x := mucUser(pres)
-
-	m.mu.Lock()
-	var leave *presence
 	r := m.rooms[bare]
 	switch {
 	case r == nil || r.state == stateOut:
-		leave = m.lateAnswer(pres)
+		return m.lateAnswer(pres)
 	case nick != r.nick:
 		r.track(nick, pres, x)
 	case r.state == stateJoining:
 		m.entryAnswer(r.entry, pres, x)
 	case r.state == stateIn:
-		leave = m.inRoomPresence(r, pres, x)
+		return m.inRoomPresence(r, pres, x)
 	}
-	m.mu.Unlock()
-	if leave != nil {
-		go m.send(*leave) // Send may wait for the writer; this goroutine may not
-	}
+	return nil
 }
 
 // entryAnswer applies our own presence to an entry in progress.
@@ -328,6 +334,7 @@ func (m *Manager) inRoomPresence(r *room, pres stanza.Presence, x *userX) *prese
 	switch {
 	case pres.Type == stanza.PresenceTypeUnavailable:
 		why := x.removal()
+		r.entry.removed = why
 		if why == "" {
 			why = "left"
 		}
