@@ -16,8 +16,8 @@ import (
 // the software or, for Prosody, its version is unknown, it names every fix
 // that may apply. `muc-kick check` prints it too.
 func ModeratorFix(software, version, componentDomain string) string {
-	prosody012 := fmt.Sprintf(`add admins = { %q } to prosody.cfg.lua (global section, or the MUC Component's section) and restart Prosody; Prosody 0.12 makes component admins owners of every room`, componentDomain)
-	prosody13 := fmt.Sprintf(`in the MUC Component's section of prosody.cfg.lua set component_admins_as_room_owners = true, keep admins = { %q } (global or in that section), and restart Prosody; since Prosody 13 component admins are no longer room owners by default`, componentDomain)
+	prosody012 := fmt.Sprintf(`add admins = { %q } to prosody.cfg.lua (global, or in the MUC Component's section: Prosody 0.12 makes component admins owners of every room) and restart Prosody`, componentDomain)
+	prosody13 := fmt.Sprintf(`set component_admins_as_room_owners = true in the MUC Component's section of prosody.cfg.lua and keep admins = { %q } (global or in that section: since Prosody 13 component admins are not room owners by default), then restart Prosody`, componentDomain)
 	ejabberd := fmt.Sprintf(`in ejabberd.yml add the acl "muc_admin: server: %s" (a "user:" acl means a local account and does not match a component), the access rule "muc_admin: allow: muc_admin", and "access_admin: muc_admin" in the mod_muc section, then restart ejabberd`, componentDomain)
 	switch serverFamily(software) {
 	case "prosody":

@@ -499,3 +499,164 @@ func TestBanAndUnbanFromOutside(t *testing.T) {
 		t.Errorf("entered the room %d times for a ban the server takes from outside", j)
 	}
 }
+
+// The review's reproduction: the room lets the component in and kicks it in
+// the same burst. Every kick enters again instead of believing it is in
+// (before: 403 forever without entering), and once the room lets the
+// component stay, kicks work.
+func TestRemovedInTheEntryBurstHeals(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.onJoin = func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+		c.Send(selfPresence(s.To, "moderator") +
+			"<presence type='unavailable' from='" + s.To + "' to='" + occupant + "'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>")
+		return true
+	}
+	m, _ := setup(t, f, time.Minute)
+	for round := range 5 {
+		joins, _, _ := f.counts()
+		err := m.Kick(context.Background(), room, "Bob", "")
+		if !errors.Is(err, muc.ErrEntryRefused) && !errors.Is(err, muc.ErrRefused) {
+			t.Fatalf("round %d: got %v, want a refusal", round, err)
+		}
+		if j, _, _ := f.counts(); j == joins {
+			t.Fatalf("round %d: no new entry", round)
+		}
+	}
+	f.mu.Lock()
+	f.onJoin = nil
+	f.mu.Unlock()
+	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Hostile presences to the component leave the stream up and make it send
+// nothing: junk in muc#user, and forged "this is you" (110) presences from
+// strangers and about rooms we never entered.
+func TestHostilePresencesChangeNothing(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	e := setupEnv(t, f, time.Minute)
+	hostile := []string{
+		"<presence to='kick.example.org'><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></presence>",
+		"<presence to='kick.example.org/muc-kick'><x xmlns='http://jabber.org/protocol/muc#user'><status code='99999999999999999999'/><status/><item role='&#x263A;' jid='not a jid'/><destroy><reason>x</reason></destroy></x></presence>",
+		"<presence from='evil@example.org/x' to='kick.example.org'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/><status code='110'/></x></presence>",
+		"<presence from='never@conference.example.org/kickbot' to='kick.example.org/muc-kick'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/><status code='110'/></x></presence>",
+		"<presence from='room@conference.example.org/Mallory' to='kick.example.org/muc-kick'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/><status code='110'/><status code='201'/></x></presence>",
+	}
+	f.mu.Lock()
+	conn := f.conn
+	f.mu.Unlock()
+	if conn == nil {
+		e.barrier(t) // the fake learns its connection from the first stanza
+		f.mu.Lock()
+		conn = f.conn
+		f.mu.Unlock()
+	}
+	for _, h := range hostile {
+		conn.Send(h)
+	}
+	for range hostile {
+		e.handledPresence(t, func(stanza.Presence) bool { return true })
+	}
+	if err := e.m.Kick(context.Background(), room, "Bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.c.Reconnects(); n != 0 {
+		t.Errorf("%d reconnects", n)
+	}
+	e.barrier(t)
+	if j, l, _ := f.counts(); j != 1 || l != 0 {
+		t.Errorf("joins=%d leaves=%d, want 1 and 0: nothing but the one entry", j, l)
+	}
+}
+
+// An entry that comes back without the moderator role names the fix for the
+// server the component talks to, learnt over XEP-0092 (or its disco#info
+// identity) once per session.
+func TestNotModeratorNamesTheFix(t *testing.T) {
+	room := "room@" + mucDomain
+	for _, tc := range []struct {
+		name     string
+		versions map[string][2]string
+		identity map[string]string
+		has      []string
+		hasNot   []string
+	}{
+		{name: "Prosody 0.12", versions: map[string][2]string{"example.org": {"Prosody", "0.12.3"}},
+			has: []string{"Prosody 0.12.3", `admins = { "kick.example.org" }`}, hasNot: []string{"component_admins_as_room_owners", "ejabberd"}},
+		{name: "Prosody 13", versions: map[string][2]string{"example.org": {"Prosody", "13.0.1"}},
+			has: []string{"Prosody 13.0.1", "component_admins_as_room_owners = true", `admins = { "kick.example.org" }`}, hasNot: []string{"ejabberd", "0.12"}},
+		{name: "ejabberd 24.12", versions: map[string][2]string{"example.org": {"ejabberd", "24.12"}},
+			has: []string{"ejabberd 24.12", "access_admin: muc_admin", "server: kick.example.org", `"user:"`}, hasNot: []string{"prosody.cfg.lua"}},
+		{name: "ejabberd 23.01 on the MUC service", versions: map[string][2]string{mucDomain: {"ejabberd", "23.01"}},
+			has: []string{"ejabberd 23.01", "access_admin: muc_admin"}, hasNot: []string{"prosody.cfg.lua"}},
+		{name: "Prosody without mod_version", identity: map[string]string{mucDomain: "Prosody Chatrooms"},
+			has: []string{"Prosody, version unknown", "on Prosody 0.12:", "on Prosody 13 or later:", "component_admins_as_room_owners = true"}, hasNot: []string{"ejabberd"}},
+		{name: "unknown", has: []string{"unknown software", "on Prosody 0.12:", "on Prosody 13 or later:", "on ejabberd:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeMUC(room)
+			f.versions, f.identity = tc.versions, tc.identity
+			f.onJoin = func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+				c.Send(selfPresence(s.To, "participant"))
+				return true
+			}
+			m, _ := setup(t, f, time.Minute)
+			for range 2 {
+				err := m.Kick(context.Background(), room, "Bob", "")
+				if !errors.Is(err, muc.ErrEntryRefused) {
+					t.Fatalf("got %v, want ErrEntryRefused", err)
+				}
+				for _, h := range tc.has {
+					if !strings.Contains(err.Error(), h) {
+						t.Errorf("error lacks %q: %v", h, err)
+					}
+				}
+				for _, h := range tc.hasNot {
+					if strings.Contains(err.Error(), h) {
+						t.Errorf("error has %q: %v", h, err)
+					}
+				}
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if strings.Join(f.asked, ",") != mucDomain+",example.org" && strings.Join(f.asked, ",") != "example.org,"+mucDomain {
+				t.Errorf("asked for the version of %v; want the MUC service and its parent, once per session", f.asked)
+			}
+		})
+	}
+}
+
+func TestModeratorFix(t *testing.T) {
+	for _, tc := range []struct{ software, version, has, hasNot string }{
+		{"Prosody", "0.12.3", `admins = { "k.example" }`, "component_admins_as_room_owners"},
+		{"Prosody", "0.11.9", `admins = { "k.example" }`, "component_admins_as_room_owners"},
+		{"Prosody", "13.0.1", "component_admins_as_room_owners = true", "0.12"},
+		{"Prosody", "14.0", "component_admins_as_room_owners = true", "0.12"},
+		{"Prosody", "trunk", "on Prosody 13 or later", "ejabberd"},
+		{"ejabberd", "24.12", "muc_admin: server: k.example", "prosody"},
+		{"Openfire", "4.7", "on ejabberd", ""},
+	} {
+		got := muc.ModeratorFix(tc.software, tc.version, "k.example")
+		if !strings.Contains(got, tc.has) || tc.hasNot != "" && strings.Contains(got, tc.hasNot) {
+			t.Errorf("%s %s: %s\nwant %q and not %q", tc.software, tc.version, got, tc.has, tc.hasNot)
+		}
+	}
+}
+
+// A kick by JID that fails part-way returns who was kicked with the error.
+func TestKickByJIDFailingPartWay(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.rooms[room]["Bob (phone)"] = true
+	f.jids = map[string]map[string]string{room: {"Bob": "bob@example.org/laptop", "Bob (phone)": "bob@example.org/phone"}}
+	f.failNick = map[string]string{"Bob (phone)": "internal-server-error"}
+	m, _ := setup(t, f, time.Minute)
+	nicks, err := m.KickJID(context.Background(), room, "bob@example.org", "")
+	var serr *component.StanzaError
+	if !errors.As(err, &serr) || serr.Condition != "internal-server-error" || strings.Join(nicks, ",") != "Bob" {
+		t.Fatalf("got %v %v, want [Bob] and internal-server-error", nicks, err)
+	}
+}
