@@ -197,7 +197,7 @@ func (m *Manager) left(r *room, why string, leave bool) *presence {
 	r.state = stateOut
 	r.occupants = nil
 	m.settle(r)
-	m.log.Warn("muc: the component is out of the room", "room", r.jid, "why", why)
+	m.log.Debug("muc: out of the room", "room", r.jid, "why", why)
 	if !leave {
 		return nil
 	}
@@ -338,13 +338,16 @@ func (m *Manager) inRoomPresence(r *room, pres stanza.Presence, x *userX) *prese
 		if why == "" {
 			why = "left"
 		}
+		m.log.Warn("muc: the component is out of the room", "room", r.jid, "why", why)
 		return m.left(r, why, false)
 	case pres.Type == stanza.PresenceTypeError:
 		return nil // not an answer to anything we sent while in
 	case pres.Type != "":
 		return nil
 	case x.role() != "moderator":
-		return m.left(r, fmt.Sprintf("demoted to role %q", x.role()), true)
+		why := fmt.Sprintf("demoted to role %q", x.role())
+		m.log.Warn("muc: the component lost its moderator role: leaving the room", "room", r.jid, "role", x.role())
+		return m.left(r, why, true)
 	}
 	return nil // a presence update
 }
@@ -429,8 +432,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		m.disarm(r)
 		switch r.state {
 		case stateIn:
-			r.state = stateOut
-			leaves = append(leaves, m.leavePresence(r.jid, r.nick))
+			leaves = append(leaves, *m.left(r, "shutting down", true))
 		case stateJoining:
 			// The entry presence may be on its way: leave after it.
 			leaves = append(leaves, m.leavePresence(r.jid, r.nick))
