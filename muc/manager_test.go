@@ -1,6 +1,7 @@
 package muc_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -41,6 +42,8 @@ type fakeMUC struct {
 	versions  map[string][2]string         // domain → its XEP-0092 name and version
 	identity  map[string]string            // domain → its disco#info identity name
 	asked     []string                     // domains asked for their version
+
+	joinTimeout time.Duration // the Manager's; default 2s
 }
 
 func newFakeMUC(rooms ...string) *fakeMUC {
@@ -181,8 +184,9 @@ func setupEnv(t *testing.T, f *fakeMUC, linger time.Duration) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := component.New(component.Options{Server: srv.Addr, Domain: compDomain, Secret: "secret",
 		IQTimeout: 2 * time.Second, KeepaliveInterval: -1, Logger: log})
+	joinTimeout := cmp.Or(f.joinTimeout, 2*time.Second)
 	m := muc.NewManager(c, muc.Options{Domains: []string{mucDomain}, Nick: "kickbot", Linger: linger,
-		JoinTimeout: 2 * time.Second, Logger: log})
+		JoinTimeout: joinTimeout, Logger: log})
 	h := &handler{m: m, up: make(chan struct{}, 1), handled: make(chan stanza.Packet, 1000)}
 	c.SetHandler(h)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -358,6 +362,7 @@ func TestOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeMUC(room)
 			f.onJoin = tc.onJoin
+			f.joinTimeout = 100 * time.Millisecond // for "entry never answered"
 			e := setupEnv(t, f, time.Minute)
 			err := e.m.Kick(context.Background(), tc.room, tc.nick, "")
 			if !errors.Is(err, tc.want) {
