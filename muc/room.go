@@ -56,7 +56,19 @@ import (
 //     ignored.
 //   - Other occupants' presences (room@service/other) update the nick → real
 //     JID map while joining or in; ignored while out.
-//   - Messages, subjects and IQs from rooms: ignored.
+//   - Presences of other types (probe, subscribe…), presences from a bare
+//     room JID, messages, subjects and IQs: ignored in every state.
+//   - A kick from inside answered not-allowed or forbidden: in → out
+//     (refusedInside) if the room is still in through the same entry; the
+//     kick then enters once more (Manager.inside).
+//   - JoinTimeout without a verdict: joining → out (entryFailed, with a
+//     leave); the linger timer: in → out (expire, with a leave) unless a kick
+//     re-armed it since (lingerGen).
+//   - The stream goes down (SessionChanged(false)): joining → out, in → out,
+//     nothing sent; it comes up: no room changes, the server's software is
+//     asked again when needed.
+//   - Close: joining → out and in → out, each with a leave; no entry starts
+//     after it.
 type roomState int
 
 const (
