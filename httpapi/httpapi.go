@@ -233,7 +233,7 @@ func (a *api) handle(act action) httprouter.Handle {
 					w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(rl.wait.Seconds())))))
 				}
 			}
-			writeJSON(w, code, errorBody{msg})
+			writeJSON(w, code, failure(req, result, msg))
 		}
 		client, id := "-", ""
 		if p != nil {
@@ -439,6 +439,16 @@ func status(err error) (int, string) {
 // clean drops the package prefix from a muc error for a client's eyes.
 func clean(err error) string {
 	return strings.TrimPrefix(err.Error(), "muc: ")
+}
+
+// failure is the body of a failed request: {"error": msg}, or, for a kick
+// by JID that failed after kicking some, who was kicked with the error.
+func failure(req request, result map[string]any, msg string) any {
+	if nicks, _ := result["kicked"].([]string); req.JID != "" && len(nicks) > 0 {
+		result["error"] = msg
+		return result
+	}
+	return errorBody{msg}
 }
 
 // outcome names a result for the audit log.

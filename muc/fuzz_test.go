@@ -2,9 +2,12 @@ package muc_test
 
 import (
 	"encoding/xml"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/muc-kick/muc-kick/muc"
+	"gosrc.io/xmpp/stanza"
 )
 
 // FuzzKickQuery checks the kick payload round trip: whatever nickname and
@@ -59,4 +62,65 @@ func FuzzKickQuery(f *testing.F) {
 			t.Fatalf("reason %q, want %q:\n%s", it.Reasons[0].Text, reason, data)
 		}
 	})
+}
+
+// FuzzMUCUserPresence checks that muc's muc#user payload never makes a
+// well-formed presence undecodable: whatever a stranger puts inside
+// <x xmlns='http://jabber.org/protocol/muc#user'>, gosrc.io/xmpp's parser
+// (which decodes registered payloads strictly) returns the presence.
+func FuzzMUCUserPresence(f *testing.F) {
+	for _, s := range []string{
+		`<status code='abc'/>`,
+		`<status code='110'/><status code='307 '/><item role='moderator' affiliation='owner' jid='a@b/c' nick='n'/>`,
+		`<status code='99999999999999999999999'/><status code=''/><status/>`,
+		`<item role='&#x263A;'><actor nick='x'/><reason>r</reason></item><destroy jid='x'><reason/></destroy>`,
+		`<item><item><item/></item></item><x xmlns='jabber:x:data'/>`,
+		`<status code='-1'/>text<![CDATA[<x>]]><!-- c -->`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, inner string) {
+		raw := `<presence xmlns='jabber:component:accept' from='r@conference.example.org/n' to='kick.example.org'>` +
+			`<x xmlns='http://jabber.org/protocol/muc#user'>` + inner + `</x></presence>`
+		if !wellFormed(raw) {
+			return // the stream's problem, not the payload's
+		}
+		p, err := stanza.NextPacket(xml.NewDecoder(strings.NewReader(raw)))
+		if err != nil {
+			t.Fatalf("a well-formed presence did not decode: %v\n%s", err, raw)
+		}
+		if _, ok := p.(stanza.Presence); !ok {
+			t.Fatalf("decoded as %T", p)
+		}
+	})
+}
+
+// wellFormed reports whether raw is exactly one well-formed element.
+func wellFormed(raw string) bool {
+	d := xml.NewDecoder(strings.NewReader(raw))
+	depth, elements := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return depth == 0 && elements == 1
+		}
+		if err != nil {
+			return false
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				elements++
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 {
+				return false
+			}
+		case xml.ProcInst, xml.Directive:
+			return false
+		}
+	}
 }

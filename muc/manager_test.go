@@ -1,6 +1,7 @@
 package muc_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/fakeserver"
 	"github.com/muc-kick/muc-kick/muc"
+	"gosrc.io/xmpp/stanza"
 )
 
 const (
@@ -36,6 +38,12 @@ type fakeMUC struct {
 	bareKicks bool // allow kicks from outside the room
 	conn      *fakeserver.Conn
 	jids      map[string]map[string]string // room → nick → real JID
+	failNick  map[string]string            // nick → error condition its kick gets
+	versions  map[string][2]string         // domain → its XEP-0092 name and version
+	identity  map[string]string            // domain → its disco#info identity name
+	asked     []string                     // domains asked for their version
+
+	joinTimeout time.Duration // the Manager's; default 2s
 }
 
 func newFakeMUC(rooms ...string) *fakeMUC {
@@ -66,6 +74,18 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 				room, other, occupant, real))
 		}
 		c.Send(selfPresence(s.To, "moderator"))
+	case s.Name == "iq" && s.Type == "get" && strings.Contains(s.Raw, "jabber:iq:version"):
+		f.asked = append(f.asked, s.To)
+		v, ok := f.versions[s.To]
+		if !ok {
+			c.Send(fakeserver.Error(s, "cancel", "service-unavailable", ""))
+			return
+		}
+		c.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'><query xmlns='jabber:iq:version'><name>%s</name><version>%s</version></query></iq>",
+			s.ID, s.To, s.From, v[0], v[1]))
+	case s.Name == "iq" && s.Type == "get" && f.identity[s.To] != "":
+		c.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' type='im' name='%s'/></query></iq>",
+			s.ID, s.To, s.From, f.identity[s.To]))
 	case s.Name == "iq" && s.Type == "get": // disco#info
 		if f.rooms[s.To] == nil {
 			c.Send(fakeserver.Error(s, "cancel", "item-not-found", ""))
@@ -86,6 +106,8 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 			c.Send(fakeserver.Error(s, "cancel", "not-allowed", ""))
 		case q.Item.Nick != "" && !f.rooms[s.To][q.Item.Nick]:
 			c.Send(fakeserver.Error(s, "modify", "item-not-found", ""))
+		case f.failNick[q.Item.Nick] != "":
+			c.Send(fakeserver.Error(s, "cancel", f.failNick[q.Item.Nick], ""))
 		default:
 			c.Send(fakeserver.Result(s))
 		}
@@ -116,28 +138,112 @@ func (f *fakeMUC) counts() (joins, leaves, kicks int) {
 	return len(f.joins), len(f.leaves), len(f.kicks)
 }
 
+// env is a Manager connected to a fake server.
+type env struct {
+	m       *muc.Manager
+	srv     *fakeserver.Server
+	c       *component.Component
+	handled chan stanza.Packet // every packet the Manager has handled, in order
+}
+
+// handler passes the component's events to the Manager and reports them.
+type handler struct {
+	m       *muc.Manager
+	up      chan struct{}
+	handled chan stanza.Packet
+}
+
+func (h *handler) HandlePacket(p stanza.Packet) {
+	h.m.HandlePacket(p)
+	select {
+	case h.handled <- p:
+	default:
+	}
+}
+
+func (h *handler) SessionChanged(up bool) {
+	h.m.SessionChanged(up)
+	if up {
+		select {
+		case h.up <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // setup connects a component to a fake server playing f and returns a Manager.
 func setup(t *testing.T, f *fakeMUC, linger time.Duration) (*muc.Manager, *fakeserver.Server) {
+	e := setupEnv(t, f, linger)
+	return e.m, e.srv
+}
+
+func setupEnv(t *testing.T, f *fakeMUC, linger time.Duration) *env {
 	t.Helper()
 	srv := fakeserver.Start(t, compDomain, "secret")
 	srv.Handle(f.handle)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := component.New(component.Options{Server: srv.Addr, Domain: compDomain, Secret: "secret",
 		IQTimeout: 2 * time.Second, KeepaliveInterval: -1, Logger: log})
+	joinTimeout := cmp.Or(f.joinTimeout, 2*time.Second)
 	m := muc.NewManager(c, muc.Options{Domains: []string{mucDomain}, Nick: "kickbot", Linger: linger,
-		JoinTimeout: 2 * time.Second, Logger: log})
-	c.SetHandler(m)
+		JoinTimeout: joinTimeout, Logger: log})
+	h := &handler{m: m, up: make(chan struct{}, 1), handled: make(chan stanza.Packet, 1000)}
+	c.SetHandler(h)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	srv.WaitConn(5 * time.Second)
-	for !c.Connected() {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-h.up: // the Manager knows the stream is up
+	case <-time.After(5 * time.Second):
+		t.Fatal("the component did not come up within 5s")
 	}
-	time.Sleep(10 * time.Millisecond) // SessionChanged(true) runs right after
-	return m, srv
+	return &env{m: m, srv: srv, c: c, handled: h.handled}
 }
+
+// sent waits for the next stanza the component sent that matches.
+func (e *env) sent(t *testing.T, match func(fakeserver.Stanza) bool) fakeserver.Stanza {
+	t.Helper()
+	for {
+		s, ok := e.srv.Next(5 * time.Second)
+		if !ok {
+			t.Fatal("no matching stanza sent within 5s")
+		}
+		if match(s) {
+			return s
+		}
+	}
+}
+
+// barrier returns once the fake server has handled every stanza the
+// component sent before it: a disco#info it answers, on the same stream.
+func (e *env) barrier(t *testing.T) {
+	t.Helper()
+	_, err := e.c.IQ(context.Background(), "get", "", "barrier@"+mucDomain, struct {
+		XMLName xml.Name `xml:"http://jabber.org/protocol/disco#info query"`
+	}{})
+	var serr *component.StanzaError
+	if err != nil && !errors.As(err, &serr) {
+		t.Fatalf("barrier: %v", err)
+	}
+}
+
+// handled waits until the Manager has handled a presence that matches.
+func (e *env) handledPresence(t *testing.T, match func(stanza.Presence) bool) {
+	t.Helper()
+	for {
+		select {
+		case p := <-e.handled:
+			if pres, ok := p.(stanza.Presence); ok && match(pres) {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no matching presence handled within 5s")
+		}
+	}
+}
+
+func isLeave(s fakeserver.Stanza) bool { return s.Name == "presence" && s.Type == "unavailable" }
 
 func TestKickIQIsExactAndEscaped(t *testing.T) {
 	f := newFakeMUC("room@" + mucDomain)
@@ -160,7 +266,8 @@ func TestKickIQIsExactAndEscaped(t *testing.T) {
 func TestKickEntersRoomWhenNotAllowedAndLeavesAfterLinger(t *testing.T) {
 	room := "room@" + mucDomain
 	f := newFakeMUC(room)
-	m, _ := setup(t, f, 200*time.Millisecond)
+	e := setupEnv(t, f, 200*time.Millisecond)
+	m := e.m
 	if err := m.Kick(context.Background(), room, "Bob", "bye"); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +290,8 @@ func TestKickEntersRoomWhenNotAllowedAndLeavesAfterLinger(t *testing.T) {
 	if j, _, k := f.counts(); j != 1 || k != 3 {
 		t.Errorf("joins=%d kicks=%d, want 1 and 3", j, k)
 	}
-	time.Sleep(400 * time.Millisecond)
+	e.sent(t, isLeave) // the linger timer fired
+	e.barrier(t)
 	_, leaves, _ := f.counts()
 	if leaves != 1 || m.Rooms() != 0 {
 		t.Fatalf("after linger: %d leaves, %d rooms; want 1 and 0", leaves, m.Rooms())
@@ -254,12 +362,13 @@ func TestOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeMUC(room)
 			f.onJoin = tc.onJoin
-			m, _ := setup(t, f, time.Minute)
-			err := m.Kick(context.Background(), tc.room, tc.nick, "")
+			f.joinTimeout = 100 * time.Millisecond // for "entry never answered"
+			e := setupEnv(t, f, time.Minute)
+			err := e.m.Kick(context.Background(), tc.room, tc.nick, "")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
-			time.Sleep(20 * time.Millisecond)
+			e.barrier(t) // any leave was sent before the kick returned
 			if j, l, _ := f.counts(); j != tc.joins || l != tc.leaves {
 				t.Errorf("joins=%d leaves=%d, want %d and %d", j, l, tc.joins, tc.leaves)
 			}
@@ -294,20 +403,21 @@ func TestNickConflictRetriesWithSuffix(t *testing.T) {
 func TestKickedComponentEntersAgain(t *testing.T) {
 	room := "room@" + mucDomain
 	f := newFakeMUC(room)
-	m, _ := setup(t, f, time.Minute)
+	e := setupEnv(t, f, time.Minute)
+	m := e.m
 	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
 		t.Fatal(err)
 	}
+	e.barrier(t)
 	// Someone kicks the component itself.
 	f.mu.Lock()
 	delete(f.in, room)
 	f.conn.Send("<presence type='unavailable' from='room@conference.example.org/kickbot' to='kick.example.org/muc-kick'>" +
 		"<x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>")
 	f.mu.Unlock()
-	for deadline := time.Now().Add(2 * time.Second); m.Rooms() != 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the manager did not notice it was kicked")
-		}
+	e.handledPresence(t, func(p stanza.Presence) bool { return p.Type == stanza.PresenceTypeUnavailable })
+	if m.Rooms() != 0 {
+		t.Fatal("the manager did not notice it was kicked")
 	}
 	if err := m.Kick(context.Background(), room, "Eve", ""); err != nil {
 		t.Fatal(err)
@@ -319,7 +429,8 @@ func TestKickedComponentEntersAgain(t *testing.T) {
 
 func TestCloseLeavesEveryRoom(t *testing.T) {
 	f := newFakeMUC("a@"+mucDomain, "b@"+mucDomain)
-	m, _ := setup(t, f, time.Hour)
+	e := setupEnv(t, f, time.Hour)
+	m := e.m
 	for _, r := range []string{"a@" + mucDomain, "b@" + mucDomain} {
 		if err := m.Kick(context.Background(), r, "Bob", ""); err != nil {
 			t.Fatal(err)
@@ -328,7 +439,9 @@ func TestCloseLeavesEveryRoom(t *testing.T) {
 	if err := m.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	e.sent(t, isLeave)
+	e.sent(t, isLeave)
+	e.barrier(t)
 	if _, l, _ := f.counts(); l != 2 {
 		t.Errorf("%d rooms left on Close, want 2", l)
 	}
@@ -389,5 +502,166 @@ func TestBanAndUnbanFromOutside(t *testing.T) {
 	}
 	if j, _, _ := f.counts(); j != 0 {
 		t.Errorf("entered the room %d times for a ban the server takes from outside", j)
+	}
+}
+
+// The review's reproduction: the room lets the component in and kicks it in
+// the same burst. Every kick enters again instead of believing it is in
+// (before: 403 forever without entering), and once the room lets the
+// component stay, kicks work.
+func TestRemovedInTheEntryBurstHeals(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.onJoin = func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+		c.Send(selfPresence(s.To, "moderator") +
+			"<presence type='unavailable' from='" + s.To + "' to='" + occupant + "'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>")
+		return true
+	}
+	m, _ := setup(t, f, time.Minute)
+	for round := range 5 {
+		joins, _, _ := f.counts()
+		err := m.Kick(context.Background(), room, "Bob", "")
+		if !errors.Is(err, muc.ErrEntryRefused) && !errors.Is(err, muc.ErrRefused) {
+			t.Fatalf("round %d: got %v, want a refusal", round, err)
+		}
+		if j, _, _ := f.counts(); j == joins {
+			t.Fatalf("round %d: no new entry", round)
+		}
+	}
+	f.mu.Lock()
+	f.onJoin = nil
+	f.mu.Unlock()
+	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Hostile presences to the component leave the stream up and make it send
+// nothing: junk in muc#user, and forged "this is you" (110) presences from
+// strangers and about rooms we never entered.
+func TestHostilePresencesChangeNothing(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	e := setupEnv(t, f, time.Minute)
+	hostile := []string{
+		"<presence to='kick.example.org'><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></presence>",
+		"<presence to='kick.example.org/muc-kick'><x xmlns='http://jabber.org/protocol/muc#user'><status code='99999999999999999999'/><status/><item role='&#x263A;' jid='not a jid'/><destroy><reason>x</reason></destroy></x></presence>",
+		"<presence from='evil@example.org/x' to='kick.example.org'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/><status code='110'/></x></presence>",
+		"<presence from='never@conference.example.org/kickbot' to='kick.example.org/muc-kick'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/><status code='110'/></x></presence>",
+		"<presence from='room@conference.example.org/Mallory' to='kick.example.org/muc-kick'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator'/><status code='110'/><status code='201'/></x></presence>",
+	}
+	f.mu.Lock()
+	conn := f.conn
+	f.mu.Unlock()
+	if conn == nil {
+		e.barrier(t) // the fake learns its connection from the first stanza
+		f.mu.Lock()
+		conn = f.conn
+		f.mu.Unlock()
+	}
+	for _, h := range hostile {
+		conn.Send(h)
+	}
+	for range hostile {
+		e.handledPresence(t, func(stanza.Presence) bool { return true })
+	}
+	if err := e.m.Kick(context.Background(), room, "Bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.c.Reconnects(); n != 0 {
+		t.Errorf("%d reconnects", n)
+	}
+	e.barrier(t)
+	if j, l, _ := f.counts(); j != 1 || l != 0 {
+		t.Errorf("joins=%d leaves=%d, want 1 and 0: nothing but the one entry", j, l)
+	}
+}
+
+// An entry that comes back without the moderator role names the fix for the
+// server the component talks to, learnt over XEP-0092 (or its disco#info
+// identity) once per session.
+func TestNotModeratorNamesTheFix(t *testing.T) {
+	room := "room@" + mucDomain
+	for _, tc := range []struct {
+		name     string
+		versions map[string][2]string
+		identity map[string]string
+		has      []string
+		hasNot   []string
+	}{
+		{name: "Prosody 0.12", versions: map[string][2]string{"example.org": {"Prosody", "0.12.3"}},
+			has: []string{"Prosody 0.12.3", `admins = { "kick.example.org" }`}, hasNot: []string{"component_admins_as_room_owners", "ejabberd"}},
+		{name: "Prosody 13", versions: map[string][2]string{"example.org": {"Prosody", "13.0.1"}},
+			has: []string{"Prosody 13.0.1", "component_admins_as_room_owners = true", `admins = { "kick.example.org" }`}, hasNot: []string{"ejabberd", "0.12"}},
+		{name: "ejabberd 24.12", versions: map[string][2]string{"example.org": {"ejabberd", "24.12"}},
+			has: []string{"ejabberd 24.12", "access_admin: muc_admin", "server: kick.example.org", `"user:"`}, hasNot: []string{"prosody.cfg.lua"}},
+		{name: "ejabberd 23.01 on the MUC service", versions: map[string][2]string{mucDomain: {"ejabberd", "23.01"}},
+			has: []string{"ejabberd 23.01", "access_admin: muc_admin"}, hasNot: []string{"prosody.cfg.lua"}},
+		{name: "Prosody without mod_version", identity: map[string]string{mucDomain: "Prosody Chatrooms"},
+			has: []string{"Prosody, version unknown", "on Prosody 0.12:", "on Prosody 13 or later:", "component_admins_as_room_owners = true"}, hasNot: []string{"ejabberd"}},
+		{name: "unknown", has: []string{"unknown software", "on Prosody 0.12:", "on Prosody 13 or later:", "on ejabberd:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeMUC(room)
+			f.versions, f.identity = tc.versions, tc.identity
+			f.onJoin = func(c *fakeserver.Conn, s fakeserver.Stanza) bool {
+				c.Send(selfPresence(s.To, "participant"))
+				return true
+			}
+			m, _ := setup(t, f, time.Minute)
+			for range 2 {
+				err := m.Kick(context.Background(), room, "Bob", "")
+				if !errors.Is(err, muc.ErrEntryRefused) {
+					t.Fatalf("got %v, want ErrEntryRefused", err)
+				}
+				for _, h := range tc.has {
+					if !strings.Contains(err.Error(), h) {
+						t.Errorf("error lacks %q: %v", h, err)
+					}
+				}
+				for _, h := range tc.hasNot {
+					if strings.Contains(err.Error(), h) {
+						t.Errorf("error has %q: %v", h, err)
+					}
+				}
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if strings.Join(f.asked, ",") != mucDomain+",example.org" && strings.Join(f.asked, ",") != "example.org,"+mucDomain {
+				t.Errorf("asked for the version of %v; want the MUC service and its parent, once per session", f.asked)
+			}
+		})
+	}
+}
+
+func TestModeratorFix(t *testing.T) {
+	for _, tc := range []struct{ software, version, has, hasNot string }{
+		{"Prosody", "0.12.3", `admins = { "k.example" }`, "component_admins_as_room_owners"},
+		{"Prosody", "0.11.9", `admins = { "k.example" }`, "component_admins_as_room_owners"},
+		{"Prosody", "13.0.1", "component_admins_as_room_owners = true", "0.12"},
+		{"Prosody", "14.0", "component_admins_as_room_owners = true", "0.12"},
+		{"Prosody", "trunk", "on Prosody 13 or later", "ejabberd"},
+		{"ejabberd", "24.12", "muc_admin: server: k.example", "prosody"},
+		{"Openfire", "4.7", "on ejabberd", ""},
+	} {
+		got := muc.ModeratorFix(tc.software, tc.version, "k.example")
+		if !strings.Contains(got, tc.has) || tc.hasNot != "" && strings.Contains(got, tc.hasNot) {
+			t.Errorf("%s %s: %s\nwant %q and not %q", tc.software, tc.version, got, tc.has, tc.hasNot)
+		}
+	}
+}
+
+// A kick by JID that fails part-way returns who was kicked with the error.
+func TestKickByJIDFailingPartWay(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.rooms[room]["Bob (phone)"] = true
+	f.jids = map[string]map[string]string{room: {"Bob": "bob@example.org/laptop", "Bob (phone)": "bob@example.org/phone"}}
+	f.failNick = map[string]string{"Bob (phone)": "internal-server-error"}
+	m, _ := setup(t, f, time.Minute)
+	nicks, err := m.KickJID(context.Background(), room, "bob@example.org", "")
+	var serr *component.StanzaError
+	if !errors.As(err, &serr) || serr.Condition != "internal-server-error" || strings.Join(nicks, ",") != "Bob" {
+		t.Fatalf("got %v %v, want [Bob] and internal-server-error", nicks, err)
 	}
 }

@@ -2,6 +2,8 @@ package muc
 
 import (
 	"encoding/xml"
+	"strconv"
+	"strings"
 
 	"gosrc.io/xmpp/stanza"
 )
@@ -15,7 +17,6 @@ const (
 
 // Status codes of XEP-0045 §15.6 that the manager acts on.
 const (
-	statusSelf      = 110 // this presence is about you
 	statusCreated   = 201 // a new room was created by your entry
 	statusBanned    = 301
 	statusKicked    = 307
@@ -69,6 +70,12 @@ type joinX struct {
 }
 
 // userX is the muc#user payload of a presence from a room (XEP-0045 §7.2.3).
+//
+// Anyone can send the component a presence carrying one, so it must never
+// fail to decode: gosrc.io/xmpp's parser would fail the whole stanza. Every
+// field is a string (encoding/xml cannot fail on one) and is interpreted
+// leniently later: a status code that is not a number is ignored, an unknown
+// role is just not "moderator". Unknown children are skipped.
 type userX struct {
 	XMLName xml.Name `xml:"http://jabber.org/protocol/muc#user x"`
 	Items   []struct {
@@ -78,25 +85,51 @@ type userX struct {
 		Nick        string `xml:"nick,attr"`
 	} `xml:"item"`
 	Statuses []struct {
-		Code int `xml:"code,attr"`
+		Code string `xml:"code,attr"`
 	} `xml:"status"`
 	Destroy *struct{} `xml:"destroy"`
 }
 
+// has reports whether x carries status code; codes that are not numbers
+// count as absent.
 func (x *userX) has(code int) bool {
+	if x == nil {
+		return false
+	}
 	for _, s := range x.Statuses {
-		if s.Code == code {
+		if n, err := strconv.Atoi(strings.TrimSpace(s.Code)); err == nil && n == code {
 			return true
 		}
 	}
 	return false
 }
 
+// role is the role the first item gives, or "".
 func (x *userX) role() string {
-	if len(x.Items) == 0 {
+	if x == nil || len(x.Items) == 0 {
 		return ""
 	}
-	return x.Items[0].Role
+	return strings.TrimSpace(x.Items[0].Role)
+}
+
+// removal names why an unavailable presence took someone out of the room, or
+// "" for a plain leave.
+func (x *userX) removal() string {
+	switch {
+	case x == nil:
+		return ""
+	case x.Destroy != nil:
+		return "room destroyed"
+	case x.has(statusKicked):
+		return "kicked"
+	case x.has(statusBanned):
+		return "banned"
+	case x.has(statusAffChange), x.has(statusMembers):
+		return "removed by an affiliation change"
+	case x.has(statusShutdown):
+		return "MUC service shut down"
+	}
+	return ""
 }
 
 // mucUser returns a presence's muc#user payload, or nil.

@@ -1,0 +1,50 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+// partialKicker kicks some by JID, then fails.
+type partialKicker struct {
+	fakeKicker
+	kicked []string
+	err    error
+}
+
+func (p *partialKicker) KickJID(context.Context, string, string, string) ([]string, error) {
+	return p.kicked, p.err
+}
+
+// A kick by JID that fails part-way says who was kicked, with the failing
+// status; one that kicked nobody is a plain error.
+func TestKickByJIDFailingPartWay(t *testing.T) {
+	body := `{"jid":"bob@example.org","muc":"r@conference.example.org"}`
+	for _, tc := range []struct {
+		name   string
+		kicked []string
+		err    error
+		code   int
+		want   string
+	}{
+		{"refused after one", []string{"Bob"}, fmt.Errorf("%w (not-allowed)", muc.ErrRefused), 403,
+			`{"error":"the server refused the kick (not-allowed)","kicked":["Bob"],"muc":"r@conference.example.org"}`},
+		{"stream lost after two", []string{"Bob", "Bob (phone)"}, component.ErrDisconnected, 503,
+			`{"error":"the connection to the XMPP server was lost before it answered; the kick may or may not have happened","kicked":["Bob","Bob (phone)"],"muc":"r@conference.example.org"}`},
+		{"nobody kicked", nil, fmt.Errorf("%w (not-allowed)", muc.ErrRefused), 403,
+			`{"error":"the server refused the kick (not-allowed)"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, newHandler(&partialKicker{kicked: tc.kicked, err: tc.err}, true), "POST", "/muc_kick", auth, body)
+			got, _ := json.Marshal(r.body)
+			if r.code != tc.code || string(got) != tc.want {
+				t.Errorf("got %d %s\nwant %d %s", r.code, got, tc.code, tc.want)
+			}
+		})
+	}
+}

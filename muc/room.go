@@ -1,0 +1,589 @@
+package muc
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/muc-kick/muc-kick/component"
+	"gosrc.io/xmpp/stanza"
+)
+
+// The lifecycle of a room, as the component takes part in it. A room the
+// manager has no record of is out.
+//
+//	            startEntry: a kick needs a present moderator
+//	┌─────┐ ───────────────────────────────────────────────▶ ┌─────────┐ ◀─┐ retryNick:
+//	│ out │                                                  │ joining │   │ nick taken,
+//	└─────┘ ◀─────────────────────────────────────────────── └─────────┘ ──┘ once
+//	   ▲     entryFailed: an error presence; removed              │
+//	   │     (307/301/321/322/332, destroyed); the entry          │ entered: our own
+//	   │     created the room (201); role not moderator;          │ presence with
+//	   │     no answer within JoinTimeout; stream down; Close     │ role moderator
+//	   │                                                          ▼
+//	   │     left: our own unavailable presence (removed or  ┌────────┐
+//	   └──────── a plain leave); demoted; a kick from inside │   in   │
+//	         refused (refusedInside); linger expired         └────────┘
+//	         (expire); stream down; Close
+//
+// Every transition is one function below and runs with Manager.mu held; I/O
+// (sending presences, asking the server's version) happens outside the lock.
+// Each entry attempt is an *entry that owns its outcome: a caller waits on
+// the entry it found, never on whichever comes next.
+//
+// What each event does in each state; anything not listed is ignored on
+// purpose:
+//
+//   - Our own presence is a presence from the room's occupant JID for our
+//     current nick (room@service/nick); nothing else is believed to be about
+//     us, whatever status codes (110) it carries.
+//   - joining: an error presence fails the entry (conflict: retryNick once);
+//     an unavailable presence with a removal code or <destroy/> fails it; a
+//     plain unavailable presence is the echo of an earlier leave and is
+//     ignored; an available presence with 201 fails it (we must not create
+//     rooms: leave again, which destroys it); with role moderator: entered;
+//     any other role fails it (leave again, and name the server's fix).
+//   - in: an unavailable presence: left; an available presence whose role is
+//     not moderator: left (demoted; we leave too); with role moderator: a
+//     presence update, ignored; an error presence: ignored (not an answer to
+//     anything we sent while in).
+//   - out: our own available presence from a room we gave up entering
+//     (recorded in Manager.late for lateWindow) is left once; anything else is
+//     ignored.
+//   - Other occupants' presences (room@service/other) update the nick → real
+//     JID map while joining or in; ignored while out.
+//   - Presences of other types (probe, subscribe…), presences from a bare
+//     room JID, messages, subjects and IQs: ignored in every state.
+//   - A kick from inside answered not-allowed or forbidden: in → out
+//     (refusedInside) if the room is still in through the same entry; the
+//     kick then enters once more (Manager.inside).
+//   - JoinTimeout without a verdict: joining → out (entryFailed, with a
+//     leave); the linger timer: in → out (expire, with a leave) unless a kick
+//     re-armed it since (lingerGen).
+//   - The stream goes down (SessionChanged(false)): joining → out, in → out,
+//     nothing sent; it comes up: no room changes, the server's software is
+//     asked again when needed.
+//   - Close: joining → out and in → out, each with a leave; no entry starts
+//     after it.
+type roomState int
+
+const (
+	stateOut roomState = iota
+	stateJoining
+	stateIn
+)
+
+func (s roomState) String() string { return [...]string{"out", "joining", "in"}[s] }
+
+// lateWindow is how long a late answer to an entry we gave up on is still
+// recognised (and left).
+const lateWindow = time.Minute
+
+// maxLate bounds the record of entries given up on.
+const maxLate = 1024
+
+// room is what the manager knows of one room; guarded by Manager.mu.
+type room struct {
+	jid   string
+	state roomState
+	entry *entry // the current attempt while joining; the one that got us in while in
+	nick  string // our nickname there, while joining or in
+	users int    // kicks in progress, plus a running entry
+	// linger leaves the room after a while without kicks; lingerGen tells
+	// the timer that fired from one re-armed since.
+	linger    *time.Timer
+	lingerGen uint64
+	// occupants maps the nicknames present to their real JIDs, as far as
+	// the room's presences to a moderator tell; kept while joining or in.
+	occupants map[string]string
+}
+
+// entry is one attempt to enter a room.
+type entry struct {
+	room    *room
+	nick    string
+	retried bool   // a nick conflict was retried already
+	removed string // why the room removed us after this entry got us in
+
+	// Set by the transition that decides the attempt, with Manager.mu held.
+	decided chan struct{} // closed when verdict is set
+	verdict *verdict
+
+	// The outcome, written once by runEntry before done is closed.
+	done chan struct{}
+	err  error
+}
+
+// verdict is what ended, or will end, an entry attempt.
+type verdict struct {
+	kind  verdictKind
+	err   error  // for refused, down, failed
+	role  string // for notModerator
+	leave bool   // whether runEntry must send a leave presence
+}
+
+type verdictKind int
+
+const (
+	vEntered      verdictKind = iota
+	vConflict                 // nick taken: retry with a suffix
+	vRefused                  // an error presence
+	vRemoved                  // an unavailable presence with a removal reason
+	vCreated                  // status 201
+	vNotModerator             // entered with another role
+	vTimeout                  // no answer within JoinTimeout
+	vFailed                   // the stream, or Close, ended it
+)
+
+// ---- Transitions. Each runs with m.mu held. ----
+
+// startEntry: out → joining. It starts the goroutine that sends the entry
+// presence and delivers the attempt's outcome.
+func (m *Manager) startEntry(r *room) *entry {
+	e := &entry{room: r, nick: m.opts.Nick, decided: make(chan struct{}), done: make(chan struct{})}
+	r.state, r.entry, r.nick = stateJoining, e, e.nick
+	r.occupants = make(map[string]string) // the room sends us everyone anew
+	r.users++                             // the entry holds the room
+	m.joins.Add(1)                        // never after Close: callers check m.closed
+	go m.runEntry(e)
+	return e
+}
+
+// retryNick: joining → joining with another nickname after a conflict.
+func (m *Manager) retryNick(e *entry) {
+	var b [2]byte
+	_, _ = crand.Read(b[:])
+	e.nick = m.opts.Nick + "-" + hex.EncodeToString(b[:])
+	e.retried = true
+	e.verdict, e.decided = nil, make(chan struct{})
+	e.room.nick = e.nick
+	e.room.occupants = make(map[string]string)
+}
+
+// decide records the verdict of an attempt; the first one counts.
+func (m *Manager) decide(e *entry, v verdict) bool {
+	if e.verdict != nil {
+		return false
+	}
+	e.verdict = &v
+	close(e.decided)
+	return true
+}
+
+// entered: joining → in.
+func (m *Manager) entered(e *entry) {
+	if !m.decide(e, verdict{kind: vEntered}) {
+		return
+	}
+	e.room.state = stateIn
+	m.entries.Add(1)
+}
+
+// entryFailed: joining → out. A conflict that may still be retried keeps the
+// room joining: runEntry decides.
+func (m *Manager) entryFailed(e *entry, v verdict) {
+	if !m.decide(e, v) || v.kind == vConflict {
+		return
+	}
+	m.entryOut(e, v.kind)
+}
+
+// entryOut is the state change of entryFailed, once the verdict is known.
+func (m *Manager) entryOut(e *entry, kind verdictKind) {
+	r := e.room
+	r.state = stateOut
+	r.occupants = nil
+	if kind == vTimeout || kind == vFailed {
+		m.rememberLate(r.jid + "/" + e.nick)
+	}
+	m.settle(r)
+}
+
+// left: in → out. It returns the leave presence to send when we should
+// leave ourselves (demoted, linger, Close), or nil.
+func (m *Manager) left(r *room, why string, leave bool) *presence {
+	r.state = stateOut
+	r.occupants = nil
+	m.settle(r)
+	m.log.Debug("muc: out of the room", "room", r.jid, "why", why)
+	if !leave {
+		return nil
+	}
+	p := m.leavePresence(r.jid, r.nick)
+	return &p
+}
+
+// settle decides what an idle room becomes: forgotten when out, left after
+// the linger time when in.
+func (m *Manager) settle(r *room) {
+	if r.users > 0 || m.closed {
+		return
+	}
+	switch r.state {
+	case stateOut:
+		if m.rooms[r.jid] == r {
+			delete(m.rooms, r.jid)
+		}
+	case stateIn:
+		r.lingerGen++
+		gen := r.lingerGen
+		if r.linger != nil {
+			r.linger.Stop()
+		}
+		r.linger = time.AfterFunc(m.opts.Linger, func() { m.expire(r, gen) })
+	}
+}
+
+// disarm stops the linger timer of a room in use; a timer that already fired
+// finds its generation outdated.
+func (m *Manager) disarm(r *room) {
+	r.lingerGen++
+	if r.linger != nil {
+		r.linger.Stop()
+	}
+}
+
+// expire: in → out when the linger time passed without a kick.
+func (m *Manager) expire(r *room, gen uint64) {
+	m.mu.Lock()
+	if gen != r.lingerGen || r.users > 0 || r.state != stateIn || m.closed {
+		m.mu.Unlock()
+		return // a kick came, or the room was left meanwhile
+	}
+	r.state = stateOut
+	r.occupants = nil
+	m.settle(r)
+	leave := m.leavePresence(r.jid, r.nick)
+	m.mu.Unlock()
+	m.log.Debug("muc: leaving idle room", "room", r.jid)
+	m.send(leave)
+}
+
+// refusedInside: in → out after a kick from inside came back not-allowed or
+// forbidden: we are not (or no longer) a present moderator. A room that
+// another kick has left or entered again meanwhile is not touched.
+func (m *Manager) refusedInside(r *room, e *entry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.state == stateIn && r.entry == e {
+		m.left(r, "a kick from inside was refused", false)
+	}
+}
+
+// ---- Events ----
+
+// HandlePacket takes the stanzas that reach the component and are not
+// replies to its IQs. It runs on the component's read goroutine and never
+// blocks.
+func (m *Manager) HandlePacket(p stanza.Packet) {
+	pres, ok := p.(stanza.Presence)
+	if !ok {
+		return // room messages, subjects, IQs: not our business
+	}
+	m.mu.Lock()
+	leave := m.handlePresence(pres)
+	m.mu.Unlock()
+	if leave != nil {
+		go m.send(*leave) // Send may wait for the writer; this goroutine may not
+	}
+}
+
+// handlePresence routes a presence to the transition it means, with m.mu
+// held, and returns a leave presence to send, if any.
+func (m *Manager) handlePresence(pres stanza.Presence) *presence {
+	bare, nick, hasNick := strings.Cut(pres.From, "/")
+	if !hasNick || nick == "" {
+		return nil // not from an occupant JID
+	}
+	bare = strings.ToLower(bare)
+	x := mucUser(pres)
+	r := m.rooms[bare]
+	switch {
+	case r == nil || r.state == stateOut:
+		return m.lateAnswer(pres)
+	case nick != r.nick:
+		r.track(nick, pres, x)
+	case r.state == stateJoining:
+		m.entryAnswer(r.entry, pres, x)
+	case r.state == stateIn:
+		return m.inRoomPresence(r, pres, x)
+	}
+	return nil
+}
+
+// entryAnswer applies our own presence to an entry in progress.
+func (m *Manager) entryAnswer(e *entry, pres stanza.Presence, x *userX) {
+	switch {
+	case pres.Type == stanza.PresenceTypeError:
+		err := presenceError(pres)
+		if errors.Is(err, errConflict) {
+			m.entryFailed(e, verdict{kind: vConflict, err: err})
+			return
+		}
+		m.entryFailed(e, verdict{kind: vRefused, err: err})
+	case pres.Type == stanza.PresenceTypeUnavailable:
+		if why := x.removal(); why != "" {
+			m.entryFailed(e, verdict{kind: vRemoved, err: errors.New(why)})
+		}
+		// else: the echo of an earlier leave of ours.
+	case pres.Type != "":
+		// probe, subscribe…: not an answer to an entry.
+	case x.has(statusCreated):
+		m.entryFailed(e, verdict{kind: vCreated, leave: true})
+	case x.role() == "moderator":
+		m.entered(e)
+	default:
+		m.entryFailed(e, verdict{kind: vNotModerator, role: x.role(), leave: true})
+	}
+}
+
+// inRoomPresence applies our own presence while in the room.
+func (m *Manager) inRoomPresence(r *room, pres stanza.Presence, x *userX) *presence {
+	switch {
+	case pres.Type == stanza.PresenceTypeUnavailable:
+		why := x.removal()
+		r.entry.removed = why
+		if why == "" {
+			why = "left"
+		}
+		m.log.Warn("muc: the component is out of the room", "room", r.jid, "why", why)
+		return m.left(r, why, false)
+	case pres.Type == stanza.PresenceTypeError:
+		return nil // not an answer to anything we sent while in
+	case pres.Type != "":
+		return nil
+	case x.role() != "moderator":
+		why := fmt.Sprintf("demoted to role %q", x.role())
+		m.log.Warn("muc: the component lost its moderator role: leaving the room", "room", r.jid, "role", x.role())
+		return m.left(r, why, true)
+	}
+	return nil // a presence update
+}
+
+// lateAnswer leaves a room that let us in after we gave up entering it.
+func (m *Manager) lateAnswer(pres stanza.Presence) *presence {
+	if pres.Type != "" || m.closed {
+		return nil
+	}
+	bare, nick, _ := strings.Cut(pres.From, "/")
+	key := strings.ToLower(bare) + "/" + nick
+	if _, ok := m.late[key]; !ok {
+		return nil // not an answer to an entry of ours
+	}
+	delete(m.late, key)
+	p := m.leavePresence(strings.ToLower(bare), nick)
+	return &p
+}
+
+// rememberLate records an entry given up on, so that a late answer is left.
+func (m *Manager) rememberLate(occupantJID string) {
+	now := time.Now()
+	for k, t := range m.late {
+		if now.Sub(t) > lateWindow {
+			delete(m.late, k)
+		}
+	}
+	if len(m.late) >= maxLate {
+		return
+	}
+	m.late[occupantJID] = now
+}
+
+// track records another occupant's presence.
+func (r *room) track(nick string, p stanza.Presence, x *userX) {
+	switch {
+	case p.Type == stanza.PresenceTypeUnavailable:
+		delete(r.occupants, nick)
+	case p.Type == "" && x != nil && len(x.Items) > 0 && x.Items[0].JID != "":
+		r.occupants[nick] = canonicalJID(x.Items[0].JID)
+	}
+}
+
+func presenceError(p stanza.Presence) error {
+	cond := p.Error.Reason
+	if cond == "" {
+		cond = "undefined-condition"
+	}
+	return &component.StanzaError{Type: string(p.Error.Type), Condition: cond, Text: p.Error.Text}
+}
+
+// SessionChanged learns that the component's stream came up or went down.
+// After a reconnect the component is in no room: the server dropped it, or
+// keeps a ghost that a new entry replaces.
+func (m *Manager) SessionChanged(up bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.session++
+	m.up = up
+	m.server = nil // the next session may be another server
+	if up {
+		return
+	}
+	for _, r := range m.rooms {
+		switch r.state {
+		case stateJoining:
+			m.entryFailed(r.entry, verdict{kind: vFailed, err: component.ErrDisconnected})
+		case stateIn:
+			m.left(r, "the stream ended", false)
+		}
+	}
+}
+
+// Close leaves every room and refuses further kicks. It waits for entries in
+// progress until ctx ends.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	m.cancel()
+	var leaves []presence
+	for _, r := range m.rooms {
+		m.disarm(r)
+		switch r.state {
+		case stateIn:
+			leaves = append(leaves, *m.left(r, "shutting down", true))
+		case stateJoining:
+			// The entry presence may be on its way: leave after it.
+			leaves = append(leaves, m.leavePresence(r.jid, r.nick))
+			m.entryFailed(r.entry, verdict{kind: vFailed, err: ErrClosed})
+		}
+	}
+	m.mu.Unlock()
+
+	for _, p := range leaves {
+		if err := m.conn.Send(p); err != nil {
+			m.log.Warn("muc: cannot leave room", "room", p.To, "err", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { m.joins.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ---- The entry goroutine ----
+
+// runEntry sends the entry presence of e, waits for the room's verdict (or
+// gives up after JoinTimeout), does what the verdict needs (a leave, a
+// retry with another nick, asking the server how to fix a missing moderator
+// role) and delivers the outcome to the callers waiting on e.
+func (m *Manager) runEntry(e *entry) {
+	defer m.joins.Done()
+	r := e.room
+	for {
+		m.mu.Lock()
+		if e.verdict != nil { // the stream, or Close, ended it before it began
+			m.mu.Unlock()
+			break
+		}
+		join := presence{From: m.fullJID(), To: r.jid + "/" + e.nick, X: &joinX{}}
+		decided := e.decided
+		m.mu.Unlock()
+
+		if err := m.conn.Send(join); err != nil {
+			m.mu.Lock()
+			m.entryFailed(e, verdict{kind: vFailed, err: sendError(err)})
+			m.mu.Unlock()
+			break
+		}
+		t := time.NewTimer(m.opts.JoinTimeout)
+		select {
+		case <-decided:
+		case <-t.C:
+		}
+		t.Stop()
+
+		m.mu.Lock()
+		if e.verdict == nil {
+			m.entryFailed(e, verdict{kind: vTimeout, leave: true})
+		}
+		if e.verdict.kind == vFailed && errors.Is(e.verdict.err, ErrClosed) {
+			// Close may have sent its leave before our entry presence.
+			e.verdict.leave = true
+		}
+		if e.verdict.kind == vConflict {
+			if !e.retried && !m.closed {
+				m.retryNick(e)
+				m.log.Info("muc: nickname taken, trying another", "room", r.jid, "nick", e.nick)
+				m.mu.Unlock()
+				continue
+			}
+			e.verdict.kind = vRefused // taken twice
+			m.entryOut(e, vRefused)
+		}
+		m.mu.Unlock()
+		break
+	}
+
+	m.mu.Lock()
+	v := *e.verdict
+	nick := e.nick
+	m.mu.Unlock()
+	if v.leave {
+		m.send(m.leavePresence(r.jid, nick))
+	}
+	err := m.entryError(r.jid, v)
+	if err != nil && !errors.Is(err, ErrClosed) {
+		m.log.Warn("muc: cannot enter room", "room", r.jid, "err", err)
+	} else if err == nil {
+		m.log.Info("muc: entered room", "room", r.jid, "nick", nick)
+	}
+
+	m.mu.Lock()
+	e.err = err
+	close(e.done)
+	r.users--
+	m.settle(r)
+	m.mu.Unlock()
+}
+
+// entryError is the error an entry's verdict means for the caller.
+func (m *Manager) entryError(roomJID string, v verdict) error {
+	var serr *component.StanzaError
+	switch v.kind {
+	case vEntered:
+		return nil
+	case vRefused:
+		if errors.As(v.err, &serr) && serr.Condition == "item-not-found" {
+			return fmt.Errorf("%w (entering it: %w)", ErrRoomNotFound, serr)
+		}
+		return fmt.Errorf("%w: %w", ErrEntryRefused, v.err)
+	case vRemoved:
+		return fmt.Errorf("%w: removed while entering %s (%v)", ErrEntryRefused, roomJID, v.err)
+	case vCreated:
+		return fmt.Errorf("%w (our entry created it; left again)", ErrRoomNotFound)
+	case vNotModerator:
+		sw, ver := m.serverSoftware(Domain(roomJID))
+		return fmt.Errorf("%w: entered %s with role %q, not moderator (server: %s): %s",
+			ErrEntryRefused, roomJID, v.role, describeServer(sw, ver), ModeratorFix(sw, ver, m.conn.Domain()))
+	case vTimeout:
+		return fmt.Errorf("entering %s: %w", roomJID, component.ErrTimeout)
+	}
+	return v.err
+}
+
+// sendError gives a failed Send of an entry presence the meaning of a lost
+// stream, so that callers tell it from the server's refusal.
+func sendError(err error) error {
+	if errors.Is(err, component.ErrNotConnected) || errors.Is(err, component.ErrDisconnected) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", component.ErrDisconnected, err)
+}
+
+func (m *Manager) leavePresence(roomJID, nick string) presence {
+	return presence{From: m.fullJID(), To: roomJID + "/" + nick, Type: "unavailable"}
+}
+
+func (m *Manager) send(p presence) {
+	if err := m.conn.Send(p); err != nil {
+		m.log.Debug("muc: cannot send presence", "to", p.To, "err", err)
+	}
+}
