@@ -85,7 +85,7 @@ authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // exists on srv.
 func assertRoomGone(t *testing.T, srv *xmpptest.Server, out string) {
 	t.Helper()
-	room := regexp.MustCompile(`muc-kick-check-[0-9a-f]+@[^ :]+`).FindString(out)
+	room := regexp.MustCompile(`muc-kick-check-[0-9a-f]+@[^ :,]+`).FindString(out)
 	if room == "" {
 		t.Fatal("the output names no throw-away room")
 	}
