@@ -160,6 +160,30 @@ func TestModeration(t *testing.T) {
 				}
 			})
 
+			t.Run("an occupant whose presence does not decode whole is still found", func(t *testing.T) {
+				// A room relays each occupant's presence with the occupant's
+				// own children, and gosrc.io/xmpp cannot decode a priority
+				// that is not a number. Prosody forwards one; ejabberd
+				// refuses such a presence at the client's stream.
+				if srv.Kind != "prosody" {
+					return
+				}
+				r := room("junk")
+				alice := modJoin(t, xmpptest.ConnectAs(t, srv, "alice", "alice-pw", "desk"), r, "alice")
+				junk, err := xmpptest.ConnectAs(t, srv, "bob", "bob-pw", "junk").JoinWith(r, "bob-junk", "<priority>high</priority>")
+				if err != nil {
+					t.Fatal(err)
+				}
+				modSees(t, alice, "bob-junk", "")
+				res := modPost(t, d, "/muc_kick", map[string]string{"jid": bob, "muc": r})
+				if res.code != 200 {
+					t.Fatalf("kick by JID of an occupant with <priority>high</priority>: %d %s, want 200", res.code, res.raw)
+				}
+				if _, _, err := junk.WaitKicked(5 * time.Second); err != nil {
+					t.Error(err)
+				}
+			})
+
 			t.Run("kick by full JID kicks one session", func(t *testing.T) {
 				r := room("full")
 				alice, laptop, phone := enter(t, r)

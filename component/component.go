@@ -305,6 +305,12 @@ func (c *Component) handleFrame(s *session, f frame) {
 		if f.isIQReply() {
 			c.deliverUndecodable(s, f, err) // after the count, so a waiter that returns sees it
 		}
+		// What of a presence or message does decode still counts: a room
+		// relays an occupant's presence with that occupant's own children.
+		if p, ok := s.decodeLenient(f); ok {
+			decoded = true
+			c.dispatch(s, f, p)
+		}
 		return
 	}
 	decoded = true

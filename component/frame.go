@@ -3,6 +3,7 @@ package component
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -187,4 +188,83 @@ func (s *session) decode(f frame) (stanza.Packet, error) {
 		return nil, err
 	}
 	return stanza.NextPacket(dec)
+}
+
+// decodeLenient decodes a presence or message that did not decode whole,
+// one direct child at a time: the element's attributes, plus every child
+// that decodes on its own. A presence relayed by a room carries its sender's
+// own children (Prosody strips only the MUC ones), so one occupant's
+// <priority>high</priority> must not hide the room's muc#user item, which
+// says who that occupant is. It reports false when even the bare element
+// does not decode.
+func (s *session) decodeLenient(f frame) (stanza.Packet, bool) {
+	if f.start.Name.Local != "presence" && f.start.Name.Local != "message" {
+		return nil, false
+	}
+	doc := make([]byte, 0, len(s.nsContext)+len(f.raw))
+	doc = append(append(doc, s.nsContext...), f.raw...)
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	if _, err := dec.Token(); err != nil { // the namespace context
+		return nil, false
+	}
+	if _, err := dec.Token(); err != nil { // the element's start tag
+		return nil, false
+	}
+	headEnd := dec.InputOffset()
+	var kids [][2]int64
+	tailStart := int64(-1)
+	for tailStart < 0 {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if err := dec.Skip(); err != nil {
+				return nil, false
+			}
+			kids = append(kids, [2]int64{before, dec.InputOffset()})
+		case xml.EndElement:
+			tailStart = before
+		}
+	}
+	with := func(kid []byte) (stanza.Packet, error) {
+		one := make([]byte, 0, int(headEnd)+len(kid)+len(doc)-int(tailStart))
+		one = append(append(append(one, doc[:headEnd]...), kid...), doc[tailStart:]...)
+		d := xml.NewDecoder(bytes.NewReader(one))
+		if _, err := d.Token(); err != nil {
+			return nil, err
+		}
+		return stanza.NextPacket(d)
+	}
+	base, err := with(nil)
+	if err != nil {
+		return nil, false
+	}
+	for _, k := range kids {
+		p, err := with(doc[k[0]:k[1]])
+		if err != nil {
+			continue // this child is what did not decode
+		}
+		switch b := base.(type) {
+		case stanza.Presence:
+			c := p.(stanza.Presence)
+			b.Show, b.Status, b.Priority = cmp.Or(c.Show, b.Show), cmp.Or(c.Status, b.Status), cmp.Or(c.Priority, b.Priority)
+			if c.Error.Type != "" || c.Error.Reason != "" {
+				b.Error = c.Error
+			}
+			b.Extensions = append(b.Extensions, c.Extensions...)
+			base = b
+		case stanza.Message:
+			c := p.(stanza.Message)
+			b.Subject, b.Body, b.Thread = cmp.Or(c.Subject, b.Subject), cmp.Or(c.Body, b.Body), cmp.Or(c.Thread, b.Thread)
+			if c.Error.Type != "" || c.Error.Reason != "" {
+				b.Error = c.Error
+			}
+			b.Extensions = append(b.Extensions, c.Extensions...)
+			base = b
+		}
+	}
+	return base, true
 }

@@ -101,13 +101,13 @@ func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
 	}{
 		{name: "muc#user status code abc to the bare JID",
 			raw:       `<presence from='` + eve + `' to='kick.example.org'><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></presence>`,
-			malformed: 1},
+			malformed: 1, handled: true},
 		{name: "muc#user status code abc to a full JID",
 			raw:       `<presence from='` + eve + `' to='kick.example.org/r1'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='1x'/></x></presence>`,
-			malformed: 1},
+			malformed: 1, handled: true},
 		{name: "presence with a broken priority",
 			raw:       `<presence from='` + eve + `' to='kick.example.org'><priority>high</priority></presence>`,
-			malformed: 1},
+			malformed: 1, handled: true},
 		{name: "forged 110 and 307 presence",
 			raw:     `<presence type='unavailable' from='room@conference.example.org/kickbot' to='kick.example.org/r1'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>`,
 			handled: true},
@@ -297,4 +297,46 @@ func TestPanicInHandlerCostsOneStanza(t *testing.T) {
 		t.Error("the presence after the panic was not handled")
 	}
 	assertStillUp(t, c, rec)
+}
+
+// TestLenientPresenceKeepsWhatDecodes: a room relays an occupant's presence
+// with the occupant's own children, so one child the stanza package cannot
+// decode (a priority that is not a number) must not hide the room's muc#user
+// payload. The children that decode on their own reach the handler; the
+// stanza still counts as malformed.
+func TestLenientPresenceKeepsWhatDecodes(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{})
+	conn := srv.WaitConn(time.Second)
+	m0 := c.Malformed()
+	err := conn.Send(`<presence from='room@conference.example.org/eve' to='kick.example.org/r1'>` +
+		`<priority>high</priority><show>away</show><status>hi</status>` +
+		`<x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/></x>` +
+		`<x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></presence>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p stanza.Packet
+	select {
+	case p = <-rec.packets:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler got nothing")
+	}
+	pres, ok := p.(stanza.Presence)
+	if !ok {
+		t.Fatalf("the handler got %T", p)
+	}
+	if pres.From != "room@conference.example.org/eve" || pres.Show != "away" || pres.Status != "hi" || pres.Priority != 0 {
+		t.Errorf("presence decoded as %+v", pres)
+	}
+	if len(pres.Extensions) != 1 {
+		t.Fatalf("%d extensions, want the one muc#user payload that decodes", len(pres.Extensions))
+	}
+	// The payload type is frame_test.go's strict muc#user (Code int).
+	if x := fmt.Sprintf("%+v", pres.Extensions[0]); !strings.Contains(x, "Code:110") {
+		t.Errorf("extension %s, want muc#user with status 110", x)
+	}
+	if d := c.Malformed() - m0; d != 1 {
+		t.Errorf("Malformed() moved by %d, want 1", d)
+	}
 }

@@ -458,6 +458,12 @@ func (c *Client) closedErr() error {
 // in each; after a kick, ban or Leave it may join the room again, and the new
 // Occupant then receives the room's presences.
 func (c *Client) Join(room, nick string) (*Occupant, error) {
+	return c.JoinWith(room, nick, "")
+}
+
+// JoinWith is Join with extra, raw XML sent as is inside the entry presence
+// (a <priority/>, <show/>, a payload of another namespace).
+func (c *Client) JoinWith(room, nick, extra string) (*Occupant, error) {
 	key := strings.ToLower(room)
 	o := &Occupant{
 		Room:    room,
@@ -475,8 +481,8 @@ func (c *Client) Join(room, nick string) (*Occupant, error) {
 	c.occupants[key] = o
 	c.mu.Unlock()
 
-	err := c.write(fmt.Sprintf("<presence to='%s/%s'><x xmlns='%s'><history maxchars='0'/></x></presence>",
-		escape(room), escape(nick), nsMUC))
+	err := c.write(fmt.Sprintf("<presence to='%s/%s'><x xmlns='%s'><history maxchars='0'/></x>%s</presence>",
+		escape(room), escape(nick), nsMUC, extra))
 	if err == nil {
 		err = o.waitJoined()
 	}
