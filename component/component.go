@@ -371,7 +371,9 @@ func (c *Component) deliverUndecodable(s *session, f frame, err error) {
 	if iq.Type == stanza.IQTypeError {
 		iq.Error = &stanza.Err{Type: stanza.ErrorTypeCancel, Reason: "undefined-condition", Text: "the reply could not be decoded: " + clip(err.Error())}
 	}
-	s.deliver(iq)
+	if !s.deliver(iq) {
+		c.unmatched.Add(1)
+	}
 }
 
 // answerIQ answers a request addressed to the component. RFC 6120 §8.2.3: a

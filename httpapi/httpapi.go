@@ -58,12 +58,16 @@ type Options struct {
 	CredentialBurst int
 	// (Handler.Update replaces AuthorizationHeader, Clients, Revoked and
 	// the credential rate while the handler runs.)
-	MaxBodyBytes int64            // default 64 KiB
-	MaxInFlight  int              // kicks carried out at once; default 1024
-	Ready        func() bool      // whether kicks can be carried out now (the component is connected)
-	RetryAfter   time.Duration    // sent with 503; default 5s
-	Now          func() time.Time // default time.Now
-	Logger       *slog.Logger
+	MaxBodyBytes int64 // default 64 KiB
+	MaxInFlight  int   // kicks carried out at once; default 1024
+	// RequestTimeout bounds the XMPP work of one request (a kick by JID
+	// sends one IQ per session); past it the answer is 504, with what was
+	// done so far. Default 1 minute.
+	RequestTimeout time.Duration
+	Ready          func() bool      // whether kicks can be carried out now (the component is connected)
+	RetryAfter     time.Duration    // sent with 503; default 5s
+	Now            func() time.Time // default time.Now
+	Logger         *slog.Logger
 	// Observe, if set, learns the outcome of every kick request (the
 	// audit log's outcome word), its status and its duration.
 	Observe func(outcome string, code int, d time.Duration)
@@ -138,6 +142,9 @@ func New(mod Moderator, opts Options) *Handler {
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 1024
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -286,7 +293,8 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request, who **princ
 	default:
 		return req, nil, errBusy
 	}
-	ctx := r.Context()
+	ctx, cancel := context.WithTimeout(r.Context(), a.opts.RequestTimeout)
+	defer cancel()
 	result := map[string]any{"muc": req.MUC}
 	switch {
 	case act == actionBan:
@@ -428,6 +436,8 @@ func status(err error) (int, string) {
 		return http.StatusServiceUnavailable, "the connection to the XMPP server was lost before it answered; the kick may or may not have happened"
 	case errors.Is(err, component.ErrTimeout):
 		return http.StatusGatewayTimeout, "the XMPP server did not answer in time; the kick may or may not have happened"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "the request did not finish in time; what it did so far may have happened"
 	case errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, "the request was cancelled"
 	case errors.As(err, &serr):

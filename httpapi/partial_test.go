@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -46,5 +50,31 @@ func TestKickByJIDFailingPartWay(t *testing.T) {
 				t.Errorf("got %d %s\nwant %d %s", r.code, got, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// slowKicker kicks one session by JID, then waits for the next answer until
+// the request's deadline.
+type slowKicker struct{ fakeKicker }
+
+func (*slowKicker) KickJID(ctx context.Context, _, _, _ string) ([]string, error) {
+	<-ctx.Done()
+	return []string{"Bob"}, ctx.Err()
+}
+
+// A request that outlives RequestTimeout answers 504 with what it did so far,
+// before the HTTP server's own write timeout would cut the connection.
+func TestRequestTimeout(t *testing.T) {
+	h := httpapi.New(&slowKicker{}, httpapi.Options{
+		AuthorizationHeader: auth,
+		Ready:               func() bool { return true },
+		RequestTimeout:      50 * time.Millisecond,
+		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	r := do(t, h, "POST", "/muc_kick", auth, `{"jid":"bob@example.org","muc":"r@conference.example.org"}`)
+	got, _ := json.Marshal(r.body)
+	want := `{"error":"the request did not finish in time; what it did so far may have happened","kicked":["Bob"],"muc":"r@conference.example.org"}`
+	if r.code != 504 || string(got) != want {
+		t.Errorf("got %d %s\nwant 504 %s", r.code, got, want)
 	}
 }

@@ -86,10 +86,18 @@ type versionQuery struct {
 // host answers the version on Prosody 0.12.3 ("Prosody" "0.12.3"), Prosody
 // 13.0.1 ("Prosody" "13.0.1"), ejabberd 23.01 ("ejabberd" "23.01-1") and
 // 24.12 ("ejabberd" "24.12-3~bpo12+1"); the MUC service answers
-// service-unavailable on all four. Without mod_version (as in the test
-// harness) the identities still tell the family: Prosody's MUC service is
+// service-unavailable on all four (the test harness loads mod_version and has
+// the parent domain as a virtual host, like a usual setup). Without
+// mod_version the identities still tell the family: Prosody's MUC service is
 // "Prosody Chatrooms" (unless renamed) and its hosts "Prosody"; ejabberd's
 // MUC service is "Chatrooms" and its hosts "ejabberd".
+// ServerSoftware is the XMPP server's software and version as the manager
+// learns them to name a fix ("" when the server does not say); `muc-kick
+// check` reports them.
+func (m *Manager) ServerSoftware(mucDomain string) (software, version string) {
+	return m.serverSoftware(mucDomain)
+}
+
 func (m *Manager) serverSoftware(mucDomain string) (software, version string) {
 	m.mu.Lock()
 	s := m.server

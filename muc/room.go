@@ -284,12 +284,19 @@ func (m *Manager) HandlePacket(p stanza.Packet) {
 	if !ok {
 		return // room messages, subjects, IQs: not our business
 	}
-	m.mu.Lock()
-	leave := m.handlePresence(pres)
-	m.mu.Unlock()
+	leave := m.handlePresenceLocked(pres)
 	if leave != nil {
 		go m.send(*leave) // Send may wait for the writer; this goroutine may not
 	}
+}
+
+// handlePresenceLocked is handlePresence under m.mu, released even if it
+// panics: the component recovers a handler's panic, and a lock held for ever
+// would hang every later kick.
+func (m *Manager) handlePresenceLocked(pres stanza.Presence) *presence {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.handlePresence(pres)
 }
 
 // handlePresence routes a presence to the transition it means, with m.mu
@@ -515,8 +522,14 @@ func (m *Manager) runEntry(e *entry) {
 				m.mu.Unlock()
 				continue
 			}
-			e.verdict.kind = vRefused // taken twice
-			m.entryOut(e, vRefused)
+			if m.closed {
+				// Shutting down, not refused: the caller gets 503.
+				e.verdict.kind, e.verdict.err = vFailed, ErrClosed
+				m.entryOut(e, vFailed)
+			} else {
+				e.verdict.kind = vRefused // taken twice
+				m.entryOut(e, vRefused)
+			}
 		}
 		m.mu.Unlock()
 		break

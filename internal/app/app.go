@@ -68,6 +68,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 	if cfg.Metrics.Listen == "" {
 		onAPI = stats.Handler()
 	}
+	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
 	handler := httpapi.New(mgr, httpapi.Options{
 		Path:                cfg.HTTP.Path,
 		AuthorizationHeader: auth.AuthorizationHeader,
@@ -79,6 +80,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		CredentialBurst:     auth.CredentialBurst,
 		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
 		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
+		RequestTimeout:      kickBound,
 		Ready:               comp.Connected,
 		Logger:              log,
 		Observe:             stats.Observe,
@@ -91,7 +93,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		Metrics:   stats,
 		Handler:   handler,
 		API:       handler,
-		KickBound: 3*cfg.Component.IQTimeout.Duration + 5*time.Second,
+		KickBound: kickBound,
 	}
 }
 

@@ -71,7 +71,7 @@ func (c *checker) run(ctx context.Context) {
 	if !c.connect(ctx) {
 		return
 	}
-	c.askVersion(ctx)
+	c.askVersion()
 	for _, domain := range c.cfg.MUC.Domains {
 		if c.isMUC(ctx, domain) {
 			c.moderator(ctx, domain)
@@ -133,22 +133,15 @@ Prosody: Component %q with component_secret = "<component.secret>"
 ejabberd: listen → module: ejabberd_service → hosts: %s: password: "<component.secret>"`, domain, domain, domain)
 }
 
-// askVersion learns the server's software (XEP-0092), for the fixes.
-func (c *checker) askVersion(ctx context.Context) {
-	// The MUC service answers on ejabberd; on Prosody the virtual host it
-	// belongs to, usually the parent domain of both services, does.
-	for _, to := range []string{c.cfg.MUC.Domains[0], parentDomain(c.cfg.MUC.Domains[0]), parentDomain(c.cfg.Component.Domain)} {
-		iq, err := c.comp.IQ(ctx, "get", "", to, stanza.Version{})
-		if err != nil {
-			continue
-		}
-		if v, ok := iq.Payload.(*stanza.Version); ok && v.Name != "" {
-			c.software, c.version = v.Name, v.Version
-			c.pass("server", "%s %s (asked %s)", v.Name, v.Version, to)
-			return
-		}
+// askVersion learns the server's software as the room manager does when it
+// names a fix (XEP-0092, then the disco identity).
+func (c *checker) askVersion() {
+	c.software, c.version = c.rooms.ServerSoftware(c.cfg.MUC.Domains[0])
+	if c.software == "" {
+		c.pass("server", "the server does not tell its software (XEP-0092 or disco#info); the fixes below name every server")
+		return
 	}
-	c.pass("server", "the server does not tell its version (XEP-0092); the fixes below name every server")
+	c.pass("server", "%s %s", c.software, c.version)
 }
 
 // isMUC asks domain for its disco#info: a MUC service has the identity
@@ -347,13 +340,6 @@ type dataForm struct {
 
 type destroy struct {
 	Reason string `xml:"reason,omitempty"`
-}
-
-func parentDomain(d string) string {
-	if _, rest, ok := strings.Cut(d, "."); ok && rest != "" {
-		return rest
-	}
-	return d
 }
 
 // lastError is a slog.Handler that keeps the last "err" of the component's
