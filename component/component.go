@@ -51,6 +51,15 @@ var (
 	ErrHandshake = errors.New("component: handshake refused")
 	// ErrClosed means the component was shut down.
 	ErrClosed = errors.New("component: closed")
+	// ErrConflict means the server refused the handshake because another
+	// stream holds the component's domain (Prosody answers <conflict/>):
+	// another instance is active, or the server still holds our previous
+	// stream. The component stands by and retries every StandbyInterval.
+	ErrConflict = errors.New("component: another connection holds the component domain")
+	// ErrShared means the server accepted this stream beside another one on
+	// the same domain and splits the stanzas between them (ejabberd does):
+	// replies to this instance's requests go to the other one.
+	ErrShared = errors.New("component: the component domain is shared with another connection")
 )
 
 // StanzaError is an XMPP stanza error (RFC 6120 §8.3) in a reply.
@@ -100,6 +109,15 @@ type Options struct {
 	KeepaliveTo       string        // where pings go; default Domain's parent domain
 	BackoffMin        time.Duration // first reconnect delay; default 100ms
 	BackoffMax        time.Duration // reconnect delay cap; default 30s
+	StandbyInterval   time.Duration // retry interval while the server answers conflict; default 1s
+
+	// Probe, if > 0, is how many pings the component sends to KeepaliveTo
+	// right after each handshake, after an IQ timeout, and every few
+	// seconds while the domain is found shared, to tell whether the server
+	// splits stanzas between this stream and another one (see sharing.go).
+	// Until the first probe of a stream has ended, Ready is false. 0 turns
+	// the probe off (the component's own tests count every stanza sent).
+	Probe int
 
 	// Dial opens the TCP connection; default a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -123,6 +141,9 @@ type Component struct {
 	malformed  atomic.Uint64
 	unmatched  atomic.Uint64
 	dropLog    limiter
+
+	standby atomic.Bool // the last handshake was refused with conflict
+	share   sharing     // whether the server splits our stanzas with another stream
 }
 
 // New returns a Component that connects when Run is called.
@@ -147,6 +168,9 @@ func New(opts Options) *Component {
 	}
 	if opts.BackoffMax <= 0 {
 		opts.BackoffMax = 30 * time.Second
+	}
+	if opts.StandbyInterval <= 0 {
+		opts.StandbyInterval = time.Second
 	}
 	if opts.Dial == nil {
 		var d net.Dialer
@@ -173,6 +197,24 @@ func (c *Component) Domain() string { return c.opts.Domain }
 
 // Connected reports whether an authenticated stream is up.
 func (c *Component) Connected() bool { return c.current() != nil }
+
+// Ready reports whether requests can be carried out now: a stream is up, it
+// passed its first probe (if Options.Probe is set), and the domain is not
+// found shared with another stream.
+func (c *Component) Ready() bool { return c.NotReady() == nil }
+
+// NotReady says why the component is not ready, or returns nil when it is:
+// an error wrapping ErrShared, ErrConflict (a standby) or ErrNotConnected.
+func (c *Component) NotReady() error {
+	s := c.current()
+	if s == nil {
+		if c.standby.Load() {
+			return fmt.Errorf("%w (%s): standing by, retrying every %s", ErrConflict, c.opts.Domain, c.opts.StandbyInterval)
+		}
+		return ErrNotConnected
+	}
+	return c.share.notReady(s, c.opts.Domain)
+}
 
 // Reconnects counts the streams that ended and were dialled again.
 func (c *Component) Reconnects() uint64 { return c.reconnects.Load() }
@@ -220,6 +262,22 @@ func (c *Component) Run(ctx context.Context) error {
 		if errors.Is(err, ErrHandshake) {
 			return fmt.Errorf("%w by %s for %s: check component.domain and the secret on both sides", err, c.opts.Server, c.opts.Domain)
 		}
+		if errors.Is(err, ErrConflict) {
+			// A standby: retry at a short fixed interval, so that it takes
+			// over within seconds of the active instance's death. Growing
+			// backoff would leave the domain without a component for up to
+			// BackoffMax. One line when standing by starts, not one a second.
+			if !c.standby.Swap(true) {
+				c.log.Warn("component: standing by: another connection holds the component domain; not ready until it goes away",
+					"server", c.opts.Server, "domain", c.opts.Domain, "retry_every", c.opts.StandbyInterval,
+					"cause", "another muc-kick instance is connected with this domain, or the server still holds our previous stream",
+					"err", err)
+			}
+			if !sleep(ctx, c.opts.StandbyInterval) {
+				return nil
+			}
+			continue
+		}
 		if err != nil {
 			wait := jitter(delay)
 			c.log.Warn("component: cannot connect", "server", c.opts.Server, "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
@@ -229,7 +287,11 @@ func (c *Component) Run(ctx context.Context) error {
 			delay = min(delay*2, c.opts.BackoffMax)
 			continue
 		}
-		c.log.Info("component: connected", "server", c.opts.Server, "domain", c.opts.Domain)
+		if c.standby.Swap(false) {
+			c.log.Info("component: connected: took over the component domain from the stream that held it", "server", c.opts.Server, "domain", c.opts.Domain)
+		} else {
+			c.log.Info("component: connected", "server", c.opts.Server, "domain", c.opts.Domain)
+		}
 		started := time.Now()
 		c.serve(ctx, s)
 		if ctx.Err() != nil {
@@ -255,6 +317,7 @@ func (c *Component) Run(ctx context.Context) error {
 
 // serve runs one session until it ends or ctx ends.
 func (c *Component) serve(ctx context.Context, s *session) {
+	c.share.reset(s, c.opts.Probe > 0)
 	c.mu.Lock()
 	c.sess = s
 	c.mu.Unlock()
@@ -266,6 +329,9 @@ func (c *Component) serve(ctx context.Context, s *session) {
 	go s.readLoop(func(f frame) { c.handleFrame(s, f) })
 	if c.opts.KeepaliveInterval > 0 {
 		go c.keepalive(s)
+	}
+	if c.opts.Probe > 0 {
+		go c.probeLoop(s)
 	}
 	select {
 	case <-s.done:
@@ -330,6 +396,9 @@ func (c *Component) dispatch(s *session, f frame, p stanza.Packet) {
 			if !s.deliver(v) {
 				c.unmatched.Add(1)
 				c.log.Debug("component: dropped a reply nobody waits for", "id", clip(v.Id), "from", clip(v.From))
+				if c.foreignID(v.Id) {
+					c.sawForeignReply(s, v.Id)
+				}
 			}
 		case stanza.IQTypeGet, stanza.IQTypeSet:
 			c.answerIQ(s, f)
@@ -494,6 +563,9 @@ func (c *Component) keepalive(s *session) {
 		}
 		_, err := c.sendIQ(context.Background(), s, rawIQ{Type: "get", To: c.opts.KeepaliveTo, Payload: pingPayload{}}, c.opts.KeepaliveTimeout)
 		var serr *StanzaError
+		if errors.Is(err, ErrTimeout) && c.share.isShared() {
+			continue // the reply went to the other stream on our domain: that explains it
+		}
 		if err != nil && !errors.As(err, &serr) { // any answer, even an error, proves the stream alive
 			s.fail(fmt.Errorf("component: keepalive: %w", err))
 			return
@@ -527,7 +599,11 @@ func (c *Component) IQ(ctx context.Context, typ, from, to string, payload any) (
 	if from == "" {
 		from = c.opts.Domain
 	}
-	return c.sendIQ(ctx, s, rawIQ{Type: typ, From: from, To: to, Payload: payload}, c.opts.IQTimeout)
+	r, err := c.sendIQ(ctx, s, rawIQ{Type: typ, From: from, To: to, Payload: payload}, c.opts.IQTimeout)
+	if errors.Is(err, ErrTimeout) {
+		c.suspect(s) // a lost reply: is it the server, or another stream on our domain?
+	}
+	return r, err
 }
 
 // sendIQ sends iq on s and waits for its reply, at most timeout, or until the

@@ -455,12 +455,15 @@ func TestThousandsOfReconnectsLeakNothing(t *testing.T) {
 	}
 }
 
+// TestConflictAtHandshakeIsRetried: a <conflict/> (another stream holds the
+// domain) makes a standby: not ready, saying why, one log line, and retries
+// at StandbyInterval, not with growing backoff, until the domain is free.
 func TestConflictAtHandshakeIsRetried(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	srv.RefuseHandshakes("conflict")
 	lines := make(logLines, 100)
 	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
-		BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, KeepaliveInterval: -1,
+		BackoffMin: time.Hour, BackoffMax: time.Hour, StandbyInterval: 10 * time.Millisecond, KeepaliveInterval: -1,
 		Logger: slog.New(lines)})
 	rec := &recorder{packets: make(chan stanza.Packet, 1), sessions: make(chan bool, 10)}
 	c.SetHandler(rec)
@@ -468,14 +471,34 @@ func TestConflictAtHandshakeIsRetried(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	waitLines(t, lines, 3, "component: cannot connect", "conflict")
+	waitLines(t, lines, 1, "component: standing by", "conflict")
 	select {
 	case err := <-done:
 		t.Fatalf("Run gave up on a conflict, which is transient: %v", err)
 	default:
 	}
+	if err := c.NotReady(); !errors.Is(err, component.ErrConflict) || c.Ready() {
+		t.Errorf("NotReady() = %v, Ready() = %v while standing by", err, c.Ready())
+	}
+	// With a backoff of an hour, only the standby interval can bring the
+	// attempt that succeeds.
 	srv.RefuseHandshakes("")
 	waitSession(t, rec, true)
+	if err := c.NotReady(); err != nil {
+		t.Errorf("NotReady() = %v once connected", err)
+	}
+	waitLines(t, lines, 1, "component: connected: took over", "")
 	cancel()
 	<-done
+	for {
+		select {
+		case l := <-lines:
+			if strings.Contains(l, "standing by") {
+				t.Errorf("a second standby line: %s", l)
+			}
+			continue
+		default:
+		}
+		break
+	}
 }

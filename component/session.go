@@ -178,8 +178,13 @@ func (s *session) handshakeAnswer() error {
 		case "not-authorized", "host-unknown", "improper-addressing", "invalid-namespace", "policy-violation":
 			return &handshakeError{reason: reason} // configuration: retrying will not help
 		}
-		// conflict (the server still holds our previous stream), system-shutdown,
-		// resource-constraint, …: the next attempt may well succeed.
+		if v.Error.Local == "conflict" {
+			// Prosody: another stream holds the domain (another instance,
+			// or our own previous stream the server has not let go of).
+			return fmt.Errorf("%w (stream error %s)", ErrConflict, reason)
+		}
+		// system-shutdown, resource-constraint, …: the next attempt may
+		// well succeed.
 		return fmt.Errorf("component: handshake: stream error %s", reason)
 	case stanza.StreamClosePacket:
 		return errors.New("component: the server closed the stream during the handshake")

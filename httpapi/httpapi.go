@@ -64,10 +64,13 @@ type Options struct {
 	// sends one IQ per session); past it the answer is 504, with what was
 	// done so far. Default 1 minute.
 	RequestTimeout time.Duration
-	Ready          func() bool      // whether kicks can be carried out now (the component is connected)
-	RetryAfter     time.Duration    // sent with 503; default 5s
-	Now            func() time.Time // default time.Now
-	Logger         *slog.Logger
+	Ready          func() bool // whether kicks can be carried out now (the component is connected)
+	// NotReady, if set, says why Ready is false, for /readyz's body
+	// (e.g. a standby: another instance holds the component domain).
+	NotReady   func() error
+	RetryAfter time.Duration    // sent with 503; default 5s
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger
 	// Observe, if set, learns the outcome of every kick request (the
 	// audit log's outcome word), its status and its duration.
 	Observe func(outcome string, code int, d time.Duration)
@@ -185,8 +188,14 @@ func New(mod Moderator, opts Options) *Handler {
 
 func (a *api) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 	if !a.opts.Ready() {
+		msg := errNotReady.Error()
+		if a.opts.NotReady != nil {
+			if err := a.opts.NotReady(); err != nil {
+				msg = err.Error()
+			}
+		}
 		a.retryAfter(w)
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{errNotReady.Error()})
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{msg})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -46,7 +46,10 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		KeepaliveInterval: keepalive,
 		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
 		KeepaliveTo:       cfg.MUC.Domains[0],
-		Logger:            log,
+		// Tell whether the server splits the domain's stanzas with another
+		// stream (ejabberd with two instances on one domain).
+		Probe:  8,
+		Logger: log,
 	})
 	mgr := muc.NewManager(comp, muc.Options{
 		Domains:     cfg.MUC.Domains,
@@ -81,7 +84,8 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
 		MaxInFlight:         int(cfg.HTTP.MaxInFlight),
 		RequestTimeout:      kickBound,
-		Ready:               comp.Connected,
+		Ready:               comp.Ready,
+		NotReady:            comp.NotReady,
 		Logger:              log,
 		Observe:             stats.Observe,
 		Metrics:             onAPI,
