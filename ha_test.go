@@ -5,10 +5,18 @@ package main
 // resilience_test.go's startBinary, postKick and friends.
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,4 +140,212 @@ func TestHASharedDomainOnEjabberd(t *testing.T) {
 	killed := second.kill9(t)
 	first.waitReady(t, 30*time.Second)
 	t.Logf("the first was ready again %s after the second was killed", time.Since(killed).Round(time.Millisecond))
+}
+
+// startHAProxy runs HAProxy with contrib/ha/haproxy.cfg, its listener and
+// its two servers replaced with a free port and the daemons' addresses, and
+// returns its URL. It fails the test when haproxy is missing and CI is set.
+func startHAProxy(t *testing.T, instances ...*daemonProc) string {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("haproxy is not installed (.ci/install-servers installs it): %v", err)
+		}
+		t.Skip("haproxy is not installed")
+	}
+	raw, err := os.ReadFile("contrib/ha/haproxy.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := strings.Replace(string(raw), "bind 127.0.0.1:5280", "bind "+addr, 1)
+	for i, p := range instances {
+		old := fmt.Sprintf("127.0.0.1:%d", 5281+i)
+		if !strings.Contains(cfg, old) {
+			t.Fatalf("contrib/ha/haproxy.cfg has no server %s", old)
+		}
+		cfg = strings.Replace(cfg, old, strings.TrimPrefix(p.url, "http://"), 1)
+	}
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "-db", "-f", path)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("haproxy log:\n%s", logs.String())
+		}
+	})
+	url := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if resp, err := http.Get(url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url
+			}
+		}
+		select {
+		case <-done:
+			t.Fatalf("haproxy exited:\n%s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not route /readyz within 10s:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// haOutcome is a kick through the load balancer, sent with Muc-Kick-Absent.
+type haOutcome struct {
+	kickOutcome
+	sent   time.Time
+	absent bool // 200 with "absent": the occupant was already gone
+}
+
+func postKickAbsentOK(client *http.Client, url string, body kickBody) haOutcome {
+	out := haOutcome{sent: time.Now()}
+	out.nick = body.Nickname
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url+"/muc_kick", bytes.NewReader(data))
+	req.Header.Set("Authorization", testAuth)
+	req.Header.Set("Muc-Kick-Absent", "ok")
+	resp, err := client.Do(req)
+	out.at = time.Now()
+	if err != nil {
+		out.err = err
+		return out
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Error  string   `json:"error"`
+		Absent []string `json:"absent"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	out.code = resp.StatusCode
+	if err := json.Unmarshal(raw, &b); err != nil {
+		out.err = fmt.Errorf("status %d with a body that is not JSON: %q", resp.StatusCode, raw)
+	}
+	out.errText, out.absent = b.Error, len(b.Absent) > 0
+	return out
+}
+
+// TestHALoadBalancerInstanceKilled: two muc-kick instances, each with its
+// own component domain (contrib/ha's server snippets), behind HAProxy
+// (contrib/ha/haproxy.cfg). One instance is killed with SIGKILL in the
+// middle of a paced burst of kicks. Every request must be answered; a 200
+// only for an occupant who really got the 307; every occupant out at the end
+// (a request answered otherwise is sent again, as a backend would).
+func TestHALoadBalancerInstanceKilled(t *testing.T) {
+	skipIfShort(t)
+	bin := buildDaemon(t)
+	for _, k := range xmpptest.Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			srv := k.StartHA(t)
+			var instances []*daemonProc
+			for i, d := range srv.ComponentDomains {
+				// Each its own nick too: on ejabberd a killed instance
+				// stays in its rooms as a ghost occupant.
+				instances = append(instances, startBinary(t, bin, srv, binOptions{domain: d, server: srv.ComponentAddrs[i], nick: fmt.Sprintf("kickbot%d", i+1)}))
+			}
+			for _, p := range instances {
+				p.waitReady(t, 15*time.Second)
+			}
+			lb := startHAProxy(t, instances...)
+
+			const rooms, perRoom = 2, 12
+			var occupants []*xmpptest.Occupant
+			var bodies []kickBody
+			for r := range rooms {
+				room := fmt.Sprintf("ha%d@%s", r, srv.MUCDomain)
+				join(t, srv, room, "watcher")
+				for u := range perRoom {
+					o := join(t, srv, room, fmt.Sprintf("r%du%d", r, u))
+					occupants = append(occupants, o)
+					bodies = append(bodies, kickBody{o.Nick, room, "ha"})
+				}
+			}
+
+			// A paced burst: one kick every 40 ms; the first instance is
+			// killed once a third of them have been answered.
+			client := newKickClient()
+			outcomes := make([]haOutcome, len(bodies))
+			var wg sync.WaitGroup
+			var answered atomic.Int32
+			killAt := int32(len(bodies) / 3)
+			killedCh := make(chan time.Time, 1)
+			for i, body := range bodies {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outcomes[i] = postKickAbsentOK(client, lb, body)
+					if answered.Add(1) == killAt {
+						killedCh <- instances[0].kill9(t)
+					}
+				}()
+				time.Sleep(40 * time.Millisecond)
+			}
+			wg.Wait()
+			killed := <-killedCh
+
+			var next200 time.Duration = -1
+			for i, out := range outcomes {
+				switch {
+				case out.err != nil:
+					t.Errorf("%s: no answer: %v", out.nick, out.err)
+				case out.code == 200:
+					if _, _, err := occupants[i].WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s: a false 200 (absent=%v): %v", out.nick, out.absent, err)
+					}
+					if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
+						next200 = d
+					}
+				default:
+					t.Logf("%s: %d %q (sent %s after the kill)", out.nick, out.code, out.errText, out.sent.Sub(killed).Round(time.Millisecond))
+				}
+			}
+			var counts []kickOutcome
+			absent := 0
+			for _, o := range outcomes {
+				counts = append(counts, o.kickOutcome)
+				if o.absent {
+					absent++
+				}
+			}
+			t.Logf("%d kicks through HAProxy, one instance killed after %d answers: %s (%d of the 200s absent: a retry of a kick that had landed); first 200 of a request sent after the kill: %s after the kill",
+				len(outcomes), killAt, statusCounts(counts), absent, next200.Round(time.Millisecond))
+
+			// What did not get a 200 is sent again; then everyone is out.
+			for i, out := range outcomes {
+				if out.code != 200 {
+					if again := postKickAbsentOK(client, lb, bodies[i]); again.code != 200 {
+						t.Errorf("%s: again: %d %q %v", out.nick, again.code, again.errText, again.err)
+					}
+				}
+			}
+			for _, o := range occupants {
+				if !gotKicked(o) {
+					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s is still in %s: %v", o.Nick, o.Room, err)
+					}
+				}
+			}
+		})
+	}
 }

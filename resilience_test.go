@@ -818,6 +818,8 @@ type binOptions struct {
 	secret    string // default: the server's
 	server    string // the component listener; default: the server's
 	component string // more lines for [component]
+	domain    string // the component domain; default: the server's
+	nick      string // muc.nick; default kickbot
 }
 
 // startBinary runs bin with a config for srv, and waits until it logged its
@@ -829,6 +831,12 @@ func startBinary(t *testing.T, bin string, srv *xmpptest.Server, o binOptions) *
 	}
 	if o.server == "" {
 		o.server = srv.ComponentAddr
+	}
+	if o.domain == "" {
+		o.domain = srv.ComponentDomain
+	}
+	if o.nick == "" {
+		o.nick = "kickbot"
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
@@ -843,14 +851,14 @@ connect_timeout = "5s"
 
 [muc]
 domains = [%q]
-nick = "kickbot"
+nick = %q
 linger = "30s"
 
 [http]
 listen = "127.0.0.1:0"
 authorization_header = %q
 shutdown_grace = "30s"
-`, o.server, srv.ComponentDomain, o.secret, o.component, srv.MUCDomain, testAuth)
+`, o.server, o.domain, o.secret, o.component, srv.MUCDomain, o.nick, testAuth)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -256,6 +256,9 @@ func (a *api) handle(act action) httprouter.Handle {
 			client, id = p.name, p.id
 		}
 		took, what := time.Since(start), outcome(act, code, err)
+		if _, absent := result["absent"]; absent {
+			what = "absent"
+		}
 		// Failures from one address are summarised, so a flood cannot drown the log.
 		if failed := code == http.StatusUnauthorized || errors.Is(err, errThrottled); !failed || a.fails.audit(a.fails.addr(r), code != http.StatusUnauthorized) {
 			attrs := []any{"client", client, "remote", r.RemoteAddr, "room", req.MUC, "nick", req.Nickname, "jid", req.JID,
@@ -319,9 +322,20 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request, who **princ
 	default:
 		err = a.mod.Kick(ctx, req.MUC, req.Nickname, req.Reason)
 		result["kicked"] = []string{req.Nickname}
+		if errors.Is(err, muc.ErrOccupantNotFound) && r.Header.Get(AbsentHeader) == "ok" {
+			// Opted in: the occupant is not there, which is what the kick
+			// was for (a retry of a kick that landed, see the README).
+			err, result["kicked"], result["absent"] = nil, []string{}, []string{req.Nickname}
+		}
 	}
 	return req, result, err
 }
+
+// AbsentHeader, set to "ok" on a kick by nickname, makes "no such occupant"
+// a 200 with {"kicked": [], "absent": [nick]} instead of a 404, so that a
+// kick retried after a failover (by a load balancer or a backend) is
+// idempotent. Without it, mod_http_muc_kick's answers are unchanged.
+const AbsentHeader = "Muc-Kick-Absent"
 
 // decode reads and checks a request body for act.
 func decode(act action, body io.Reader) (request, error) {

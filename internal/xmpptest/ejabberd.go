@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,13 +28,18 @@ import (
 // Of several ejabberd installs (see Installs), it starts the newest.
 func StartEjabberd(tb TB) *Server {
 	tb.Helper()
-	return startEjabberd(tb, requireServer(tb, "ejabberd"), false)
+	return startEjabberd(tb, requireServer(tb, "ejabberd"), variant{})
 }
 
-func startEjabberd(tb TB, inst Install, notAdmin bool) *Server {
+func startEjabberd(tb TB, inst Install, v variant) *Server {
 	tb.Helper()
-	s, extra := newServer(tb, inst, 1)
-	s.notAdmin = notAdmin
+	s, extra := newServer(tb, inst, 2)
+	s.variant = v
+	if v.ha {
+		s.ComponentDomains = []string{"kick1." + anonDomain, "kick2." + anonDomain}
+		s.ComponentDomain = s.ComponentDomains[0]
+		s.ComponentAddrs = []string{s.ComponentAddr, net.JoinHostPort("127.0.0.1", strconv.Itoa(extra[1]))}
+	}
 	e := &ejabberd{
 		s:        s,
 		inst:     inst,

@@ -35,7 +35,7 @@ func (i Install) Name() string { return i.Family + "-" + i.Version }
 // and StartEjabberd.
 func (i Install) Start(tb TB) *Server {
 	tb.Helper()
-	return i.start(tb, false)
+	return i.start(tb, variant{})
 }
 
 // StartNotAdmin starts a server whose registration of the component lacks
@@ -44,15 +44,24 @@ func (i Install) Start(tb TB) *Server {
 // access_admin): the misconfiguration `muc-kick check` must catch.
 func (i Install) StartNotAdmin(tb TB) *Server {
 	tb.Helper()
-	return i.start(tb, true)
+	return i.start(tb, variant{notAdmin: true})
 }
 
-func (i Install) start(tb TB, notAdmin bool) *Server {
+// StartHA starts a server registered with contrib/ha's snippet instead of
+// contrib/prosody's or contrib/ejabberd's: two component domains (see
+// Server.ComponentDomains), both admins of the MUC service, for two
+// muc-kick instances side by side. ComponentDomain is the first of them.
+func (i Install) StartHA(tb TB) *Server {
+	tb.Helper()
+	return i.start(tb, variant{ha: true})
+}
+
+func (i Install) start(tb TB, v variant) *Server {
 	tb.Helper()
 	if i.Family == "prosody" {
-		return startProsody(tb, i, notAdmin)
+		return startProsody(tb, i, v)
 	}
-	return startEjabberd(tb, i, notAdmin)
+	return startEjabberd(tb, i, v)
 }
 
 // ServersDirEnv names the environment variable with the folder that holds

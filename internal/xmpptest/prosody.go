@@ -27,13 +27,18 @@ import (
 // ProsodyKinds to test each.
 func StartProsody(tb TB) *Server {
 	tb.Helper()
-	return startProsody(tb, requireServer(tb, "prosody"), false)
+	return startProsody(tb, requireServer(tb, "prosody"), variant{})
 }
 
-func startProsody(tb TB, inst Install, notAdmin bool) *Server {
+func startProsody(tb TB, inst Install, v variant) *Server {
 	tb.Helper()
 	s, _ := newServer(tb, inst, 0)
-	s.notAdmin = notAdmin
+	s.variant = v
+	if v.ha {
+		s.ComponentDomains = []string{"kick1." + anonDomain, "kick2." + anonDomain}
+		s.ComponentDomain = s.ComponentDomains[0]
+		s.ComponentAddrs = []string{s.ComponentAddr, s.ComponentAddr}
+	}
 	cfg, err := prosodyConfig(s)
 	if err != nil {
 		tb.Fatalf("xmpptest: %v", err)

@@ -43,18 +43,31 @@ type Server struct {
 	ComponentAddr   string // "127.0.0.1:port" of the XEP-0114 listener
 	ClientAddr      string // "127.0.0.1:port" of c2s
 	ComponentDomain string // e.g. "kick.localhost"
-	Secret          string // component secret
-	MUCDomain       string // e.g. "conference.localhost"
-	AnonDomain      string // vhost with SASL ANONYMOUS, e.g. "anon.localhost"
-	UsersDomain     string // vhost with accounts (SASL PLAIN), e.g. "users.localhost"; see Register
-	Dir             string // temp dir holding config, data, logs
+	// ComponentDomains are the component domains the server accepts:
+	// ComponentDomain, or with StartHA "kick1.localhost" and
+	// "kick2.localhost" (and ComponentDomain the first).
+	ComponentDomains []string
+	// ComponentAddrs are where each of ComponentDomains connects: all
+	// ComponentAddr on Prosody; with StartHA on ejabberd, one listener each.
+	ComponentAddrs []string
+	Secret         string // component secret
+	MUCDomain      string // e.g. "conference.localhost"
+	AnonDomain     string // vhost with SASL ANONYMOUS, e.g. "anon.localhost"
+	UsersDomain    string // vhost with accounts (SASL PLAIN), e.g. "users.localhost"; see Register
+	Dir            string // temp dir holding config, data, logs
 
-	tb       TB
-	proc     process
-	notAdmin bool // the config lacks the component's admin lines
+	tb   TB
+	proc process
+	variant
 
 	mu      sync.Mutex // serialises Start, Stop and Kill
 	running bool
+}
+
+// variant is how a server's config differs from the usual one.
+type variant struct {
+	notAdmin bool // the config lacks the component's admin lines (StartNotAdmin)
+	ha       bool // contrib/ha's snippet: two component domains (StartHA)
 }
 
 // process is what differs between server implementations.
@@ -94,6 +107,7 @@ type Kind struct {
 	Name          string // the install's name, e.g. "prosody-13.0.1", or a family without one
 	Start         func(TB) *Server
 	StartNotAdmin func(TB) *Server // see Install.StartNotAdmin
+	StartHA       func(TB) *Server // see Install.StartHA
 }
 
 // Kinds returns the servers to run a table-driven test against: every
@@ -105,7 +119,7 @@ func Kinds() []Kind {
 		found := false
 		for _, i := range Installs() {
 			if i.Family == family {
-				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start, StartNotAdmin: i.StartNotAdmin})
+				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start, StartNotAdmin: i.StartNotAdmin, StartHA: i.StartHA})
 				found = true
 			}
 		}
@@ -115,7 +129,7 @@ func Kinds() []Kind {
 				requireServer(tb, family)
 				return nil
 			}
-			kinds = append(kinds, Kind{Name: family, Start: missing, StartNotAdmin: missing})
+			kinds = append(kinds, Kind{Name: family, Start: missing, StartNotAdmin: missing, StartHA: missing})
 		}
 	}
 	return kinds
@@ -158,17 +172,19 @@ func newServer(tb TB, inst Install, extraPorts int) (*Server, []int) {
 		tb.Fatalf("xmpptest: %v", err)
 	}
 	s := &Server{
-		Kind:            inst.Family,
-		Version:         inst.Version,
-		ClientAddr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		ComponentAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-		ComponentDomain: componentDomain,
-		Secret:          "secret-" + randomHex(8),
-		MUCDomain:       mucDomain,
-		AnonDomain:      anonDomain,
-		UsersDomain:     usersDomain,
-		Dir:             tb.TempDir(),
-		tb:              tb,
+		Kind:             inst.Family,
+		Version:          inst.Version,
+		ClientAddr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		ComponentAddr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
+		ComponentDomain:  componentDomain,
+		ComponentDomains: []string{componentDomain},
+		ComponentAddrs:   []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))},
+		Secret:           "secret-" + randomHex(8),
+		MUCDomain:        mucDomain,
+		AnonDomain:       anonDomain,
+		UsersDomain:      usersDomain,
+		Dir:              tb.TempDir(),
+		tb:               tb,
 	}
 	return s, ports[2:]
 }
@@ -376,6 +392,14 @@ func randomHex(n int) string {
 // contribSnippet reads contrib/<name> of this module and replaces the example
 // domains, port and secret with the test values of s.
 func (s *Server) contribSnippet(name, commentPrefix string) (string, error) {
+	components := []struct{ old, new string }{{placeholderComponent, s.ComponentDomain}}
+	if s.ha {
+		name = map[string]string{"prosody/muc-kick.cfg.lua": "ha/prosody.cfg.lua", "ejabberd/muc-kick.yml": "ha/ejabberd.yml"}[name]
+		components = nil
+		for i, d := range s.ComponentDomains {
+			components = append(components, struct{ old, new string }{fmt.Sprintf("kick%d.example.org", i+1), d})
+		}
+	}
 	path, err := contribPath(name)
 	if err != nil {
 		return "", err
@@ -386,12 +410,17 @@ func (s *Server) contribSnippet(name, commentPrefix string) (string, error) {
 	}
 	_, port, _ := net.SplitHostPort(s.ComponentAddr)
 	text := string(b)
-	for _, r := range []struct{ old, new string }{
-		{placeholderComponent, s.ComponentDomain},
+	if len(s.ComponentAddrs) > 1 {
+		_, port2, _ := net.SplitHostPort(s.ComponentAddrs[1])
+		if s.ComponentAddrs[1] != s.ComponentAddr {
+			components = append(components, struct{ old, new string }{"5348", port2})
+		}
+	}
+	for _, r := range append(components, []struct{ old, new string }{
 		{placeholderMUC, s.MUCDomain},
 		{placeholderPort, port},
 		{placeholderSecret, s.Secret},
-	} {
+	}...) {
 		if !strings.Contains(text, r.old) {
 			return "", fmt.Errorf("%s: placeholder %q is missing", path, r.old)
 		}
