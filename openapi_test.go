@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,8 +23,11 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/muc"
 )
 
 const openAPIPath = "api/openapi.yaml"
@@ -367,5 +371,49 @@ func (v *apiValidator) unknownPath(path string) {
 	schema := v.doc.Components.Schemas["Error"].Value
 	if err := schema.VisitJSON(body, openapi3.EnableJSONSchema2020()); err != nil {
 		t.Errorf("GET %s → %s: not the Error schema: %v", path, raw, err)
+	}
+}
+
+// partialModerator kicks the sessions in kicked by JID, then fails with err:
+// a failure part-way that a real server does not produce on demand.
+type partialModerator struct {
+	kicked []string
+	err    error
+}
+
+func (m partialModerator) Kick(context.Context, string, string, string) error { return m.err }
+func (m partialModerator) KickJID(context.Context, string, string, string) ([]string, error) {
+	return m.kicked, m.err
+}
+func (m partialModerator) Ban(context.Context, string, string, string) error { return m.err }
+func (m partialModerator) Unban(context.Context, string, string) error       { return m.err }
+
+// TestOpenAPIPartialKick validates the body of a kick by JID that failed
+// part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status
+// it comes with. The HTTP side is the real handler; the XMPP side is a fake,
+// since no real server fails the second kick of two on demand.
+func TestOpenAPIPartialKick(t *testing.T) {
+	doc := loadOpenAPI(t)
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{
+		{fmt.Errorf("%w (not-allowed)", muc.ErrRefused), 403},
+		{fmt.Errorf("%w (item-not-found)", muc.ErrOccupantNotFound), 404},
+		{&component.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502},
+		{component.ErrDisconnected, 503},
+		{component.ErrTimeout, 504},
+	} {
+		h := httpapi.New(partialModerator{kicked: []string{"Bob"}, err: tc.err}, httpapi.Options{
+			AuthorizationHeader: testAuth, Logger: slog.New(slog.DiscardHandler)})
+		srv := httptest.NewServer(h)
+		doc.Servers = openapi3.Servers{{URL: srv.URL}}
+		router, err := legacy.NewRouter(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := &apiValidator{t: t, doc: doc, router: router, url: srv.URL, seen: map[int]bool{}}
+		v.do("POST", "/muc_kick", testAuth, `{"jid": "bob@example.org", "muc": "r@conference.example.org"}`, tc.code)
+		srv.Close()
 	}
 }
