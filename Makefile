@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet fmt check fuzz bench demo soak deps clean install
+.PHONY: all build test test-short vet fmt check fuzz bench demo soak deps clean install deb
 
 all: build
 
@@ -71,6 +71,7 @@ soak:
 
 clean:
 	rm -f $(BIN)
+	rm -rf dist
 
 # The binary, the example configuration, the README and the systemd unit
 # (whose ExecStart follows PREFIX). An existing config.toml is never touched.
@@ -83,3 +84,31 @@ install: build
 	sed 's|/usr/local/bin/muc-kick|$(PREFIX)/bin/muc-kick|; s|/usr/local/share/doc|$(PREFIX)/share/doc|' \
 		contrib/systemd/muc-kick.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/muc-kick.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/muc-kick.service
+
+# The Debian package, dist/muc-kick_<version>_<arch>.deb, built with
+# goreleaser's nfpm from contrib/debian/nfpm.yaml (no debhelper, no source
+# package). The version is `git describe` made a Debian version
+# (contrib/debian/version). .ci/deb-check lints, installs and purges it.
+NFPM           ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+DEB_VERSION    ?= $(shell sh contrib/debian/version)
+DEB_ARCH       ?= $(shell $(GO) env GOARCH)
+DEB_MAINTAINER ?= The muc-kick developers <maintainers@users.noreply.r-seed-84f8ecfd.example>
+DEB_DIR        := dist/deb
+deb:
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
+	# Static (no libc dependency), position-independent, stripped.
+	CGO_ENABLED=0 GOARCH=$(DEB_ARCH) $(GO) build -trimpath -buildmode=pie \
+		-ldflags "-s -w -X main.version=$(VERSION)" -o $(DEB_DIR)/muc-kick .
+	sed 's|/usr/local/bin/muc-kick|/usr/bin/muc-kick|; s|/usr/local/share/doc|/usr/share/doc|; s|Install with `make install`|Installed by the Debian package|' \
+		contrib/systemd/muc-kick.service > $(DEB_DIR)/muc-kick.service
+	# The conffile: the example with its required keys commented out, so
+	# that an unedited install cannot start.
+	sed -e 's/^\(domain\|secret\|domains\|authorization_header\) = /#&/' \
+		-e 's|^# Copy this file to /etc/muc-kick/config.toml and edit it. |# Installed by the Debian package: set the required keys (commented out below\n# until you do: muc-kick refuses to start without them), then run\n# systemctl enable --now muc-kick. |' \
+		config.toml.example > $(DEB_DIR)/config.toml
+	printf 'muc-kick (%s) unstable; urgency=medium\n\n  * Built from %s; see git log for the changes.\n\n -- %s  %s\n' \
+		'$(DEB_VERSION)' '$(VERSION)' '$(DEB_MAINTAINER)' "$$(date -R -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))" \
+		| gzip -9n > $(DEB_DIR)/changelog.gz
+	gzip -9n < contrib/debian/muc-kick.1 > $(DEB_DIR)/muc-kick.1.gz
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH='$(DEB_ARCH)' DEB_MAINTAINER='$(DEB_MAINTAINER)' \
+		$(NFPM) package --config contrib/debian/nfpm.yaml --packager deb --target dist/

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,9 @@ func New(mod Moderator, opts Options) *Handler {
 	}
 	r.HandleMethodNotAllowed = true // httprouter sets Allow before calling us
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// httprouter always lists OPTIONS, which gets this 405 as well.
+		allow := slices.DeleteFunc(strings.Split(w.Header().Get("Allow"), ", "), func(m string) bool { return m == http.MethodOptions })
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{fmt.Sprintf("method %s is not allowed here; use %s", req.Method, w.Header().Get("Allow"))})
 	})
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
