@@ -396,7 +396,11 @@ func (c *Component) dispatch(s *session, f frame, p stanza.Packet) {
 			if !s.deliver(v) {
 				c.unmatched.Add(1)
 				c.log.Debug("component: dropped a reply nobody waits for", "id", clip(v.Id), "from", clip(v.From))
-				if c.foreignID(v.Id) {
+				// Evidence of a shared domain only from the server itself
+				// (the probes' pings): anyone can send a result with any
+				// id, but not from the server's address, which the server
+				// stamps on what its users send.
+				if c.foreignID(v.Id) && c.isServer(v.From) {
 					c.sawForeignReply(s, v.Id)
 				}
 			}

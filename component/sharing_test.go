@@ -72,7 +72,7 @@ func TestSharedDomainForeignReply(t *testing.T) {
 	for !c.Ready() { // every ping answered: the first probe ends at once
 		time.Sleep(5 * time.Millisecond)
 	}
-	srv.WaitConn(time.Second).Send("<iq type='result' id='mk0123456789ab-7' from='conference.example.org' to='" + domain + "'/>")
+	srv.WaitConn(time.Second).Send("<iq type='result' id='mk0123456789ab-7' from='example.org' to='" + domain + "'/>")
 	waitLines(t, lines, 1, "component: not ready: the server splits", "")
 	if err := c.NotReady(); !errors.Is(err, component.ErrShared) {
 		t.Fatalf("NotReady() = %v, want ErrShared", err)
@@ -80,5 +80,30 @@ func TestSharedDomainForeignReply(t *testing.T) {
 	// A reply with some other id is not evidence.
 	if got := c.UnmatchedReplies(); got != 1 {
 		t.Errorf("UnmatchedReplies() = %d, want 1", got)
+	}
+}
+
+// TestForgedForeignReplyIsNoEvidence: anyone on the XMPP network can send the
+// component a result with another muc-kick's id; only one from the server's
+// own address counts, or a stranger could take muc-kick out of service.
+func TestForgedForeignReplyIsNoEvidence(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	lines := make(logLines, 100)
+	c := startProbing(t, srv, lines)
+	for !c.Ready() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	conn := srv.WaitConn(time.Second)
+	for _, from := range []string{"eve@example.org/x", "room@conference.example.org", "conference.example.org"} {
+		conn.Send("<iq type='result' id='mk0123456789ab-7' from='" + from + "' to='" + domain + "'/>")
+	}
+	// The replies are read once their count moved.
+	for deadline := time.Now().Add(5 * time.Second); c.UnmatchedReplies() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("UnmatchedReplies() = %d after 5s, want 3", c.UnmatchedReplies())
+		}
+	}
+	if !c.Ready() {
+		t.Fatalf("not ready after forged replies: %v", c.NotReady())
 	}
 }
