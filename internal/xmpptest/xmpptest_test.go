@@ -208,9 +208,24 @@ func assertStopped(t *testing.T, s *Server, pids []int) {
 	if left := processesMentioning(s.Dir); len(left) > 0 {
 		t.Errorf("processes still using %s: %v", s.Dir, left)
 	}
-	if epmd := processesNamed("epmd"); len(epmd) > 0 {
+	if epmd := singleNodeEpmds(); len(epmd) > 0 {
 		t.Errorf("epmd is running: %v", epmd)
 	}
+}
+
+// singleNodeEpmds returns the running epmds except those a cluster started
+// (StartCluster runs its own with -port, maybe at the same time in another
+// package's tests): a single node must never start one.
+func singleNodeEpmds() []int {
+	var pids []int
+	for _, pid := range processesNamed("epmd") {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), "\x00-port\x00") {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
 }
 
 // processesNamed returns the live processes whose command name is comm.
