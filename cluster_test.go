@@ -1,0 +1,223 @@
+package main
+
+// High availability on a two-node ejabberd cluster (xmpptest's
+// StartCluster): one muc-kick per node, each with its own component domain
+// on its own node's listener, HAProxy (contrib/ha/haproxy.cfg) in front,
+// rooms created through either node, occupants on both. They reuse
+// ha_test.go's startHAProxy and postKickAbsentOK.
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/muc-kick/muc-kick/internal/xmpptest"
+)
+
+// haCluster is a two-node ejabberd cluster with one muc-kick per node
+// behind HAProxy.
+type haCluster struct {
+	nodes     []*xmpptest.Server
+	instances []*daemonProc // instances[k] is connected to nodes[k]
+	lb        string
+	lbLog     *syncBuffer
+}
+
+// startHACluster starts the cluster, muc-kick k on kick<k+1>'s listener of
+// node k, and HAProxy.
+func startHACluster(t *testing.T, bin string, inst xmpptest.Install) *haCluster {
+	t.Helper()
+	c := &haCluster{nodes: inst.StartCluster(t, 2)}
+	for k, node := range c.nodes {
+		c.instances = append(c.instances, startBinary(t, bin, node, binOptions{
+			domain: node.ComponentDomains[k],
+			server: node.ComponentAddrs[k],
+			nick:   fmt.Sprintf("kickbot%d", k+1),
+		}))
+	}
+	for _, p := range c.instances {
+		p.waitReady(t, 15*time.Second)
+	}
+	c.lb, c.lbLog = startHAProxy(t, c.instances...)
+	return c
+}
+
+// clusterOccupant is an occupant and the node its client is connected to.
+type clusterOccupant struct {
+	*xmpptest.Occupant
+	node int
+	body kickBody
+}
+
+// populate creates one room through each node (its first occupant, a
+// watcher, connects there), and fills each with perRoom occupants, half of
+// them connected to each node. Room k's process runs on node k.
+func (c *haCluster) populate(t *testing.T, prefix string, perRoom int) []clusterOccupant {
+	t.Helper()
+	var rooms []string
+	for r := range c.nodes {
+		rooms = append(rooms, fmt.Sprintf("%s%d@%s", prefix, r, c.nodes[r].MUCDomain))
+		join(t, c.nodes[r], rooms[r], "watcher")
+	}
+	// Interleaved: the rooms, and the nodes in each, take turns.
+	var occ []clusterOccupant
+	for u := range perRoom {
+		for r, room := range rooms {
+			node := u % len(c.nodes)
+			o := join(t, c.nodes[node], room, fmt.Sprintf("r%du%dn%d", r, u, node+1))
+			occ = append(occ, clusterOccupant{o, node, kickBody{o.Nick, room, "cluster"}})
+		}
+	}
+	return occ
+}
+
+// pacedBurst posts one kick every 10 ms through url; once killAt of them
+// have been answered, kill runs (in the goroutine of that answer). It
+// returns the outcomes and when kill returned.
+func pacedBurst(client *http.Client, url string, occ []clusterOccupant, killAt int32, kill func()) ([]haOutcome, time.Time) {
+	outcomes := make([]haOutcome, len(occ))
+	var wg sync.WaitGroup
+	var answered atomic.Int32
+	killed := make(chan time.Time, 1)
+	for i, o := range occ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i] = postKickAbsentOK(client, url, o.body)
+			if answered.Add(1) == killAt {
+				kill()
+				killed <- time.Now()
+			}
+		}()
+		time.Sleep(10 * time.Millisecond)
+	}
+	wg.Wait()
+	return outcomes, <-killed
+}
+
+// TestHAClusterNodeKilled: one ejabberd node of the cluster is killed
+// (SIGKILL) in the middle of a paced burst of kicks through HAProxy. Its
+// muc-kick loses its stream and goes not ready, HAProxy sends the traffic
+// to the other one, and every request is answered (bounded by muc-kick's
+// own bound, below the client's 30 s). No false 200: every 200 for an
+// occupant connected to the surviving node must be a 307 that occupant
+// received. Occupants connected to the killed node lose their connection
+// with it, so whether they saw a 307 cannot be checked; they are counted
+// apart. Rooms whose process ran on the killed node (those created through
+// it) die with it: kicks into them cannot succeed, and are not retried.
+// Then the node is started again, its muc-kick is ready again by itself, and
+// kicks through it land on occupants of both nodes.
+func TestHAClusterNodeKilled(t *testing.T) {
+	skipIfShort(t)
+	bin := buildDaemon(t)
+	found := false
+	for _, inst := range xmpptest.Installs() {
+		if inst.Family != "ejabberd" {
+			continue
+		}
+		found = true
+		t.Run(inst.Name(), func(t *testing.T) {
+			c := startHACluster(t, bin, inst)
+			const dead = 1 // nodes[1] is killed
+			occ := c.populate(t, "nk", 12)
+			roomOnDeadNode := fmt.Sprintf("nk%d@%s", dead, c.nodes[dead].MUCDomain)
+
+			client := newKickClient()
+			killAt := int32(len(occ) / 6)
+			var notReady time.Duration = -1
+			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() {
+				c.nodes[dead].Kill()
+				begin := time.Now()
+				for time.Since(begin) < 10*time.Second {
+					if code, _ := c.instances[dead].readyz(); code == 503 {
+						notReady = time.Since(begin)
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			})
+			if notReady < 0 {
+				t.Errorf("the killed node's muc-kick still ready 10s after the kill")
+			}
+
+			var next200 time.Duration = -1
+			var verified, onDead, deadRoom int
+			for i, out := range outcomes {
+				o := occ[i]
+				roomOnDead := o.body.MUC == roomOnDeadNode
+				switch {
+				case out.err != nil:
+					t.Errorf("%s: no answer: %v", o.Nick, out.err)
+				case out.at.Sub(out.sent) > 21*time.Second:
+					// muc-kick's bound: 3 × iq_timeout (5 s here) + 5 s.
+					t.Errorf("%s: %d after %s", o.Nick, out.code, out.at.Sub(out.sent))
+				case out.code == 200 && o.node == dead:
+					onDead++
+				case out.code == 200:
+					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s (node %d): a false 200 (absent=%v, sent %s after the kill): %v", o.Nick, o.node+1, out.absent, out.sent.Sub(killed).Round(time.Millisecond), err)
+					} else {
+						verified++
+					}
+					if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
+						next200 = d
+					}
+				default:
+					if roomOnDead {
+						deadRoom++
+					}
+					t.Logf("%s (node %d, room on the %s node): %d %q after %s (sent %s after the kill)", o.Nick, o.node+1,
+						map[bool]string{true: "killed", false: "surviving"}[roomOnDead], out.code, out.errText,
+						out.at.Sub(out.sent).Round(time.Millisecond), out.sent.Sub(killed).Round(time.Millisecond))
+				}
+			}
+			var counts []kickOutcome
+			for _, o := range outcomes {
+				counts = append(counts, o.kickOutcome)
+			}
+			t.Logf("%d kicks through HAProxy, node %d killed after %d answers: %s; %d 200s checked (occupants on the surviving node, 307 received), %d 200s for occupants on the killed node (not checkable), %d not 200 in the room that died with the node; HAProxy retried %d requests; its muc-kick not ready %s after the kill had returned; first 200 of a request sent after the kill %s after it",
+				len(outcomes), dead+1, killAt, statusCounts(counts), verified, onDead, deadRoom,
+				len(haproxyRetried.FindAllString(c.lbLog.String(), -1)), notReady.Round(time.Millisecond), next200.Round(time.Millisecond))
+
+			// Occupants of the surviving node in the room on the surviving
+			// node that did not get a 200 are kicked again: all out.
+			for i, out := range outcomes {
+				o := occ[i]
+				if out.code == 200 || o.node == dead || o.body.MUC == roomOnDeadNode {
+					continue
+				}
+				if again := postKickAbsentOK(client, c.lb, o.body); again.code != 200 {
+					t.Errorf("%s: again: %d %q %v", o.Nick, again.code, again.errText, again.err)
+				} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+					t.Errorf("%s: again: 200 but %v", o.Nick, err)
+				}
+			}
+
+			// The node comes back; its muc-kick reconnects by itself, and
+			// kicks through it land, on occupants of both nodes, in a room
+			// created through either node.
+			restarted := time.Now()
+			c.nodes[dead].Start()
+			c.instances[dead].waitReady(t, 30*time.Second)
+			t.Logf("node %d started again; its muc-kick ready %s after the start", dead+1, time.Since(restarted).Round(time.Millisecond))
+			for r, node := range c.nodes {
+				room := fmt.Sprintf("back%d@%s", r, node.MUCDomain)
+				join(t, node, room, "watcher")
+				for k, other := range c.nodes {
+					o := join(t, other, room, fmt.Sprintf("b%dn%d", r, k+1))
+					if out := postKick(client, c.instances[dead].url, kickBody{o.Nick, room, "back"}); out.code != 200 {
+						t.Errorf("kick of %s (node %d) through the restarted node's muc-kick: %d %q %v", o.Nick, k+1, out.code, out.errText, out.err)
+					} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s: 200 but %v", o.Nick, err)
+					}
+				}
+			}
+		})
+	}
+	if !found {
+		xmpptest.StartEjabberd(t) // skips, or fails under CI
+	}
+}
