@@ -221,3 +221,72 @@ func TestHAClusterNodeKilled(t *testing.T) {
 		xmpptest.StartEjabberd(t) // skips, or fails under CI
 	}
 }
+
+// TestHAClusterInstanceKilled: on the cluster, the muc-kick connected to
+// node 1 is killed (SIGKILL) in the middle of a paced burst through
+// HAProxy, as TestHALoadBalancerInstanceKilled does on one server. Every
+// request is answered, every 200 is a 307 the occupant received (both nodes
+// stay up, so every occupant is checked), and every occupant is out at the
+// end (what did not get a 200 is sent again, as a backend would).
+func TestHAClusterInstanceKilled(t *testing.T) {
+	skipIfShort(t)
+	bin := buildDaemon(t)
+	found := false
+	for _, inst := range xmpptest.Installs() {
+		if inst.Family != "ejabberd" {
+			continue
+		}
+		found = true
+		t.Run(inst.Name(), func(t *testing.T) {
+			c := startHACluster(t, bin, inst)
+			occ := c.populate(t, "ik", 12)
+			client := newKickClient()
+			killAt := int32(len(occ) / 6)
+			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() { c.instances[0].kill9(t) })
+
+			var next200 time.Duration = -1
+			var counts []kickOutcome
+			absent := 0
+			for i, out := range outcomes {
+				o := occ[i]
+				counts = append(counts, out.kickOutcome)
+				switch {
+				case out.err != nil:
+					t.Errorf("%s: no answer: %v", o.Nick, out.err)
+				case out.code == 200:
+					if out.absent {
+						absent++
+					}
+					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s (node %d): a false 200 (absent=%v): %v", o.Nick, o.node+1, out.absent, err)
+					}
+					if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
+						next200 = d
+					}
+				default:
+					t.Logf("%s (node %d): %d %q (sent %s after the kill)", o.Nick, o.node+1, out.code, out.errText, out.sent.Sub(killed).Round(time.Millisecond))
+				}
+			}
+			t.Logf("%d kicks through HAProxy on the cluster, the muc-kick of node 1 killed after %d answers: %s (%d of the 200s absent); HAProxy retried %d requests; first 200 of a request sent after the kill %s after it",
+				len(outcomes), killAt, statusCounts(counts), absent, len(haproxyRetried.FindAllString(c.lbLog.String(), -1)), next200.Round(time.Millisecond))
+
+			for i, out := range outcomes {
+				if out.code != 200 {
+					if again := postKickAbsentOK(client, c.lb, occ[i].body); again.code != 200 {
+						t.Errorf("%s: again: %d %q %v", occ[i].Nick, again.code, again.errText, again.err)
+					}
+				}
+			}
+			for _, o := range occ {
+				if !gotKicked(o.Occupant) {
+					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+						t.Errorf("%s (node %d) is still in %s: %v", o.Nick, o.node+1, o.Room, err)
+					}
+				}
+			}
+		})
+	}
+	if !found {
+		xmpptest.StartEjabberd(t) // skips, or fails under CI
+	}
+}
