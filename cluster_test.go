@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,7 @@ type haCluster struct {
 
 // startHACluster starts the cluster, muc-kick k on kick<k+1>'s listener of
 // node k, and HAProxy.
-func startHACluster(t *testing.T, bin string, inst xmpptest.Install) *haCluster {
+func startHACluster(t testing.TB, bin string, inst xmpptest.Install) *haCluster {
 	t.Helper()
 	c := &haCluster{nodes: inst.StartCluster(t, 2)}
 	for k, node := range c.nodes {
@@ -52,23 +53,34 @@ type clusterOccupant struct {
 	body kickBody
 }
 
-// populate creates one room through each node (its first occupant, a
-// watcher, connects there), and fills each with perRoom occupants, half of
-// them connected to each node. Room k's process runs on node k.
-func (c *haCluster) populate(t *testing.T, prefix string, perRoom int) []clusterOccupant {
+// populate creates roomsPerNode rooms through each node (the first
+// occupant of each, a watcher, connects there), and fills each with perRoom
+// occupants, half of them connected to each node. Room <prefix><k> (and
+// <prefix><k>_<i>) runs on node k. The occupants are interleaved: rooms and
+// nodes take turns.
+func (c *haCluster) populate(t testing.TB, prefix string, roomsPerNode, perRoom int) []clusterOccupant {
 	t.Helper()
-	var rooms []string
-	for r := range c.nodes {
-		rooms = append(rooms, fmt.Sprintf("%s%d@%s", prefix, r, c.nodes[r].MUCDomain))
-		join(t, c.nodes[r], rooms[r], "watcher")
+	type room struct {
+		jid  string
+		node int
 	}
-	// Interleaved: the rooms, and the nodes in each, take turns.
+	var rooms []room
+	for i := range roomsPerNode {
+		for r, node := range c.nodes {
+			jid := fmt.Sprintf("%s%d@%s", prefix, r, node.MUCDomain)
+			if i > 0 {
+				jid = fmt.Sprintf("%s%d_%d@%s", prefix, r, i, node.MUCDomain)
+			}
+			rooms = append(rooms, room{jid, r})
+			join(t, node, jid, "watcher")
+		}
+	}
 	var occ []clusterOccupant
 	for u := range perRoom {
-		for r, room := range rooms {
+		for r, rm := range rooms {
 			node := u % len(c.nodes)
-			o := join(t, c.nodes[node], room, fmt.Sprintf("r%du%dn%d", r, u, node+1))
-			occ = append(occ, clusterOccupant{o, node, kickBody{o.Nick, room, "cluster"}})
+			o := join(t, c.nodes[node], rm.jid, fmt.Sprintf("r%du%dn%d", r, u, node+1))
+			occ = append(occ, clusterOccupant{o, node, kickBody{o.Nick, rm.jid, "cluster"}})
 		}
 	}
 	return occ
@@ -122,7 +134,7 @@ func TestHAClusterNodeKilled(t *testing.T) {
 		t.Run(inst.Name(), func(t *testing.T) {
 			c := startHACluster(t, bin, inst)
 			const dead = 1 // nodes[1] is killed
-			occ := c.populate(t, "nk", 12)
+			occ := c.populate(t, "nk", 1, 12)
 			roomOnDeadNode := fmt.Sprintf("nk%d@%s", dead, c.nodes[dead].MUCDomain)
 
 			client := newKickClient()
@@ -239,7 +251,7 @@ func TestHAClusterInstanceKilled(t *testing.T) {
 		found = true
 		t.Run(inst.Name(), func(t *testing.T) {
 			c := startHACluster(t, bin, inst)
-			occ := c.populate(t, "ik", 12)
+			occ := c.populate(t, "ik", 1, 12)
 			client := newKickClient()
 			killAt := int32(len(occ) / 6)
 			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() { c.instances[0].kill9(t) })
@@ -288,5 +300,77 @@ func TestHAClusterInstanceKilled(t *testing.T) {
 	}
 	if !found {
 		xmpptest.StartEjabberd(t) // skips, or fails under CI
+	}
+}
+
+// BenchmarkHACluster (`make bench-ha`) measures, on the two-node cluster of
+// each ejabberd found, the kicks per second through HAProxy with one
+// muc-kick behind it (both of HAProxy's servers are the same instance)
+// against two (one per node), and the failover time: from kill -9 of one
+// muc-kick in a paced burst to the next 200 of a request sent after the
+// kill. Every 200 is checked against the occupant's 307. It runs once,
+// whatever b.N is: run it with -benchtime 1x.
+func BenchmarkHACluster(b *testing.B) {
+	const roomsPerNode, perRoom, workers = 4, 25, 16
+	bin := buildDaemon(b)
+	for _, inst := range xmpptest.Installs() {
+		if inst.Family != "ejabberd" {
+			continue
+		}
+		b.Run(inst.Name(), func(b *testing.B) {
+			c := startHACluster(b, bin, inst)
+			one, _ := startHAProxy(b, c.instances[0], c.instances[0])
+			client := &http.Client{Timeout: resilienceClientTimeout}
+			for k, setup := range []struct{ name, url string }{{"1 instance", one}, {"2 instances", c.lb}} {
+				occ := c.populate(b, fmt.Sprintf("bench%d_", k), roomsPerNode, perRoom)
+				var next atomic.Int32
+				var wg sync.WaitGroup
+				codes := make([]int, len(occ))
+				begin := time.Now()
+				for range workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := int(next.Add(1)) - 1; i < len(occ); i = int(next.Add(1)) - 1 {
+							codes[i] = postKick(client, setup.url, occ[i].body).code
+						}
+					}()
+				}
+				wg.Wait()
+				took := time.Since(begin)
+				for i, o := range occ {
+					if codes[i] != 200 {
+						b.Errorf("%s: %s: %d", setup.name, o.Nick, codes[i])
+					} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+						b.Errorf("%s: %s: 200 but %v", setup.name, o.Nick, err)
+					}
+				}
+				rate := float64(len(occ)) / took.Seconds()
+				b.Logf("%s: %d kicks (%d rooms, occupants on both nodes), %d at a time, through HAProxy: %s, %.0f kicks/s",
+					setup.name, len(occ), roomsPerNode*len(c.nodes), workers, took.Round(time.Millisecond), rate)
+				b.ReportMetric(rate, "kicks/s("+strings.ReplaceAll(setup.name, " ", "-")+")")
+			}
+
+			occ := c.populate(b, "failover", 1, 12)
+			outcomes, killed := pacedBurst(newKickClient(), c.lb, occ, int32(len(occ)/6), func() { c.instances[0].kill9(b) })
+			var next200 time.Duration = -1
+			for i, out := range outcomes {
+				if out.code == 200 {
+					if _, _, err := occ[i].WaitKicked(5 * time.Second); err != nil {
+						b.Errorf("failover: %s: 200 but %v", occ[i].Nick, err)
+					}
+					if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
+						next200 = d
+					}
+				}
+			}
+			var counts []kickOutcome
+			for _, o := range outcomes {
+				counts = append(counts, o.kickOutcome)
+			}
+			b.Logf("failover: kill -9 of one muc-kick after %d of %d kicks paced 10 ms apart: %s; first 200 of a request sent after the kill %s after it",
+				len(occ)/6, len(occ), statusCounts(counts), next200.Round(time.Millisecond))
+			b.ReportMetric(float64(next200.Milliseconds()), "failover-ms")
+		})
 	}
 }
