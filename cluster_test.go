@@ -79,11 +79,30 @@ func (c *haCluster) populate(t testing.TB, prefix string, roomsPerNode, perRoom 
 	for u := range perRoom {
 		for r, rm := range rooms {
 			node := u % len(c.nodes)
-			o := join(t, c.nodes[node], rm.jid, fmt.Sprintf("r%du%dn%d", r, u, node+1))
+			o := c.join(t, node, rm.node, rm.jid, fmt.Sprintf("r%du%dn%d", r, u, node+1))
 			occ = append(occ, clusterOccupant{o, node, kickBody{o.Nick, rm.jid, "cluster"}})
 		}
 	}
 	return occ
+}
+
+// join connects a client to node and enters room, which lives on roomNode,
+// as nick. When the two differ it first waits until the room answers the
+// client (xmpptest's WaitReachable): a join sent at once was lost now and
+// then, on both ejabberd versions.
+func (c *haCluster) join(t testing.TB, node, roomNode int, room, nick string) *xmpptest.Occupant {
+	t.Helper()
+	cl := xmpptest.Connect(t, c.nodes[node])
+	if node != roomNode {
+		if err := cl.WaitReachable(room, 10*time.Second); err != nil {
+			t.Fatalf("%s: %v", nick, err)
+		}
+	}
+	o, err := cl.Join(room, nick)
+	if err != nil {
+		t.Fatalf("%s cannot join %s: %v", nick, room, err)
+	}
+	return o
 }
 
 // pacedBurst posts one kick every 10 ms through url; once killAt of them
@@ -218,8 +237,8 @@ func TestHAClusterNodeKilled(t *testing.T) {
 			for r, node := range c.nodes {
 				room := fmt.Sprintf("back%d@%s", r, node.MUCDomain)
 				join(t, node, room, "watcher")
-				for k, other := range c.nodes {
-					o := join(t, other, room, fmt.Sprintf("b%dn%d", r, k+1))
+				for k := range c.nodes {
+					o := c.join(t, k, r, room, fmt.Sprintf("b%dn%d", r, k+1))
 					if out := postKick(client, c.instances[dead].url, kickBody{o.Nick, room, "back"}); out.code != 200 {
 						t.Errorf("kick of %s (node %d) through the restarted node's muc-kick: %d %q %v", o.Nick, k+1, out.code, out.errText, out.err)
 					} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {

@@ -245,3 +245,24 @@ func (c *cluster) stopEpmd() error {
 	}
 	return nil
 }
+
+// WaitReachable asks to (a room, say) for its disco#info every 500 ms until
+// an answer of any type comes back, for at most timeout. On an ejabberd
+// cluster a session just opened on one node may not yet be known to the
+// other nodes (suspected: ejabberd replicates its session table
+// asynchronously), and what they send it meanwhile, such as a room's
+// answer to a join, can be lost: call it before joining a room that lives on
+// another node than the client's.
+func (c *Client) WaitReachable(to string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := c.iqWithin(500*time.Millisecond, "get", to, "<query xmlns='http://jabber.org/protocol/disco#info'/>")
+		var serr *StanzaError
+		if err == nil || errors.As(err, &serr) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("xmpptest: %s did not answer %s within %v: %w", to, c.JID(), timeout, err)
+		}
+	}
+}

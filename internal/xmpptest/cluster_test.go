@@ -42,7 +42,11 @@ func TestCluster(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				alice, err := Connect(t, n1).Join(room, "alice")
+				ac := Connect(t, n1)
+				if err := ac.WaitReachable(room, waitTimeout); err != nil {
+					t.Fatal(err)
+				}
+				alice, err := ac.Join(room, "alice")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -98,7 +102,11 @@ func TestCluster(t *testing.T) {
 					}
 					time.Sleep(200 * time.Millisecond)
 				}
-				dave, err := Connect(t, n2).Join(room2, "dave")
+				dc := Connect(t, n2)
+				if err := dc.WaitReachable(room2, waitTimeout); err != nil {
+					t.Fatal(err)
+				}
+				dave, err := dc.Join(room2, "dave")
 				if err != nil {
 					t.Fatalf("node 2 after restart: %v", err)
 				}
