@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet fmt check fuzz bench demo soak deps clean install deb
+.PHONY: all build test test-short vet fmt check fuzz bench bench-ha demo soak deps clean install deb
 
 all: build
 
@@ -62,6 +62,12 @@ demo:
 # same run; prints a table. BENCH_FLAGS="-quick" for a short run.
 bench:
 	$(GO) run ./internal/bench $(BENCH_FLAGS)
+
+# High availability on a two-node ejabberd cluster (each ejabberd found):
+# kicks/s through HAProxy with one muc-kick against two, and the failover
+# time from kill -9 of one muc-kick to the next 200. Needs haproxy.
+bench-ha:
+	$(GO) test -run '^$$' -bench '^BenchmarkHACluster$$' -benchtime 1x -count 1 -timeout 10m -v .
 
 # Ten minutes of kicks against a real Prosody restarted every 30 s; prints
 # requests, outcomes, reconnects, goroutines and RSS at start and end.

@@ -60,7 +60,7 @@ func (p *daemonProc) waitNotReadyBecause(t *testing.T, why string, timeout time.
 }
 
 // kill9 kills the daemon with SIGKILL and waits for it to be gone.
-func (p *daemonProc) kill9(t *testing.T) time.Time {
+func (p *daemonProc) kill9(t testing.TB) time.Time {
 	t.Helper()
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestHASharedDomainOnEjabberd(t *testing.T) {
 // startHAProxy runs HAProxy with contrib/ha/haproxy.cfg, its listener and
 // its two servers replaced with a free port and the daemons' addresses, and
 // returns its URL. It fails the test when haproxy is missing and CI is set.
-func startHAProxy(t *testing.T, instances ...*daemonProc) (string, *syncBuffer) {
+func startHAProxy(t testing.TB, instances ...*daemonProc) (string, *syncBuffer) {
 	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {

@@ -177,7 +177,7 @@ type kickBody struct {
 }
 
 // join connects a new client and enters room as nick.
-func join(t *testing.T, srv *xmpptest.Server, room, nick string) *xmpptest.Occupant {
+func join(t testing.TB, srv *xmpptest.Server, room, nick string) *xmpptest.Occupant {
 	t.Helper()
 	c := xmpptest.Connect(t, srv)
 	o, err := c.Join(room, nick)

@@ -772,7 +772,7 @@ func isConnRefused(err error) bool {
 // buildDaemon builds muc-kick into a temporary directory, with the race
 // detector when the tests run with it, so that the subprocess is checked
 // too (a race makes it exit 66).
-func buildDaemon(t *testing.T) string {
+func buildDaemon(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "muc-kick")
 	args := []string{"build", "-o", bin}
@@ -824,7 +824,7 @@ type binOptions struct {
 
 // startBinary runs bin with a config for srv, and waits until it logged its
 // HTTP address (not until it is ready).
-func startBinary(t *testing.T, bin string, srv *xmpptest.Server, o binOptions) *daemonProc {
+func startBinary(t testing.TB, bin string, srv *xmpptest.Server, o binOptions) *daemonProc {
 	t.Helper()
 	if o.secret == "" {
 		o.secret = srv.Secret
@@ -935,7 +935,7 @@ func (p *daemonProc) signal(t *testing.T, sig os.Signal) {
 
 // wait waits for the process to exit, and fails the test if it does not
 // within timeout.
-func (p *daemonProc) wait(t *testing.T, timeout time.Duration) *os.ProcessState {
+func (p *daemonProc) wait(t testing.TB, timeout time.Duration) *os.ProcessState {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -957,13 +957,13 @@ func (p *daemonProc) waitLog(t *testing.T, substr string, timeout time.Duration)
 	}
 }
 
-func (p *daemonProc) waitReady(t *testing.T, timeout time.Duration) {
+func (p *daemonProc) waitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	p.waitReadyz(t, true, timeout)
 }
 
 // waitReadyz waits until /readyz says 200 (want) or 503 (!want).
-func (p *daemonProc) waitReadyz(t *testing.T, want bool, timeout time.Duration) {
+func (p *daemonProc) waitReadyz(t testing.TB, want bool, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -351,6 +351,11 @@ func (c *Client) handleIQ(el *element) {
 // iq sends an IQ of type typ to to, with payload, and waits for the
 // response. A type='error' response is returned as a *StanzaError.
 func (c *Client) iq(typ, to, payload string) (*element, error) {
+	return c.iqWithin(iqTimeout, typ, to, payload)
+}
+
+// iqWithin is iq with a timeout of its own.
+func (c *Client) iqWithin(timeout time.Duration, typ, to, payload string) (*element, error) {
 	id := "xt" + strconv.FormatUint(c.ids.Add(1), 10)
 	ch := make(chan *element, 1)
 	// Register the id before sending, so that a fast response is not lost.
@@ -373,8 +378,8 @@ func (c *Client) iq(typ, to, payload string) (*element, error) {
 		return res, nil
 	case <-c.done:
 		return nil, c.closedErr()
-	case <-time.After(iqTimeout):
-		return nil, fmt.Errorf("xmpptest: no response to IQ %s to %s within %v", id, to, iqTimeout)
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("xmpptest: no response to IQ %s to %s within %v", id, to, timeout)
 	}
 }
 

@@ -49,6 +49,13 @@
 // Set XMPPTEST_DEBUG=1 to make the servers log at debug level (every
 // stanza); Server.Log returns the log text.
 //
+// Install.StartCluster starts a cluster of ejabberd nodes on loopback (in
+// about 10 s for two), one Server per node; Connect to a node's Server to
+// be a client of that node. A room lives on the node it was created
+// through and dies with it. Before joining a room that lives on another
+// node than the client's, call Client.WaitReachable (a join sent right
+// after login was lost now and then).
+//
 // # Differences between the servers worth knowing
 //
 //   - ejabberd sends every joining occupant (the component too) an available

@@ -33,7 +33,20 @@ func StartEjabberd(tb TB) *Server {
 
 func startEjabberd(tb TB, inst Install, v variant) *Server {
 	tb.Helper()
+	s := newEjabberd(tb, inst, v, nil, "mk"+randomHex(6)+"@localhost", "")
+	s.launch()
+	return s
+}
+
+// newEjabberd prepares an ejabberd node (config written, not started): a
+// single node when c is nil, else a node of cluster c. secret, when not
+// empty, replaces the server's own component secret.
+func newEjabberd(tb TB, inst Install, v variant, c *cluster, node, secret string) *Server {
+	tb.Helper()
 	s, extra := newServer(tb, inst, 2)
+	if secret != "" {
+		s.Secret = secret
+	}
 	s.variant = v
 	if v.ha {
 		s.ComponentDomains = []string{"kick1." + anonDomain, "kick2." + anonDomain}
@@ -43,14 +56,14 @@ func startEjabberd(tb TB, inst Install, v variant) *Server {
 	e := &ejabberd{
 		s:        s,
 		inst:     inst,
-		node:     "mk" + randomHex(6) + "@localhost",
+		node:     node,
 		distPort: extra[0],
+		cluster:  c,
 	}
 	if err := e.writeConfig(); err != nil {
 		tb.Fatalf("xmpptest: %v", err)
 	}
 	s.proc = e
-	s.launch()
 	return s
 }
 
@@ -58,8 +71,9 @@ func startEjabberd(tb TB, inst Install, v variant) *Server {
 type ejabberd struct {
 	s        *Server
 	inst     Install
-	node     string // Erlang node name, unique per server
-	distPort int    // Erlang distribution port (ERL_DIST_PORT)
+	node     string   // Erlang node name, unique per server
+	distPort int      // Erlang distribution port (ERL_DIST_PORT); unused in a cluster
+	cluster  *cluster // nil for a single node
 	started  time.Time
 	pid      int // OS pid of beam.smp, 0 until known
 }
@@ -83,15 +97,24 @@ func (e *ejabberd) writeConfig() error {
 		return err
 	}
 	// Values are single-quoted for the shell, which sources this file.
+	// A single node pins its distribution port, so that no epmd is
+	// started. A cluster node needs epmd to find the others: the
+	// cluster's own (see cluster), never one the node would start itself.
+	cookie, dist := "mk"+randomHex(16), fmt.Sprintf("ERL_DIST_PORT=%d", e.distPort)
+	erlOptions := "-setcookie " + cookie
+	if e.cluster != nil {
+		erlOptions = "-setcookie " + e.cluster.cookie + " -start_epmd false"
+		dist = "ERL_EPMD_ADDRESS=127.0.0.1"
+	}
 	ctlcfg := fmt.Sprintf(`# Written by internal/xmpptest for a throw-away test server.
 ERLANG_NODE=%s
 EJABBERD_PID_PATH=%s
-ERL_OPTIONS='-setcookie %s'
-ERL_DIST_PORT=%d
+ERL_OPTIONS='%s'
+%s
 INET_DIST_INTERFACE=127.0.0.1
 EJABBERD_BYPASS_WARNINGS=true
 EXEC_CMD=as_current_user
-`, shellQuote(e.node), shellQuote(e.path("run", "ejabberd.pid")), "mk"+randomHex(16), e.distPort)
+`, shellQuote(e.node), shellQuote(e.path("run", "ejabberd.pid")), erlOptions, dist)
 
 	_, c2sPort, _ := strings.Cut(e.s.ClientAddr, ":")
 	level := "info"
@@ -153,6 +176,12 @@ include_config_file: %q
 // ctl runs ejabberdctl with this server's directories, appending its output
 // to logs/ejabberdctl.out.
 func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
+	_, err := e.ctlOutput(timeout, args...)
+	return err
+}
+
+// ctlOutput is ctl that returns the command's output too.
+func (e *ejabberd) ctlOutput(timeout time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	command := args[0]
@@ -164,6 +193,9 @@ func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
 	}, args...)
 	cmd := exec.CommandContext(ctx, e.inst.Bin, args...)
 	cmd.Dir = e.s.Dir
+	if e.cluster != nil {
+		cmd.Env = append(os.Environ(), e.cluster.epmdEnv()...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -176,9 +208,9 @@ func (e *ejabberd) ctl(timeout time.Duration, args ...string) error {
 		f.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("ejabberdctl %s: %w: %s", command, err, strings.TrimSpace(out.String()))
+		return out.String(), fmt.Errorf("ejabberdctl %s: %w: %s", command, err, strings.TrimSpace(out.String()))
 	}
-	return nil
+	return out.String(), nil
 }
 
 func (e *ejabberd) start() error {
@@ -187,6 +219,12 @@ func (e *ejabberd) start() error {
 		return err
 	}
 	e.pid = 0
+	if e.cluster != nil {
+		// `ejabberdctl stop` ends epmd when no node is left.
+		if err := e.cluster.ensureEpmd(); err != nil {
+			return err
+		}
+	}
 	e.started = time.Now()
 	// `start` returns 0 even when the node dies at once: Start waits for the
 	// ports, and exited notices a node that is gone.
