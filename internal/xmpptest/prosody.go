@@ -167,10 +167,10 @@ func (p *prosody) stop() error {
 	select {
 	case <-p.done:
 		return nil
-	case <-time.After(15 * time.Second):
+	case <-time.After(30 * time.Second):
 	}
 	_ = p.kill()
-	return fmt.Errorf("prosody did not exit within 15 s of SIGTERM; killed it")
+	return fmt.Errorf("prosody did not exit within 30 s of SIGTERM; killed it")
 }
 
 func (p *prosody) kill() error {
