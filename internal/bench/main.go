@@ -82,9 +82,9 @@ func main() {
 	flag.StringVar(&o.parts, "parts", "1,2,3,4", "which parts to run, e.g. 1,3")
 	spSizes := flag.String("sporadic-sizes", "", "part 4: occupants of each room, e.g. 10,10,150,150,1000 (the default; 10,150 with -quick)")
 	flag.DurationVar(&o.spInterval, "sporadic-interval", time.Second, "part 4: mean gap between kicks (Poisson arrivals)")
-	flag.DurationVar(&o.spDuration, "sporadic-duration", 0, "part 4: measured time per server, room size and mode (default 15s, 3s with -quick); the part takes about 2 × sizes × modes × this, plus setup")
+	flag.DurationVar(&o.spDuration, "sporadic-duration", 0, "part 4: measured time per server, room size and mode (default 12s, 3s with -quick); the part takes about 2 × sizes × modes × this, plus setup")
 	flag.DurationVar(&o.spLinger, "sporadic-linger", time.Second, "part 4: linger of the \"linger\" mode (muc-kick with room_policy \"linger\")")
-	spModes := flag.String("sporadic-modes", "", "part 4: modes, of muc-kick,direct,linger (the default; muc-kick,direct with -quick)")
+	spModes := flag.String("sporadic-modes", "", "part 4: modes in the order run, of muc-kick, direct and linger; one listed twice runs twice (default muc-kick,direct,linger,direct,muc-kick; muc-kick,direct with -quick)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of extra muc-kick runs of part 1 (c=1, 16, 256) to `file`")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of those runs to `file`")
 	flag.BoolVar(&o.verbose, "v", false, "print the test harness's log lines")
@@ -119,14 +119,14 @@ func main() {
 		o.spSizes = append(o.spSizes, n)
 	}
 	if *spModes == "" {
-		*spModes = "muc-kick,direct,linger"
+		*spModes = "muc-kick,direct,linger,direct,muc-kick"
 		if o.quick {
 			*spModes = "muc-kick,direct"
 		}
 	}
 	o.spModes = strings.Split(*spModes, ",")
 	if o.spDuration <= 0 {
-		o.spDuration = 15 * time.Second
+		o.spDuration = 12 * time.Second
 		if o.quick {
 			o.spDuration = 3 * time.Second
 		}
