@@ -58,7 +58,8 @@ import (
 //   - Other occupants' presences (room@service/other) update the nick → real
 //     JID map while joining or in; ignored while out.
 //   - Presences of other types (probe, subscribe…), presences from a bare
-//     room JID, messages, subjects and IQs: ignored in every state.
+//     room JID, messages, subjects and IQs: no transition in any state
+//     (messages from a room that is in are counted, below).
 //   - A kick from inside answered not-allowed or forbidden: in → out
 //     (refusedInside) if the room is still in through the same entry; the
 //     kick then enters once more (Manager.inside).
@@ -70,17 +71,18 @@ import (
 //     the component only because it stays: under PolicyAdaptive it is
 //     counted (spend), and a room that has cost reentryCost stanzas per
 //     occupant since its last kick is left once Linger has passed.
-//
-// The hold: what settle arms when the last kick in a room that is in ends.
-// PolicyLinger: Linger. PolicyAdaptive: MaxIdle, shortened to what is left of
-// Linger once the room is over its budget (overBudget). Either way, when more
-// than MaxRooms rooms are held, the idle room whose last kick is oldest is
-// left at once (evictOver), and a room in use is never evicted.
 //   - The stream goes down (SessionChanged(false)): joining → out, in → out,
 //     nothing sent; it comes up: no room changes, the server's software is
 //     asked again when needed.
 //   - Close: joining → out and in → out, each with a leave; no entry starts
 //     after it.
+//
+// The hold: what settle arms when the last kick in a room that is in ends.
+// PolicyLinger: Linger. PolicyAdaptive: MaxIdle (or Linger, if longer),
+// shortened to what is left of Linger once the room is over its budget
+// (overBudget). Either way, when more than MaxRooms rooms are held, the idle
+// room whose last kick is oldest is left at once (evictOver), and a room in
+// use is never evicted.
 type roomState int
 
 const (
