@@ -26,7 +26,7 @@
 // Timings are information, never a failure: it exits 0 unless the benchmark
 // itself could not run. Run it from the repository's root:
 //
-//	make bench                       # the full run, about 8 minutes
+//	make bench                       # the full run, about 16 minutes (part 4: 12)
 //	make bench BENCH_FLAGS=-quick    # about 1 minute
 //	go run ./internal/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
 //	go run ./internal/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out

@@ -38,6 +38,9 @@ func sporadic(o *options) error {
 	note("with linger 30s and kicks every n × %.0fs.", 30*o.spInterval.Seconds()/o.spLinger.Seconds())
 	note("Each mode gets one unmeasured kick per room first (the direct client's own entry is not counted either); the run then")
 	note("counts everything the server does, less the re-entries of kicked occupants; for \"linger\" it ends after the last departure.")
+	if o.quick {
+		note("-quick: a smoke test; a few kicks against /proc's 10 ms resolution make the CPU columns meaningless.")
+	}
 	code := 0
 	for _, family := range []string{"prosody", "ejabberd"} {
 		inst, ok := newestInstall(family)
