@@ -48,7 +48,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// startDaemon runs muc-kick against srv with room_policy "linger", for
+// which most of these tests were written; startDaemonMUC takes the [muc]
+// keys other than domains and nick.
 func startDaemon(t *testing.T, srv *xmpptest.Server, linger time.Duration) *daemon {
+	t.Helper()
+	return startDaemonMUC(t, srv, fmt.Sprintf("room_policy = \"linger\"\nlinger = %q\n", linger.String()))
+}
+
+func startDaemonMUC(t *testing.T, srv *xmpptest.Server, mucKeys string) *daemon {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.toml")
 	cfgText := fmt.Sprintf(`
@@ -61,15 +69,14 @@ iq_timeout = "5s"
 [muc]
 domains = [%q]
 nick = "kickbot"
-linger = %q
-
+%s
 [http]
 listen = "127.0.0.1:0"
 authorization_header = %q
 
 [log]
 level = "debug"
-`, srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, linger.String(), testAuth)
+`, srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, mucKeys, testAuth)
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -455,6 +462,53 @@ func TestRealServers(t *testing.T) {
 
 			if code := d.stop(); code != 0 {
 				t.Errorf("exit code %d after shutdown, want 0", code)
+			}
+		})
+	}
+}
+
+// TestAdaptiveStaysInQuietRoom: with room_policy "adaptive" (the default)
+// and linger 0s, the component stays in a quiet room after a kick: a second
+// kick finds it in, and the occupants see one arrival and no departure. The
+// second kick's status 307 comes after any departure the room sent, so it is
+// the event to check at.
+func TestAdaptiveStaysInQuietRoom(t *testing.T) {
+	for _, kind := range xmpptest.Kinds() {
+		t.Run(kind.Name, func(t *testing.T) {
+			srv := kind.Start(t)
+			d := startDaemonMUC(t, srv, "linger = \"0s\"\n")
+			d.waitReady(t, true, 20*time.Second)
+			r := "adaptive@" + srv.MUCDomain
+			watcher := join(t, srv, r, "watcher")
+			bob := join(t, srv, r, "bob")
+			carol := join(t, srv, r, "carol")
+			for _, o := range []*xmpptest.Occupant{bob, carol} {
+				if res := d.kick(t, testAuth, kickBody{o.Nick, r, ""}); res.code != 200 {
+					t.Fatalf("kick %s: status %d %q", o.Nick, res.code, res.errorText())
+				}
+				if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := watcher.WaitPresence(5*time.Second, func(p xmpptest.Presence) bool {
+				return p.From == r+"/carol" && p.HasStatus(307)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			arrivals, departures := 0, 0
+			for _, p := range watcher.Presences() {
+				if p.From != r+"/kickbot" {
+					continue
+				}
+				switch p.Type {
+				case "":
+					arrivals++
+				case "unavailable":
+					departures++
+				}
+			}
+			if arrivals != 1 || departures != 0 {
+				t.Errorf("the watcher saw the component arrive %d times and depart %d times, want 1 and 0", arrivals, departures)
 			}
 		})
 	}

@@ -64,11 +64,35 @@ type Conn interface {
 	IQ(ctx context.Context, typ, from, to string, payload any) (*stanza.IQ, error)
 }
 
+// Policy says when the component leaves a room it entered, once no kick
+// uses it; room.go has the details.
+type Policy int
+
+const (
+	// PolicyLinger leaves a room Linger after its last kick (the zero value).
+	PolicyLinger Policy = iota
+	// PolicyAdaptive stays in a room while staying costs the server less
+	// than entering it again would: it leaves once the room has sent the
+	// component, since the last kick, reentryCost stanzas per occupant (and
+	// Linger has passed), or after MaxIdle without a kick.
+	PolicyAdaptive
+)
+
+func (p Policy) String() string {
+	if p == PolicyAdaptive {
+		return "adaptive"
+	}
+	return "linger"
+}
+
 // Options configure a Manager.
 type Options struct {
 	Domains     []string      // MUC services to act on (lower case)
 	Nick        string        // the nickname to enter rooms with
-	Linger      time.Duration // stay this long after a room's last kick
+	Policy      Policy        // when to leave a room no kick uses
+	Linger      time.Duration // PolicyLinger: stay this long after a room's last kick; PolicyAdaptive: at least this long
+	MaxIdle     time.Duration // PolicyAdaptive: leave a room this long after its last kick at the latest, Linger if longer (0: never)
+	MaxRooms    int           // stay in at most this many rooms, leaving the least recently used idle ones (0: no cap)
 	JoinTimeout time.Duration // wait this long for the room to let us in
 	Logger      *slog.Logger
 }

@@ -27,8 +27,9 @@ import (
 //	   │                                                          ▼
 //	   │     left: our own unavailable presence (removed or  ┌────────┐
 //	   └──────── a plain leave); demoted; a kick from inside │   in   │
-//	         refused (refusedInside); linger expired         └────────┘
-//	         (expire); stream down; Close
+//	         refused (refusedInside); the room policy's hold └────────┘
+//	         ended or the room was evicted (expire); stream
+//	         down; Close
 //
 // Every transition is one function below and runs with Manager.mu held; I/O
 // (sending presences, asking the server's version) happens outside the lock.
@@ -57,18 +58,31 @@ import (
 //   - Other occupants' presences (room@service/other) update the nick → real
 //     JID map while joining or in; ignored while out.
 //   - Presences of other types (probe, subscribe…), presences from a bare
-//     room JID, messages, subjects and IQs: ignored in every state.
+//     room JID, messages, subjects and IQs: no transition in any state
+//     (messages from a room that is in are counted, below).
 //   - A kick from inside answered not-allowed or forbidden: in → out
 //     (refusedInside) if the room is still in through the same entry; the
 //     kick then enters once more (Manager.inside).
 //   - JoinTimeout without a verdict: joining → out (entryFailed, with a
-//     leave); the linger timer: in → out (expire, with a leave) unless a kick
+//     leave); the hold timer: in → out (expire, with a leave) unless a kick
 //     re-armed it since (lingerGen).
+//   - While in and idle (no kick using the room), every presence of another
+//     occupant and every message from the room is a stanza the server sends
+//     the component only because it stays: under PolicyAdaptive it is
+//     counted (spend), and a room that has cost reentryCost stanzas per
+//     occupant since its last kick is left once Linger has passed.
 //   - The stream goes down (SessionChanged(false)): joining → out, in → out,
 //     nothing sent; it comes up: no room changes, the server's software is
 //     asked again when needed.
 //   - Close: joining → out and in → out, each with a leave; no entry starts
 //     after it.
+//
+// The hold: what settle arms when the last kick in a room that is in ends.
+// PolicyLinger: Linger. PolicyAdaptive: MaxIdle (or Linger, if longer),
+// shortened to what is left of Linger once the room is over its budget
+// (overBudget). Either way, when more than MaxRooms rooms are held, the idle
+// room whose last kick is oldest is left at once (evictOver), and a room in
+// use is never evicted.
 type roomState int
 
 const (
@@ -97,6 +111,13 @@ type room struct {
 	// the timer that fired from one re-armed since.
 	linger    *time.Timer
 	lingerGen uint64
+	// Since the last kick ended (set by settle while in): when, the stanzas
+	// the room sent us meanwhile, whether they passed the room's re-entry
+	// cost, and whether evictOver chose the room to leave.
+	idleSince  time.Time
+	spent      int
+	overBudget bool
+	evicted    bool
 	// occupants maps the nicknames present to their real JIDs, as far as
 	// the room's presences to a moderator tell; kept while joining or in.
 	occupants map[string]string
@@ -150,6 +171,7 @@ func (m *Manager) startEntry(r *room) *entry {
 	r.users++                             // the entry holds the room
 	m.joins.Add(1)                        // never after Close: callers check m.closed
 	go m.runEntry(e)
+	m.evictOver() // one more room held
 	return e
 }
 
@@ -229,25 +251,91 @@ func (m *Manager) settle(r *room) {
 			delete(m.rooms, r.jid)
 		}
 	case stateIn:
-		r.lingerGen++
-		gen := r.lingerGen
-		if r.linger != nil {
-			r.linger.Stop()
+		r.idleSince, r.spent, r.overBudget, r.evicted = time.Now(), 0, false, false
+		hold := m.opts.Linger
+		if m.opts.Policy == PolicyAdaptive && m.opts.MaxIdle > 0 {
+			hold = max(m.opts.MaxIdle, m.opts.Linger)
 		}
-		r.linger = time.AfterFunc(m.opts.Linger, func() { m.expire(r, gen) })
+		if m.opts.Policy == PolicyLinger || m.opts.MaxIdle > 0 {
+			m.arm(r, hold)
+		}
+		m.evictOver()
 	}
 }
 
-// disarm stops the linger timer of a room in use; a timer that already fired
-// finds its generation outdated.
+// reentryCost is what entering a room again costs the server, in stanzas per
+// occupant: the presence of each occupant sent to us on entry, and the
+// broadcasts of our arrival and of our departure to each of them.
+const reentryCost = 3
+
+// spend counts a stanza that an idle room, which is in, sent us; under
+// PolicyAdaptive the room is left once staying has cost as much as entering
+// again would (and Linger has passed since its last kick).
+func (m *Manager) spend(r *room) {
+	if m.opts.Policy != PolicyAdaptive || r.state != stateIn || r.users > 0 || r.overBudget || r.evicted {
+		return
+	}
+	r.spent++
+	if r.spent < reentryCost*max(len(r.occupants), 1) {
+		return
+	}
+	r.overBudget = true
+	m.arm(r, max(0, m.opts.Linger-time.Since(r.idleSince)))
+}
+
+// evictOver leaves, at once, the least recently used idle rooms while more
+// than MaxRooms rooms are held (entered or being entered). Rooms in use stay:
+// the cap is exceeded until their kicks end.
+func (m *Manager) evictOver() {
+	if m.opts.MaxRooms <= 0 || len(m.rooms) <= m.opts.MaxRooms {
+		return
+	}
+	held := 0
+	for _, r := range m.rooms {
+		if r.state != stateOut && !r.evicted {
+			held++
+		}
+	}
+	for ; held > m.opts.MaxRooms; held-- {
+		var lru *room
+		for _, r := range m.rooms {
+			if r.state == stateIn && r.users == 0 && !r.evicted && (lru == nil || r.idleSince.Before(lru.idleSince)) {
+				lru = r
+			}
+		}
+		if lru == nil {
+			return // every room held is in use
+		}
+		lru.evicted = true
+		m.log.Debug("muc: too many rooms: leaving the least recently used", "room", lru.jid, "max_rooms", m.opts.MaxRooms)
+		m.arm(lru, 0)
+	}
+}
+
+// arm (re)starts the hold timer of a room that is in: it leaves the room
+// after d unless a kick or another arm comes first.
+func (m *Manager) arm(r *room, d time.Duration) {
+	m.disarmTimer(r)
+	gen := r.lingerGen
+	r.linger = time.AfterFunc(d, func() { m.expire(r, gen) })
+}
+
+// disarm stops the hold timer of a room in use; a timer that already fired
+// finds its generation outdated. An eviction is called off.
 func (m *Manager) disarm(r *room) {
+	m.disarmTimer(r)
+	r.evicted = false
+}
+
+func (m *Manager) disarmTimer(r *room) {
 	r.lingerGen++
 	if r.linger != nil {
 		r.linger.Stop()
 	}
 }
 
-// expire: in → out when the linger time passed without a kick.
+// expire: in → out when the hold armed by settle, spend or evictOver ended
+// without a kick.
 func (m *Manager) expire(r *room, gen uint64) {
 	m.mu.Lock()
 	if gen != r.lingerGen || r.users > 0 || r.state != stateIn || m.closed {
@@ -282,7 +370,10 @@ func (m *Manager) refusedInside(r *room, e *entry) {
 func (m *Manager) HandlePacket(p stanza.Packet) {
 	pres, ok := p.(stanza.Presence)
 	if !ok {
-		return // room messages, subjects, IQs: not our business
+		if msg, ok := p.(stanza.Message); ok && m.opts.Policy == PolicyAdaptive {
+			m.roomMessage(msg) // what staying costs
+		}
+		return // room messages, subjects, IQs: not our business otherwise
 	}
 	leave := m.handlePresenceLocked(pres)
 	if leave != nil {
@@ -314,6 +405,7 @@ func (m *Manager) handlePresence(pres stanza.Presence) *presence {
 		return m.lateAnswer(pres)
 	case nick != r.nick:
 		r.track(nick, pres, x)
+		m.spend(r)
 	case r.state == stateJoining:
 		m.entryAnswer(r.entry, pres, x)
 	case r.state == stateIn:
@@ -369,6 +461,18 @@ func (m *Manager) inRoomPresence(r *room, pres stanza.Presence, x *userX) *prese
 		return m.left(r, why, true)
 	}
 	return nil // a presence update
+}
+
+// roomMessage counts a message from a room (groupchat, subject, or private
+// from an occupant) against the cost of staying there.
+func (m *Manager) roomMessage(msg stanza.Message) {
+	bare, _, _ := strings.Cut(msg.From, "/")
+	bare = strings.ToLower(bare)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.rooms[bare]; r != nil {
+		m.spend(r)
+	}
 }
 
 // lateAnswer leaves a room that let us in after we gave up entering it.

@@ -54,7 +54,10 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 	mgr := muc.NewManager(comp, muc.Options{
 		Domains:     cfg.MUC.Domains,
 		Nick:        cfg.MUC.Nick,
+		Policy:      roomPolicy(cfg.MUC.RoomPolicy),
 		Linger:      cfg.MUC.Linger.Duration,
+		MaxIdle:     cfg.MUC.MaxIdle.Duration,
+		MaxRooms:    int(cfg.MUC.MaxRooms),
 		JoinTimeout: cfg.Component.IQTimeout.Duration,
 		Logger:      log,
 	})
@@ -149,4 +152,12 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, t Timeouts) *http.Server {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// roomPolicy maps muc.room_policy (validated) to the muc package's Policy.
+func roomPolicy(name string) muc.Policy {
+	if name == "linger" {
+		return muc.PolicyLinger
+	}
+	return muc.PolicyAdaptive
 }

@@ -16,12 +16,19 @@
 //  3. The resident memory of the muc-kick binary (a subprocess): idle, in
 //     1,000 rooms, and with 1,000 kicks waiting for a server that does not
 //     answer, beside holdserver, the same HTTP side without muc-kick.
+//  4. Sporadic kicks (sporadic.go): Poisson arrivals into random rooms of
+//     10, 150 and 1,000 real occupants on the newest Prosody and ejabberd,
+//     for muc-kick with its default configuration, a direct moderator
+//     client that stays in the rooms (the cost floor) and muc-kick with
+//     room_policy "linger": the server's CPU per kick, p50/p99, and the
+//     bot's arrivals and departures the occupants received.
 //
 // Timings are information, never a failure: it exits 0 unless the benchmark
 // itself could not run. Run it from the repository's root:
 //
-//	make bench                       # the full run, about 2 minutes
-//	make bench BENCH_FLAGS=-quick    # about 25 s
+//	make bench                       # the full run, about 16 minutes (part 4: 12)
+//	make bench BENCH_FLAGS=-quick    # about 1 minute
+//	go run ./internal/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
 //	go run ./internal/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
 //	go run ./internal/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
 package main
@@ -31,6 +38,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -48,6 +56,11 @@ type options struct {
 	concurrency    int // part 2
 	prosodyNoDelay bool
 	memRooms       int
+	spSizes        []int         // part 4: occupants of each room
+	spInterval     time.Duration // part 4: mean gap between kicks
+	spDuration     time.Duration // part 4: measured time per server, size and mode
+	spLinger       time.Duration // part 4: linger of the "linger" mode
+	spModes        []string      // part 4
 	memInFlight    int
 	parts          string
 	cpuprofile     string
@@ -66,7 +79,12 @@ func main() {
 	flag.BoolVar(&o.prosodyNoDelay, "prosody-nodelay", false, "run Prosody with network_settings = { nagle = false } (its default keeps Nagle's algorithm on)")
 	flag.IntVar(&o.memRooms, "mem-rooms", 1000, "rooms entered for the memory measurement")
 	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
-	flag.StringVar(&o.parts, "parts", "1,2,3", "which parts to run, e.g. 1,3")
+	flag.StringVar(&o.parts, "parts", "1,2,3,4", "which parts to run, e.g. 1,3")
+	spSizes := flag.String("sporadic-sizes", "", "part 4: occupants of each room, e.g. 10,10,150,150,1000 (the default; 10,150 with -quick)")
+	flag.DurationVar(&o.spInterval, "sporadic-interval", time.Second, "part 4: mean gap between kicks (Poisson arrivals)")
+	flag.DurationVar(&o.spDuration, "sporadic-duration", 0, "part 4: measured time per server, room size and mode (default 12s, 3s with -quick); the part takes about 2 × sizes × modes × this, plus setup")
+	flag.DurationVar(&o.spLinger, "sporadic-linger", time.Second, "part 4: linger of the \"linger\" mode (muc-kick with room_policy \"linger\")")
+	spModes := flag.String("sporadic-modes", "", "part 4: modes in the order run, of muc-kick, direct and linger; one listed twice runs twice (default muc-kick,direct,linger,direct,muc-kick; muc-kick,direct with -quick)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of extra muc-kick runs of part 1 (c=1, 16, 256) to `file`")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of those runs to `file`")
 	flag.BoolVar(&o.verbose, "v", false, "print the test harness's log lines")
@@ -86,6 +104,33 @@ func main() {
 		}
 	}
 	def(&o.rooms, 10, 3)
+	if *spSizes == "" {
+		*spSizes = "10,10,150,150,1000"
+		if o.quick {
+			*spSizes = "10,150"
+		}
+	}
+	for f := range strings.SplitSeq(*spSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: -sporadic-sizes: %q is not a room size\n", f)
+			os.Exit(2)
+		}
+		o.spSizes = append(o.spSizes, n)
+	}
+	if *spModes == "" {
+		*spModes = "muc-kick,direct,linger,direct,muc-kick"
+		if o.quick {
+			*spModes = "muc-kick,direct"
+		}
+	}
+	o.spModes = strings.Split(*spModes, ",")
+	if o.spDuration <= 0 {
+		o.spDuration = 12 * time.Second
+		if o.quick {
+			o.spDuration = 3 * time.Second
+		}
+	}
 	def(&o.occupants, 40, 10)
 	if o.concurrency < 1 || o.memRooms < 1 || o.memInFlight < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -concurrency, -mem-rooms and -mem-inflight must be at least 1")
@@ -105,6 +150,7 @@ func main() {
 		{"1", ceiling},
 		{"2", againstProsody},
 		{"3", memory},
+		{"4", sporadic},
 	} {
 		if !strings.Contains(o.parts, p.name) {
 			continue

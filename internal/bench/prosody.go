@@ -155,7 +155,7 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		nagle = "off (-prosody-nodelay)"
 	}
 	note("setup: Prosody %s, Nagle %s, %d rooms created by the direct moderator client, %d occupant connections each in every room; ready in %s",
-		prosodyVersion(), nagle, R, K, time.Since(begin).Round(time.Millisecond))
+		srv.Version, nagle, R, K, time.Since(begin).Round(time.Millisecond))
 	note("muc-kick (wired as main.go serves, in this process, linger 1h) kicks over HTTP; \"direct\" is one c2s client, owner and")
 	note("moderator of every room, sending the same muc#admin IQ itself. Both pipeline up to %d kicks on their one stream. Both stay in", o.concurrency)
 	note("every room throughout, so the rooms are the same in every run. A kick is done at its HTTP 200 / IQ result.")
@@ -292,15 +292,6 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		note("MISSING status-307 presences: %d of %d, first: %s", len(misses), checked, misses[0])
 	}
 	return nil
-}
-
-// prosodyVersion is the installed Prosody's version, from dpkg.
-func prosodyVersion() string {
-	out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", "prosody").Output()
-	if err != nil {
-		return "?"
-	}
-	return string(out)
 }
 
 // prosodyPid finds the Prosody whose configuration lives in dir.

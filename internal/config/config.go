@@ -97,9 +97,24 @@ type MUC struct {
 	// Nick is the nickname muc-kick uses when it must enter a room to kick
 	// from it. Default "kickbot".
 	Nick string `toml:"nick"`
-	// Linger is how long muc-kick stays in a room it entered after its last
-	// kick there; 0 leaves right after the kick. Default 30s.
+	// RoomPolicy says when muc-kick leaves a room it entered, once no kick
+	// uses it: "adaptive" stays while staying costs the server less than
+	// entering again would (until the room has sent it, since its last
+	// kick, 3 stanzas per occupant, and at least Linger), at most MaxIdle;
+	// "linger" leaves Linger after the last kick. Default "adaptive".
+	RoomPolicy string `toml:"room_policy"`
+	// Linger is, with room_policy "linger", how long muc-kick stays in a
+	// room after its last kick there (0 leaves right after the kick); with
+	// "adaptive", the least it stays. Default 30s.
 	Linger Duration `toml:"linger"`
+	// MaxIdle is, with room_policy "adaptive", the longest muc-kick stays
+	// in a room without a kick; positive; a MaxIdle shorter than Linger
+	// counts as Linger. Default 1h.
+	MaxIdle Duration `toml:"max_idle"`
+	// MaxRooms caps the rooms muc-kick stays in, with either policy: past
+	// it, the idle room whose last kick is oldest is left. At least 1.
+	// Default 1000.
+	MaxRooms int64 `toml:"max_rooms"`
 }
 
 // HTTP configures the HTTP API.
@@ -246,8 +261,11 @@ func defaults() *Config {
 			KeepaliveTimeout:  Duration{10 * time.Second},
 		},
 		MUC: MUC{
-			Nick:   "kickbot",
-			Linger: Duration{30 * time.Second},
+			Nick:       "kickbot",
+			RoomPolicy: "adaptive",
+			Linger:     Duration{30 * time.Second},
+			MaxIdle:    Duration{time.Hour},
+			MaxRooms:   1000,
 		},
 		HTTP: HTTP{
 			Listen:         "127.0.0.1:5280",
@@ -408,7 +426,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Group("muc",
 			slog.Any("domains", c.MUC.Domains),
 			slog.String("nick", c.MUC.Nick),
-			slog.Duration("linger", c.MUC.Linger.Duration)),
+			slog.String("room_policy", c.MUC.RoomPolicy),
+			slog.Duration("linger", c.MUC.Linger.Duration),
+			slog.Duration("max_idle", c.MUC.MaxIdle.Duration),
+			slog.Int64("max_rooms", c.MUC.MaxRooms)),
 		slog.Attr{Key: "http", Value: c.HTTP.LogValue()},
 		slog.Group("log",
 			slog.String("level", c.Log.Level),

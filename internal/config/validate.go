@@ -78,8 +78,17 @@ func (c *Config) validate() error {
 	if err := checkNick(m.Nick); err != nil {
 		return fmt.Errorf("config: muc.nick %v", err)
 	}
+	if m.RoomPolicy != "adaptive" && m.RoomPolicy != "linger" {
+		return fmt.Errorf("config: muc.room_policy must be adaptive or linger, got %q", m.RoomPolicy)
+	}
 	if m.Linger.Duration < 0 {
 		return fmt.Errorf("config: muc.linger must not be negative, got %v", m.Linger)
+	}
+	if m.MaxIdle.Duration <= 0 {
+		return fmt.Errorf("config: muc.max_idle must be positive, got %v", m.MaxIdle)
+	}
+	if m.MaxRooms < 1 {
+		return fmt.Errorf("config: muc.max_rooms must be at least 1, got %d", m.MaxRooms)
 	}
 
 	h := &c.HTTP
