@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,12 +160,7 @@ func startHAProxy(t testing.TB, instances ...*daemonProc) (string, *syncBuffer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(xmpptest.FreePort(t)))
 	cfg := strings.Replace(string(raw), "bind 127.0.0.1:5280", "bind "+addr, 1)
 	for i, p := range instances {
 		old := fmt.Sprintf("127.0.0.1:%d", 5281+i)

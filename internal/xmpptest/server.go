@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -367,21 +368,40 @@ func listensOn(pid, port int) bool {
 	return false
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
+// freePorts returns n ports free on 127.0.0.1 for a server to listen on.
+// They are drawn at random below the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range, 32768 and up by default): a port
+// from that range, even one free when picked, can be taken by any outgoing
+// connection before the server binds it, and the tests make thousands. A
+// port is never handed out twice by one process, and is checked free by
+// binding it.
 func freePorts(n int) ([]int, error) {
+	pickedMu.Lock()
+	defer pickedMu.Unlock()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("couldn't find a free port: %w", err)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			return nil, errors.New("couldn't find a free port in 20000-32767")
 		}
-		// Keep the listener open until all ports are picked, so that no port
-		// is returned twice.
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port := 20000 + mathrand.IntN(12768)
+		if picked[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		picked[port] = true
+		ports = append(ports, port)
 	}
 	return ports, nil
 }
+
+var (
+	pickedMu sync.Mutex
+	picked   = make(map[int]bool)
+)
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -542,4 +562,15 @@ func processesMentioning(s string) []int {
 		}
 	}
 	return pids
+}
+
+// FreePort returns a port free on 127.0.0.1 for another program a test
+// starts (HAProxy, say) to listen on; see freePorts for why not port 0.
+func FreePort(tb TB) int {
+	tb.Helper()
+	ports, err := freePorts(1)
+	if err != nil {
+		tb.Fatalf("xmpptest: %v", err)
+	}
+	return ports[0]
 }
