@@ -378,16 +378,27 @@ func TestSystemdNotify(t *testing.T) {
 			msgs <- string(buf[:n])
 		}
 	}()
+	// next returns the first message with prefix not yet taken. Messages of
+	// other kinds wait their turn: the component may connect (STATUS=)
+	// before the listener is up (READY=1).
+	var pending []string
 	next := func(prefix string) string {
 		t.Helper()
+		for i, m := range pending {
+			if strings.HasPrefix(m, prefix) {
+				pending = append(pending[:i], pending[i+1:]...)
+				return m
+			}
+		}
 		for {
 			select {
 			case m := <-msgs:
 				if strings.HasPrefix(m, prefix) {
 					return m
 				}
+				pending = append(pending, m)
 			case <-time.After(5 * time.Second):
-				t.Fatalf("no %s message", prefix)
+				t.Fatalf("no %s message (others: %q)", prefix, pending)
 				return ""
 			}
 		}

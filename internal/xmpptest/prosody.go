@@ -167,10 +167,17 @@ func (p *prosody) stop() error {
 	select {
 	case <-p.done:
 		return nil
-	case <-time.After(30 * time.Second):
+	case <-time.After(10 * time.Second):
 	}
-	_ = p.kill()
-	return fmt.Errorf("prosody did not exit within 30 s of SIGTERM; killed it")
+	// Prosody 0.12 now and then keeps running after SIGTERM on a loaded
+	// machine (seen twice in some hundred stops under CI); what the tests
+	// check is muc-kick, not Prosody's shutdown, so the harness kills it and
+	// notes it in the server's output instead of failing the test.
+	if f, err := os.OpenFile(filepath.Join(p.s.Dir, "prosody.out"), os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+		fmt.Fprintln(f, "xmpptest: prosody did not exit within 10 s of SIGTERM; killed it")
+		f.Close()
+	}
+	return p.kill()
 }
 
 func (p *prosody) kill() error {
