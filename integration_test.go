@@ -77,6 +77,15 @@ authorization_header = %q
 [log]
 level = "debug"
 `, srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, mucKeys, testAuth)
+	return runDaemon(t, srv, path, cfgText)
+}
+
+// runDaemon writes cfgText to path and runs muc-kick with it in the test
+// process (its real configuration loading, wiring and listener) until the
+// test ends, then waits for it to be ready. On failure the test log gets
+// muc-kick's log and srv's.
+func runDaemon(t *testing.T, srv *xmpptest.Server, path, cfgText string) *daemon {
+	t.Helper()
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,7 +24,6 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/httpapi"
-	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -228,36 +226,7 @@ authorization_header = %q
 rate = 0.001
 burst = 1
 `, componentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, srv.UsersDomain, testAuth, scopedAuth, srv.MUCDomain, rateAuth)
-	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- serve(ctx, cancel, cfg, log, ln) }()
-	d := &daemon{url: "http://" + ln.Addr().String(), logs: logs}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("muc-kick did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("muc-kick log:\n%s", logs.String())
-		}
-	})
-	d.waitReady(t, true, 20*time.Second)
-	return d
+	return runDaemon(t, srv, path, cfgText)
 }
 
 // apiValidator sends requests and validates the responses against doc.
