@@ -19,7 +19,11 @@ test:
 	@$(GO) run ./internal/xmpptest/servers
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# Unit tests only: no XMPP server needed.
+# Every test that needs no XMPP server, and none that does: under -short,
+# each test that would start Prosody or ejabberd skips (xmpptest.SkipIfShort),
+# whether they are installed or not, CI set or not. The other tools the tests
+# use (systemd-analyze, make install) are used as in `make test`. CI runs it
+# before it installs the servers, to prove it needs none.
 test-short:
 	$(GO) test -race -count=1 -short ./...
 

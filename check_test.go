@@ -15,7 +15,6 @@ import (
 // without the admin lines fails the moderator check with the fix for that
 // server and version.
 func TestCheckCommand(t *testing.T) {
-	skipIfShort(t)
 	for _, kind := range xmpptest.Kinds() {
 		t.Run(kind.Name, func(t *testing.T) {
 			t.Parallel()

@@ -60,7 +60,6 @@ func hostileStanzas(srv *xmpptest.Server, to, room string) []string {
 // JIDs, on every server: the stream must stay up (no reconnect), every kick
 // must land, and the user must get nothing from the component but IQ errors.
 func TestHostileStanzas(t *testing.T) {
-	skipIfShort(t)
 	for _, kind := range xmpptest.Kinds() {
 		t.Run(kind.Name, func(t *testing.T) {
 			t.Parallel()

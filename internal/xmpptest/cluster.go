@@ -32,9 +32,11 @@ import (
 // cluster runs its own, on 127.0.0.1 and a free port (ERL_EPMD_PORT), so an
 // epmd already running on 4369 (Debian's ejabberd service) neither breaks
 // the cluster nor sees its nodes, and the nodes never start one of their
-// own (-start_epmd false). That epmd is ended when the test ends.
+// own (-start_epmd false). That epmd is ended when the test ends. Under
+// -short it skips the test (see SkipIfShort).
 func (i Install) StartCluster(tb TB, nodes int) []*Server {
 	tb.Helper()
+	SkipIfShort(tb)
 	if i.Family != "ejabberd" {
 		tb.Fatalf("xmpptest: StartCluster: %s is not ejabberd", i.Name())
 	}

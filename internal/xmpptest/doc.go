@@ -46,6 +46,8 @@
 //
 // StartProsody and StartEjabberd skip the test when the server is not
 // installed, and fail it instead when the CI environment variable is set.
+// Under `go test -short` every function that starts a server skips the test,
+// installed or not, CI or not: -short means no XMPP server (SkipIfShort).
 // Set XMPPTEST_DEBUG=1 to make the servers log at debug level (every
 // stanza); Server.Log returns the log text.
 //

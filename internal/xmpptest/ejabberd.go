@@ -16,8 +16,9 @@ import (
 
 // StartEjabberd starts a throw-away ejabberd on free loopback ports and stops
 // it when the test ends. It skips the test when ejabberdctl is not installed,
-// unless the CI environment variable is set, in which case it fails the test.
-// It must be called from the goroutine running the test.
+// unless the CI environment variable is set, in which case it fails the test;
+// under -short it skips it (see SkipIfShort). It must be called from the
+// goroutine running the test.
 //
 // The node runs detached (`ejabberdctl start`) under a unique node name, with
 // a fixed Erlang distribution port on 127.0.0.1 so that no epmd is started.

@@ -32,7 +32,8 @@ type Install struct {
 func (i Install) Name() string { return i.Family + "-" + i.Version }
 
 // Start starts a throw-away server of this install for tb; see StartProsody
-// and StartEjabberd.
+// and StartEjabberd. Like every Start function, it skips the test under
+// -short (see SkipIfShort).
 func (i Install) Start(tb TB) *Server {
 	tb.Helper()
 	return i.start(tb, variant{})
@@ -58,6 +59,7 @@ func (i Install) StartHA(tb TB) *Server {
 
 func (i Install) start(tb TB, v variant) *Server {
 	tb.Helper()
+	SkipIfShort(tb)
 	if i.Family == "prosody" {
 		return startProsody(tb, i, v)
 	}

@@ -13,8 +13,9 @@ import (
 
 // StartProsody starts a throw-away Prosody on free loopback ports and stops it
 // when the test ends. It skips the test when prosody is not installed, unless
-// the CI environment variable is set, in which case it fails the test. It
-// must be called from the goroutine running the test.
+// the CI environment variable is set, in which case it fails the test; under
+// -short it skips it (see SkipIfShort). It must be called from the goroutine
+// running the test.
 //
 // The config is contrib/prosody/muc-kick.cfg.lua with the test's domains,
 // port and secret, plus test-only settings: c2s without TLS, no s2s or HTTP,

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -113,7 +114,8 @@ type Kind struct {
 
 // Kinds returns the servers to run a table-driven test against: every
 // install found (see Installs), and for a family with none a Kind that skips
-// the test, or fails it when the CI environment variable is set.
+// the test, or fails it when the CI environment variable is set. Under
+// -short every Kind's Start functions skip the test (see SkipIfShort).
 func Kinds() []Kind {
 	var kinds []Kind
 	for _, family := range []string{"prosody", "ejabberd"} {
@@ -150,9 +152,11 @@ func ProsodyKinds() []Kind {
 
 // requireServer skips the test when no server of family is installed, or
 // fails it when the CI environment variable is set: CI must never skip a
-// real-server test. It returns the newest install of family.
+// real-server test. Under -short it skips the test, CI or not (see
+// SkipIfShort). It returns the newest install of family.
 func requireServer(tb TB, family string) Install {
 	tb.Helper()
+	SkipIfShort(tb)
 	i, ok := newest(family)
 	if !ok {
 		msg := fmt.Sprintf("xmpptest: no %s found (install the Debian package %q, or run .ci/install-servers, to run this test)", family, family)
@@ -162,6 +166,22 @@ func requireServer(tb TB, family string) Install {
 		tb.Skip(msg)
 	}
 	return i
+}
+
+// SkipIfShort skips the test when it runs under `go test -short`: -short
+// means no XMPP server (`make test-short`), installed or not, CI or not.
+// Every function of this package that starts a server (StartProsody,
+// StartEjabberd, the Start functions of Install and Kind, StartCluster)
+// calls it first, so a test that reaches a server through them needs
+// nothing more; a test that does slow work before that, such as building
+// the daemon, calls it at its start. Outside a test binary (the demo, the
+// soak, the benchmarks program) it does nothing.
+func SkipIfShort(tb TB) {
+	tb.Helper()
+	// testing.Short panics outside a test binary.
+	if testing.Testing() && testing.Short() {
+		tb.Skip("xmpptest: needs a real XMPP server; skipped with -short")
+	}
 }
 
 // newServer fills in the common fields, picking free ports for the c2s and

@@ -530,7 +530,9 @@ func TestRawCapture(t *testing.T) {
 
 // TestServerMatrix fails when an install that $XMPPTEST_REQUIRE names is
 // missing, so that CI cannot pass on fewer servers than it should test.
+// Under -short no real-server test runs, so none is missing.
 func TestServerMatrix(t *testing.T) {
+	SkipIfShort(t)
 	t.Log(Describe())
 	if missing := MissingRequired(); len(missing) > 0 {
 		t.Fatalf("%s names servers that are not installed: %v (found: %s)", RequireEnv, missing, Describe())
