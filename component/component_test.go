@@ -401,9 +401,6 @@ func assertStillUp(t *testing.T, c *component.Component, rec *recorder) {
 // handshake, 2000 times, and checks that goroutines return to their baseline
 // and the heap does not grow with the number of reconnects.
 func TestThousandsOfReconnectsLeakNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("2000 reconnects")
-	}
 	checkGoroutines(t)
 	srv := fakeserver.Start(t, domain, secret)
 	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // never answers
