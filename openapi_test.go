@@ -22,7 +22,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
-	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 	"github.com/muc-kick/muc-kick/muc"
@@ -369,9 +368,9 @@ func TestOpenAPIPartialKick(t *testing.T) {
 	}{
 		{fmt.Errorf("%w (not-allowed)", muc.ErrRefused), 403},
 		{fmt.Errorf("%w (item-not-found)", muc.ErrOccupantNotFound), 404},
-		{&component.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502},
-		{component.ErrDisconnected, 503},
-		{component.ErrTimeout, 504},
+		{&muc.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502},
+		{muc.ErrStreamLost, 503},
+		{muc.ErrNoAnswer, 504},
 	} {
 		h := httpapi.New(partialModerator{kicked: []string{"Bob"}, err: tc.err}, httpapi.Options{
 			AuthorizationHeader: testAuth, Logger: slog.New(slog.DiscardHandler)})

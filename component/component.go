@@ -16,6 +16,9 @@
 // error.
 //
 // The package knows nothing of MUC: messages and presences go to a Handler.
+// Its errors say what became of a request in the classes of package
+// internal/xmpperr (see Errors); muc passes those on, so that muc's callers
+// need not know this package.
 package component
 
 import (
@@ -35,55 +38,47 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
 )
 
-// Errors returned by a Component.
+// Errors returned by a Component. Those that say what became of a request
+// are in one of the classes of package xmpperr (which package muc re-exports
+// to its callers), named on each; an error is in one class at most.
 var (
-	// ErrNotConnected means there is no authenticated stream right now.
-	ErrNotConnected = errors.New("component: not connected")
-	// ErrDisconnected means the stream ended before the reply came.
-	ErrDisconnected = errors.New("component: connection lost before the reply")
-	// ErrTimeout means the server did not answer an IQ within the IQ timeout.
-	ErrTimeout = errors.New("component: no reply within the IQ timeout")
+	// ErrNotConnected means there is no authenticated stream right now: the
+	// request was not sent (class xmpperr.ErrUnavailable).
+	ErrNotConnected = xmpperr.New(xmpperr.ErrUnavailable, "component: not connected")
+	// ErrDisconnected means the stream ended before the reply came (class
+	// xmpperr.ErrStreamLost).
+	ErrDisconnected = xmpperr.New(xmpperr.ErrStreamLost, "component: connection lost before the reply")
+	// ErrTimeout means the server did not answer an IQ within the IQ timeout
+	// (class xmpperr.ErrNoAnswer).
+	ErrTimeout = xmpperr.New(xmpperr.ErrNoAnswer, "component: no reply within the IQ timeout")
 	// ErrHandshake means the server refused the component (wrong secret or
 	// unknown domain): retrying will not help.
 	ErrHandshake = errors.New("component: handshake refused")
-	// ErrClosed means the component was shut down.
+	// ErrClosed means the component was shut down. It is only ever the
+	// reason a stream ended, wrapped by ErrNotConnected or ErrDisconnected,
+	// which carry the class; it has none of its own, so that a request
+	// caught in the shutdown stays in one class.
 	ErrClosed = errors.New("component: closed")
 	// ErrConflict means the server refused the handshake because another
 	// stream holds the component's domain (Prosody answers <conflict/>):
 	// another instance is active, or the server still holds our previous
 	// stream. The component stands by and retries every StandbyInterval.
-	ErrConflict = errors.New("component: another connection holds the component domain")
+	// Class xmpperr.ErrUnavailable: nothing is sent meanwhile.
+	ErrConflict = xmpperr.New(xmpperr.ErrUnavailable, "component: another connection holds the component domain")
 	// ErrShared means the server accepted this stream beside another one on
 	// the same domain and splits the stanzas between them (ejabberd does):
-	// replies to this instance's requests go to the other one.
-	ErrShared = errors.New("component: the component domain is shared with another connection")
+	// replies to this instance's requests go to the other one. Class
+	// xmpperr.ErrUnavailable: the component is not ready for requests.
+	ErrShared = xmpperr.New(xmpperr.ErrUnavailable, "component: the component domain is shared with another connection")
 )
 
-// StanzaError is an XMPP stanza error (RFC 6120 §8.3) in a reply.
-type StanzaError struct {
-	Type      string // cancel, modify, auth, wait, continue
-	Condition string // e.g. item-not-found
-	Text      string // optional human-readable text from the server
-}
-
-func (e *StanzaError) Error() string {
-	s := "xmpp error " + e.Type + "/" + e.Condition
-	if e.Text != "" {
-		s += ": " + e.Text
-	}
-	return s
-}
-
-// Is reports whether target is a *StanzaError with the same condition (and
-// the same type, if target sets one), so callers can write
-// errors.Is(err, &StanzaError{Condition: "not-allowed"}).
-func (e *StanzaError) Is(target error) bool {
-	t, ok := target.(*StanzaError)
-	return ok && t.Condition == e.Condition && (t.Type == "" || t.Type == e.Type)
-}
+// StanzaError is an XMPP stanza error (RFC 6120 §8.3) in a reply; package
+// muc re-exports it as muc.StanzaError.
+type StanzaError = xmpperr.StanzaError
 
 // Handler receives the stanzas that are not replies to our IQs. Its methods
 // run on the connection's read goroutine and must not block.
@@ -204,7 +199,8 @@ func (c *Component) Connected() bool { return c.current() != nil }
 func (c *Component) Ready() bool { return c.NotReady() == nil }
 
 // NotReady says why the component is not ready, or returns nil when it is:
-// an error wrapping ErrShared, ErrConflict (a standby) or ErrNotConnected.
+// an error wrapping ErrShared, ErrConflict (a standby) or ErrNotConnected,
+// all of class xmpperr.ErrUnavailable.
 func (c *Component) NotReady() error {
 	s := c.current()
 	if s == nil {
@@ -571,7 +567,10 @@ func (c *Component) keepalive(s *session) {
 			continue // the reply went to the other stream on our domain: that explains it
 		}
 		if err != nil && !errors.As(err, &serr) { // any answer, even an error, proves the stream alive
-			s.fail(fmt.Errorf("component: keepalive: %w", err))
+			// %v, not %w: the reason the stream ends must carry no class
+			// (ErrTimeout's), or a request caught in the end would be in
+			// two, ErrDisconnected's and this one.
+			s.fail(fmt.Errorf("component: keepalive: %v", err))
 			return
 		}
 	}

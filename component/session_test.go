@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/xmpperr"
 )
 
 // TestSendOnADeadStreamIsNotConnected: a stanza that could not be queued
@@ -24,6 +26,65 @@ func TestSendOnADeadStreamIsNotConnected(t *testing.T) {
 	}
 	if _, err := c.IQ(t.Context(), "set", "", "r@c", nil); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("IQ = %v, want ErrNotConnected", err)
+	}
+}
+
+// TestErrorClasses: each error that says what became of a request is in the
+// class of package xmpperr that muc's callers test, and in no other; the
+// others are in none.
+func TestErrorClasses(t *testing.T) {
+	for _, tc := range []struct{ err, class error }{
+		{ErrNotConnected, xmpperr.ErrUnavailable},
+		{ErrConflict, xmpperr.ErrUnavailable},
+		{ErrShared, xmpperr.ErrUnavailable},
+		{ErrTimeout, xmpperr.ErrNoAnswer},
+		{ErrDisconnected, xmpperr.ErrStreamLost},
+		{ErrClosed, nil},
+		{ErrHandshake, nil},
+	} {
+		checkClass(t, "", tc.err, tc.class)
+	}
+}
+
+// TestARequestIsInOneClass: whatever ended the stream, a request in flight
+// fails in ErrStreamLost's class and a stanza sent after in ErrUnavailable's,
+// each in no other: the reason the stream ended, which both wrap, carries no
+// class.
+func TestARequestIsInOneClass(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(*Component, *session)
+	}{
+		{"shutdown", func(_ *Component, s *session) { s.fail(ErrClosed) }},
+		{"keepalive unanswered", (*Component).keepalive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			defer b.Close()
+			s := &session{conn: a, out: make(chan any, 10), done: make(chan struct{}), pending: make(map[string]*waiter)}
+			c := &Component{opts: Options{Domain: "kick.example.org", IQTimeout: time.Minute,
+				KeepaliveInterval: time.Millisecond, KeepaliveTimeout: time.Millisecond}, sess: s}
+			errs := make(chan error, 1)
+			go func() {
+				_, err := c.IQ(t.Context(), "set", "", "r@c", nil)
+				errs <- err
+			}()
+			<-s.out // the request is sent
+			tc.end(c, s)
+			checkClass(t, "IQ in flight", <-errs, xmpperr.ErrStreamLost)
+			checkClass(t, "Send after", c.Send(struct{}{}), xmpperr.ErrUnavailable)
+		})
+	}
+}
+
+// checkClass fails the test unless err is in class and in no other class
+// of package xmpperr (in none if class is nil).
+func checkClass(t *testing.T, what string, err, class error) {
+	t.Helper()
+	for _, c := range []error{xmpperr.ErrUnavailable, xmpperr.ErrNoAnswer, xmpperr.ErrStreamLost} {
+		if got := errors.Is(err, c); got != (c == class) {
+			t.Errorf("%s %v: errors.Is(err, %v) = %v", what, err, c, got)
+		}
 	}
 }
 

@@ -4,7 +4,9 @@
 //
 // Every answer is JSON; every failure is {"error": "..."} with the status
 // that says what happened (see status). Handlers are thin: an inner function
-// returns a result or an error, and one function maps errors to statuses.
+// returns a result or an error, and one function maps errors to statuses:
+// this package's and muc's, which name every outcome of a kick, so that the
+// XMPP connection below muc is none of this package's business.
 package httpapi
 
 import (
@@ -26,7 +28,6 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
-	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -435,9 +436,10 @@ func stringField(fields map[string]json.RawMessage, key string, required bool) (
 }
 
 // status maps the outcome of a request to its HTTP status and the message
-// for the client. It is the one place where that is decided.
+// for the client. It is the one place where that is decided, from this
+// package's errors and muc's alone.
 func status(err error) (int, string) {
-	var serr *component.StanzaError
+	var serr *muc.StanzaError
 	switch {
 	case err == nil:
 		return http.StatusOK, ""
@@ -457,11 +459,11 @@ func status(err error) (int, string) {
 		return http.StatusNotFound, clean(err)
 	case errors.Is(err, muc.ErrRefused), errors.Is(err, muc.ErrEntryRefused):
 		return http.StatusForbidden, clean(err)
-	case errors.Is(err, errNotReady), errors.Is(err, component.ErrNotConnected), errors.Is(err, muc.ErrClosed):
+	case errors.Is(err, errNotReady), errors.Is(err, muc.ErrUnavailable):
 		return http.StatusServiceUnavailable, errNotReady.Error()
-	case errors.Is(err, component.ErrDisconnected):
+	case errors.Is(err, muc.ErrStreamLost):
 		return http.StatusServiceUnavailable, "the connection to the XMPP server was lost before it answered; the kick may or may not have happened"
-	case errors.Is(err, component.ErrTimeout):
+	case errors.Is(err, muc.ErrNoAnswer):
 		return http.StatusGatewayTimeout, "the XMPP server did not answer in time; the kick may or may not have happened"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "the request did not finish in time; what it did so far may have happened"

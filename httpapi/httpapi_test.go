@@ -13,7 +13,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -245,12 +244,13 @@ func TestStatusMapping(t *testing.T) {
 		{fmt.Errorf("%w: x", muc.ErrUnknownDomain), 404, "MUC domain"},
 		{fmt.Errorf("%w (x)", muc.ErrRoomNotFound), 404, "room does not exist"},
 		{fmt.Errorf("%w (x)", muc.ErrOccupantNotFound), 404, "no occupant"},
-		{fmt.Errorf("%w (%w)", muc.ErrRefused, &component.StanzaError{Type: "cancel", Condition: "not-allowed"}), 403, "not-allowed"},
-		{fmt.Errorf("%w: %w", muc.ErrEntryRefused, &component.StanzaError{Type: "auth", Condition: "not-authorized"}), 403, "not-authorized"},
-		{component.ErrNotConnected, 503, "not connected"},
-		{fmt.Errorf("%w: eof", component.ErrDisconnected), 503, "lost"},
-		{component.ErrTimeout, 504, "did not answer"},
-		{&component.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502, "resource-constraint"},
+		{fmt.Errorf("%w (%w)", muc.ErrRefused, &muc.StanzaError{Type: "cancel", Condition: "not-allowed"}), 403, "not-allowed"},
+		{fmt.Errorf("%w: %w", muc.ErrEntryRefused, &muc.StanzaError{Type: "auth", Condition: "not-authorized"}), 403, "not-authorized"},
+		{muc.ErrUnavailable, 503, "not connected"},
+		{fmt.Errorf("kicking: %w", muc.ErrClosed), 503, "not connected"},
+		{fmt.Errorf("%w: eof", muc.ErrStreamLost), 503, "lost"},
+		{muc.ErrNoAnswer, 504, "did not answer"},
+		{&muc.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502, "resource-constraint"},
 		{errors.New("something odd"), 502, "something odd"},
 	} {
 		t.Run(tc.err.Error(), func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -38,7 +37,7 @@ func TestKickByJIDFailingPartWay(t *testing.T) {
 	}{
 		{"refused after one", []string{"Bob"}, fmt.Errorf("%w (not-allowed)", muc.ErrRefused), 403,
 			`{"error":"the server refused the kick (not-allowed)","kicked":["Bob"],"muc":"r@conference.example.org"}`},
-		{"stream lost after two", []string{"Bob", "Bob (phone)"}, component.ErrDisconnected, 503,
+		{"stream lost after two", []string{"Bob", "Bob (phone)"}, muc.ErrStreamLost, 503,
 			`{"error":"the connection to the XMPP server was lost before it answered; the kick may or may not have happened","kicked":["Bob","Bob (phone)"],"muc":"r@conference.example.org"}`},
 		{"nobody kicked", nil, fmt.Errorf("%w (not-allowed)", muc.ErrRefused), 403,
 			`{"error":"the server refused the kick (not-allowed)"}`},

@@ -11,6 +11,11 @@
 // The lifecycle of a room (out, joining, in) is the state machine in
 // room.go.
 //
+// Callers need only this package's errors: the outcomes of a kick, the
+// classes of a request the server did not answer (ErrUnavailable,
+// ErrNoAnswer, ErrStreamLost) and StanzaError. The connection is behind
+// Conn, whose implementation (package component) they need not know.
+//
 // The package knows nothing of HTTP.
 package muc
 
@@ -25,7 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -42,25 +47,53 @@ var (
 	ErrRefused = errors.New("muc: the server refused the kick")
 	// ErrEntryRefused: the component could not enter the room as a moderator.
 	ErrEntryRefused = errors.New("muc: the component could not enter the room")
-	// ErrClosed: the manager is shutting down.
-	ErrClosed = errors.New("muc: shutting down")
+	// ErrClosed: the manager is shutting down; nothing was sent (class
+	// ErrUnavailable).
+	ErrClosed = xmpperr.New(ErrUnavailable, "muc: shutting down")
 )
+
+// Outcomes of a request the server did not answer, whether a kick or an
+// entry into a room. Each is a class: an error is in one at most, and
+// callers test it with errors.Is.
+var (
+	// ErrUnavailable: nothing was sent: there is no stream, or the
+	// component or the manager is shutting down. Trying again later may work.
+	ErrUnavailable = xmpperr.ErrUnavailable
+	// ErrNoAnswer: the request was sent and no answer came in time; it may
+	// or may not have been carried out.
+	ErrNoAnswer = xmpperr.ErrNoAnswer
+	// ErrStreamLost: the request was sent and the stream ended before the
+	// answer came; it may or may not have been carried out.
+	ErrStreamLost = xmpperr.ErrStreamLost
+)
+
+// StanzaError is an XMPP stanza error (RFC 6120 §8.3) the server answered
+// with. errors.Is(err, &StanzaError{Condition: "not-allowed"}) tells a
+// condition, of any type unless Type is set.
+type StanzaError = xmpperr.StanzaError
 
 var (
-	errNotAllowed = &component.StanzaError{Condition: "not-allowed"}
-	errForbidden  = &component.StanzaError{Condition: "forbidden"}
-	errConflict   = &component.StanzaError{Condition: "conflict"}
-	errNotFound   = &component.StanzaError{Condition: "item-not-found"}
+	errNotAllowed = &StanzaError{Condition: "not-allowed"}
+	errForbidden  = &StanzaError{Condition: "forbidden"}
+	errConflict   = &StanzaError{Condition: "conflict"}
+	errNotFound   = &StanzaError{Condition: "item-not-found"}
 )
 
-// Conn is what a Manager needs of the component connection.
+// Conn is what a Manager needs of the component connection
+// (*component.Component is one).
+//
+// Its errors must say what became of a request, for the Manager and its
+// callers to act on: an error reply is a *StanzaError; a request (or
+// stanza) that was not sent is in ErrUnavailable's class; an IQ sent and
+// not answered within the connection's own timeout in ErrNoAnswer's; one
+// sent on a stream that ended before the answer in ErrStreamLost's. An
+// error is in one of these classes at most, whatever it wraps.
 type Conn interface {
 	// Domain is the component's JID.
 	Domain() string
 	// Send sends a stanza without waiting.
 	Send(v any) error
-	// IQ sends an IQ request and waits for its reply; an error reply comes
-	// back as *component.StanzaError.
+	// IQ sends an IQ request and waits for its reply.
 	IQ(ctx context.Context, typ, from, to string, payload any) (*stanza.IQ, error)
 }
 
@@ -221,7 +254,7 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]s
 // and is not created. Any other answer lets the entry decide.
 func (m *Manager) probe(ctx context.Context, roomJID string) error {
 	_, err := m.conn.IQ(ctx, "get", "", roomJID, discoInfoQuery{})
-	var serr *component.StanzaError
+	var serr *StanzaError
 	switch {
 	case err == nil:
 		return nil
@@ -319,7 +352,7 @@ func (m *Manager) removedSince(e *entry) string {
 // A missing nickname is modify/item-not-found on Prosody (even from outside
 // the room: it looks the nick up first) and modify/not-acceptable on ejabberd.
 func kickError(err error, inRoom bool) error {
-	var serr *component.StanzaError
+	var serr *StanzaError
 	if !errors.As(err, &serr) {
 		return err // nil, or a transport failure
 	}
@@ -327,7 +360,7 @@ func kickError(err error, inRoom bool) error {
 	case errors.Is(err, errNotFound) && (serr.Type == "cancel" || serr.Type != "modify" && !inRoom):
 		return fmt.Errorf("%w (%w)", ErrRoomNotFound, serr)
 	case errors.Is(err, errNotFound),
-		errors.Is(err, &component.StanzaError{Condition: "not-acceptable"}):
+		errors.Is(err, &StanzaError{Condition: "not-acceptable"}):
 		return fmt.Errorf("%w (%w)", ErrOccupantNotFound, serr)
 	case errors.Is(err, errNotAllowed), errors.Is(err, errForbidden):
 		return fmt.Errorf("%w (%w)", ErrRefused, serr)
@@ -386,7 +419,7 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 		}
 		if !m.up {
 			m.mu.Unlock()
-			return "", nil, component.ErrNotConnected
+			return "", nil, ErrUnavailable
 		}
 		m.startEntry(r)
 	}

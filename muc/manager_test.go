@@ -222,7 +222,7 @@ func (e *env) barrier(t *testing.T) {
 	_, err := e.c.IQ(context.Background(), "get", "", "barrier@"+mucDomain, struct {
 		XMLName xml.Name `xml:"http://jabber.org/protocol/disco#info query"`
 	}{})
-	var serr *component.StanzaError
+	var serr *muc.StanzaError
 	if err != nil && !errors.As(err, &serr) {
 		t.Fatalf("barrier: %v", err)
 	}
@@ -355,7 +355,7 @@ func TestOutcomes(t *testing.T) {
 			c.Send(selfPresence(s.To, "participant"))
 			return true
 		}},
-		{name: "entry never answered", room: room, nick: "Bob", want: component.ErrTimeout, joins: 1, leaves: 1, onJoin: func(*fakeserver.Conn, fakeserver.Stanza) bool {
+		{name: "entry never answered", room: room, nick: "Bob", want: muc.ErrNoAnswer, joins: 1, leaves: 1, onJoin: func(*fakeserver.Conn, fakeserver.Stanza) bool {
 			return true
 		}},
 	} {
@@ -660,7 +660,7 @@ func TestKickByJIDFailingPartWay(t *testing.T) {
 	f.failNick = map[string]string{"Bob (phone)": "internal-server-error"}
 	m, _ := setup(t, f, time.Minute)
 	nicks, err := m.KickJID(context.Background(), room, "bob@example.org", "")
-	var serr *component.StanzaError
+	var serr *muc.StanzaError
 	if !errors.As(err, &serr) || serr.Condition != "internal-server-error" || strings.Join(nicks, ",") != "Bob" {
 		t.Fatalf("got %v %v, want [Bob] and internal-server-error", nicks, err)
 	}

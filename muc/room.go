@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/muc-kick/muc-kick/component"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -519,7 +518,7 @@ func presenceError(p stanza.Presence) error {
 	if cond == "" {
 		cond = "undefined-condition"
 	}
-	return &component.StanzaError{Type: string(p.Error.Type), Condition: cond, Text: p.Error.Text}
+	return &StanzaError{Type: string(p.Error.Type), Condition: cond, Text: p.Error.Text}
 }
 
 // SessionChanged learns that the component's stream came up or went down.
@@ -537,7 +536,7 @@ func (m *Manager) SessionChanged(up bool) {
 	for _, r := range m.rooms {
 		switch r.state {
 		case stateJoining:
-			m.entryFailed(r.entry, verdict{kind: vFailed, err: component.ErrDisconnected})
+			m.entryFailed(r.entry, verdict{kind: vFailed, err: ErrStreamLost})
 		case stateIn:
 			m.left(r, "the stream ended", false)
 		}
@@ -663,7 +662,7 @@ func (m *Manager) runEntry(e *entry) {
 
 // entryError is the error an entry's verdict means for the caller.
 func (m *Manager) entryError(roomJID string, v verdict) error {
-	var serr *component.StanzaError
+	var serr *StanzaError
 	switch v.kind {
 	case vEntered:
 		return nil
@@ -681,7 +680,7 @@ func (m *Manager) entryError(roomJID string, v verdict) error {
 		return fmt.Errorf("%w: entered %s with role %q, not moderator (server: %s): %s",
 			ErrEntryRefused, roomJID, v.role, describeServer(sw, ver), ModeratorFix(sw, ver, m.conn.Domain()))
 	case vTimeout:
-		return fmt.Errorf("entering %s: %w", roomJID, component.ErrTimeout)
+		return fmt.Errorf("entering %s: %w", roomJID, ErrNoAnswer)
 	}
 	return v.err
 }
@@ -689,10 +688,10 @@ func (m *Manager) entryError(roomJID string, v verdict) error {
 // sendError gives a failed Send of an entry presence the meaning of a lost
 // stream, so that callers tell it from the server's refusal.
 func sendError(err error) error {
-	if errors.Is(err, component.ErrNotConnected) || errors.Is(err, component.ErrDisconnected) {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrStreamLost) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", component.ErrDisconnected, err)
+	return fmt.Errorf("%w: %w", ErrStreamLost, err)
 }
 
 func (m *Manager) leavePresence(roomJID, nick string) presence {

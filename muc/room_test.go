@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/component"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -92,7 +91,7 @@ func (c *scriptConn) none(t *testing.T) {
 }
 
 var (
-	notAllowed = &component.StanzaError{Type: "cancel", Condition: "not-allowed"}
+	notAllowed = &StanzaError{Type: "cancel", Condition: "not-allowed"}
 	result     = &stanza.IQ{}
 )
 
@@ -102,7 +101,7 @@ func prosodyLike(c iqCall) (*stanza.IQ, error) {
 		return result, nil
 	}
 	if c.typ == "get" {
-		return nil, &component.StanzaError{Type: "cancel", Condition: "service-unavailable"}
+		return nil, &StanzaError{Type: "cancel", Condition: "service-unavailable"}
 	}
 	return nil, notAllowed
 }
@@ -399,8 +398,8 @@ func TestEntryTimeoutAndLateAnswer(t *testing.T) {
 	m := newTestManager(t, c, 20*time.Millisecond) // the timeout under test, not a sleep
 	done := kickAsync(m)
 	expectJoin(t, c, "kickbot")
-	if err := wait(t, done); !errors.Is(err, component.ErrTimeout) {
-		t.Fatalf("got %v, want ErrTimeout", err)
+	if err := wait(t, done); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("got %v, want ErrNoAnswer", err)
 	}
 	expectLeave(t, c, tSelf)
 	// Not ours: another room, another nick, the room's bare JID, a stranger.
@@ -508,7 +507,7 @@ func TestNotAllowedFromInsideEntersOnceMore(t *testing.T) {
 				case refusals.Add(-1) < 0:
 					return result, nil
 				}
-				return nil, &component.StanzaError{Type: "cancel", Condition: tc.cond}
+				return nil, &StanzaError{Type: "cancel", Condition: tc.cond}
 			})
 			m := newTestManager(t, c, 5*time.Second)
 			enterRoom(t, m, c)
@@ -619,14 +618,14 @@ func TestStreamDropsMidEntry(t *testing.T) {
 	done := kickAsync(m)
 	expectJoin(t, c, "kickbot")
 	m.SessionChanged(false)
-	if err := wait(t, done); !errors.Is(err, component.ErrDisconnected) {
-		t.Fatalf("got %v, want ErrDisconnected", err)
+	if err := wait(t, done); !errors.Is(err, ErrStreamLost) {
+		t.Fatalf("got %v, want ErrStreamLost", err)
 	}
 	if m.stateOf(tRoom) != stateOut {
 		t.Fatal("not out after the stream dropped")
 	}
 	// Refused from outside; then no stream to enter with, and no entry.
-	if err := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(err, component.ErrNotConnected) {
+	if err := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("kick while down: %v", err)
 	}
 	c.none(t)
@@ -653,8 +652,8 @@ func TestEntrySendFails(t *testing.T) {
 	m := newTestManager(t, c, 5*time.Second)
 	err := errors.New("write tcp: broken pipe")
 	c.sendErr.Store(&err)
-	if got := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(got, component.ErrDisconnected) {
-		t.Fatalf("got %v, want ErrDisconnected", got)
+	if got := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(got, ErrStreamLost) {
+		t.Fatalf("got %v, want ErrStreamLost", got)
 	}
 	if m.stateOf(tRoom) != stateOut {
 		t.Fatal("not out after a failed entry presence")
@@ -680,8 +679,8 @@ func TestCloseDuringEntry(t *testing.T) {
 	expectLeave(t, c, tSelf) // the entry's own, after its entry presence
 	feed(t, m, self("moderator"))
 	c.none(t)
-	if err := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(err, ErrClosed) {
-		t.Fatalf("kick after Close: %v", err)
+	if err := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(err, ErrClosed) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("kick after Close: %v, want ErrClosed, of class ErrUnavailable", err)
 	}
 	if m.Rooms() != 0 {
 		t.Fatal("in a room after Close")

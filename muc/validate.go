@@ -17,11 +17,6 @@ var (
 	ErrInvalidReason = errors.New("muc: invalid reason")
 )
 
-// Limits of RFC 7622 §3.
-const (
-	maxPart = 1023
-)
-
 // ParseRoom checks that s is a bare JID with a node (room@service) and
 // returns it in canonical form: the room name as servers route it (see
 // package jidprep: case folded and normalized, "team\u0301" as "teaḿ",
@@ -72,12 +67,12 @@ func prep(node, domain string) (string, string, error) {
 }
 
 func checkNode(node string) error {
-	if len(node) > maxPart {
-		return fmt.Errorf("room name longer than %d bytes", maxPart)
+	if len(node) > jidprep.MaxPart {
+		return fmt.Errorf("room name longer than %d bytes", jidprep.MaxPart)
 	}
 	for _, r := range node {
 		// RFC 7622 §3.3.1: these are not allowed in a localpart.
-		if strings.ContainsRune("\"&'/:<>@", r) || unicode.IsSpace(r) || unicode.IsControl(r) || !xmlChar(r) {
+		if strings.ContainsRune("\"&'/:<>@", r) || unicode.IsSpace(r) || unicode.IsControl(r) || !jidprep.XMLChar(r) {
 			return fmt.Errorf("room name contains %q, which a JID cannot hold", r)
 		}
 	}
@@ -89,8 +84,8 @@ func checkDomain(d string) error {
 	if d == "" {
 		return errors.New("no domain after '@'")
 	}
-	if len(d) > maxPart {
-		return fmt.Errorf("domain longer than %d bytes", maxPart)
+	if len(d) > jidprep.MaxPart {
+		return fmt.Errorf("domain longer than %d bytes", jidprep.MaxPart)
 	}
 	if strings.Contains(d, "@") {
 		return errors.New("more than one '@'")
@@ -103,7 +98,7 @@ func checkDomain(d string) error {
 			if r < utf8.RuneSelf && !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
 				return fmt.Errorf("domain contains %q", r)
 			}
-			if r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || !xmlChar(r)) {
+			if r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || !jidprep.XMLChar(r)) {
 				return fmt.Errorf("domain contains %q", r)
 			}
 		}
@@ -113,23 +108,11 @@ func checkDomain(d string) error {
 
 // CheckNick checks that s can be a MUC nickname (the resource of an occupant
 // JID, RFC 7622 §3.4): not empty, valid UTF-8, no control characters, at most
-// 1023 bytes.
+// 1023 bytes (the rule is jidprep.CheckResource, which the configuration's
+// muc.nick obeys too).
 func CheckNick(s string) error {
-	switch {
-	case s == "":
-		return fmt.Errorf("%w: it is empty", ErrInvalidNick)
-	case len(s) > maxPart:
-		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidNick, maxPart)
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: it is not valid UTF-8", ErrInvalidNick)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || !xmlChar(r) {
-			return fmt.Errorf("%w: it contains the control character %U", ErrInvalidNick, r)
-		}
-	}
-	if strings.TrimSpace(s) == "" {
-		return fmt.Errorf("%w: it is only white space", ErrInvalidNick)
+	if err := jidprep.CheckResource(s); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidNick, err)
 	}
 	return nil
 }
@@ -141,19 +124,11 @@ func CheckReason(s string) error {
 		return fmt.Errorf("%w: it is not valid UTF-8", ErrInvalidReason)
 	}
 	for _, r := range s {
-		if !xmlChar(r) || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r') {
+		if !jidprep.XMLChar(r) || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r') {
 			return fmt.Errorf("%w: it contains the control character %U", ErrInvalidReason, r)
 		}
 	}
 	return nil
-}
-
-// xmlChar reports whether r may appear in an XML 1.0 document.
-func xmlChar(r rune) bool {
-	return r == 0x09 || r == 0x0A || r == 0x0D ||
-		r >= 0x20 && r <= 0xD7FF ||
-		r >= 0xE000 && r <= 0xFFFD ||
-		r >= 0x10000 && r <= 0x10FFFF
 }
 
 // ErrInvalidJID is a JID that is not one.

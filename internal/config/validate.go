@@ -23,7 +23,6 @@ import (
 const (
 	maxTimeout  = 5 * time.Minute // for iq_timeout and connect_timeout: more is a typo
 	minBodySize = 1024            // a kick request is some 100 bytes of JSON
-	maxJIDPart  = 1023            // bytes in a domainpart or resourcepart (RFC 7622 §3)
 )
 
 // validate checks c key by key in the order of the file's documentation and
@@ -75,8 +74,8 @@ func (c *Config) validate() error {
 		}
 		m.Domains[i] = d
 	}
-	if err := checkNick(m.Nick); err != nil {
-		return fmt.Errorf("config: muc.nick %v", err)
+	if err := jidprep.CheckResource(m.Nick); err != nil {
+		return fmt.Errorf("config: muc.nick is not a valid nickname: %v", err)
 	}
 	if m.RoomPolicy != "adaptive" && m.RoomPolicy != "linger" {
 		return fmt.Errorf("config: muc.room_policy must be adaptive or linger, got %q", m.RoomPolicy)
@@ -304,8 +303,8 @@ func checkDomain(d string) error {
 	case strings.HasSuffix(d, "."):
 		return errors.New(`it ends with "."`)
 	}
-	if len(d) > maxJIDPart {
-		return fmt.Errorf("it is longer than %d bytes", maxJIDPart)
+	if len(d) > jidprep.MaxPart {
+		return fmt.Errorf("it is longer than %d bytes", jidprep.MaxPart)
 	}
 	for label := range strings.SplitSeq(d, ".") {
 		if label == "" {
@@ -330,32 +329,7 @@ func domainChar(r rune) bool {
 	if r < utf8.RuneSelf {
 		return r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
 	}
-	return !unicode.IsSpace(r) && !unicode.IsControl(r) && xmlChar(r)
-}
-
-// checkNick checks that s can be a MUC nickname (the resourcepart of an
-// occupant JID, RFC 7622 §3.4), with the rules of muc.CheckNick. Its errors
-// read as predicates of the key.
-func checkNick(s string) error {
-	switch {
-	case s == "":
-		return errors.New("must not be empty")
-	case len(s) > maxJIDPart:
-		return fmt.Errorf("must be at most %d bytes", maxJIDPart)
-	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || !xmlChar(r) }):
-		return errors.New("must not contain control characters")
-	case strings.TrimSpace(s) == "":
-		return errors.New("must not be only white space")
-	}
-	return nil
-}
-
-// xmlChar reports whether r may appear in an XML 1.0 document.
-func xmlChar(r rune) bool {
-	return r == 0x09 || r == 0x0A || r == 0x0D ||
-		r >= 0x20 && r <= 0xD7FF ||
-		r >= 0xE000 && r <= 0xFFFD ||
-		r >= 0x10000 && r <= 0x10FFFF
+	return !unicode.IsSpace(r) && !unicode.IsControl(r) && jidprep.XMLChar(r)
 }
 
 // checkPath checks that p can be the route of the kick endpoint. Its errors

@@ -13,12 +13,19 @@
 // scope against that form, so a part is accepted only when both
 // preparations, done by golang.org/x/text (precis, norm, cases), give the
 // same result; anything else is refused rather than guessed.
+//
+// It also holds the rules of what a part may contain that package muc (for
+// API requests) and the configuration both apply: MaxPart, XMLChar and
+// CheckResource. Its errors are reasons ("it is empty") for the caller to
+// prefix with what was checked.
 package jidprep
 
 import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/secure/precis"
@@ -27,6 +34,43 @@ import (
 
 // ErrAmbiguous is a part that servers could prepare differently.
 var ErrAmbiguous = errors.New("servers could normalize it differently")
+
+// MaxPart is the most bytes a localpart, domainpart or resourcepart may
+// have (RFC 7622 §3).
+const MaxPart = 1023
+
+// XMLChar reports whether r may appear in an XML 1.0 document: a JID part
+// travels in XML, so every one of its characters must.
+func XMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// CheckResource checks that s can be a resourcepart (RFC 7622 §3.4), such as
+// a MUC nickname, as muc-kick sends it: not empty, at most MaxPart bytes,
+// valid UTF-8, no control characters (nor others XML cannot carry), not only
+// white space. It does not prepare s; see Resource.
+func CheckResource(s string) error {
+	switch {
+	case s == "":
+		return errors.New("it is empty")
+	case len(s) > MaxPart:
+		return fmt.Errorf("longer than %d bytes", MaxPart)
+	case !utf8.ValidString(s):
+		return errors.New("it is not valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || !XMLChar(r) {
+			return fmt.Errorf("it contains the control character %U", r)
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return errors.New("it is only white space")
+	}
+	return nil
+}
 
 // Node returns the localpart s (a room name or a user name) in the form
 // servers route it by. It does not check the characters that RFC 7622
