@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet fmt check fuzz bench bench-ha demo soak deps clean install deb
+.PHONY: all build test test-short vet check fuzz bench bench-ha demo soak deps clean install deb
 
 all: build
 
@@ -56,14 +56,14 @@ fuzz:
 deps:
 	bash .ci/install-servers
 
-# A real kick you can watch: a throw-away Prosody on loopback, muc-kick, an
-# occupant, and a curl that kicks it.
+# A real kick you can watch: a throw-away Prosody on loopback, muc-kick, two
+# occupants, and a curl that kicks one.
 demo:
 	@command -v prosody >/dev/null || $(MAKE) deps
 	$(GO) run ./internal/demo
 
 # Throughput, latency and memory, side by side with baselines measured in the
-# same run; prints a table. BENCH_FLAGS="-quick" for a short run.
+# same run; prints four tables. BENCH_FLAGS="-quick" for a short run.
 bench:
 	$(GO) run ./internal/bench $(BENCH_FLAGS)
 

@@ -6,14 +6,16 @@
 // It builds on the stanza package of gosrc.io/xmpp for parsing, but owns the
 // stream itself: gosrc.io/xmpp v0.5.1's Component registers IQ replies after
 // sending, blocks its receive loop on a waiter that went away, never reports
-// </stream:stream> and has no write lock (see the README's design section).
+// </stream:stream> and has no write lock (see the README, "Why it owns the
+// XEP-0114 stream").
 //
 // Anything an XMPP user sends to the component's JID reaches it, so nothing
 // received may end the stream: each top-level element is taken as bytes and
 // then decoded; one that does not decode, is too large or is not a stanza is
-// dropped and counted (Malformed), an IQ get or set among them answered with
-// an IQ error. The component itself never sends a stranger anything but an IQ
-// error.
+// counted (Malformed) and dropped, but for what a presence or message yields
+// when decoded child by child, which still goes to the Handler; an IQ get or
+// set among them is answered with an IQ error. The component itself never
+// sends a stranger anything but an IQ error.
 //
 // The package knows nothing of MUC: messages and presences go to a Handler.
 // Its errors say what became of a request in the classes of package
@@ -80,11 +82,12 @@ var (
 // muc re-exports it as muc.StanzaError.
 type StanzaError = xmpperr.StanzaError
 
-// Handler receives the stanzas that are not replies to our IQs. Its methods
-// run on the connection's read goroutine and must not block.
+// Handler receives the presences and messages addressed to the component;
+// the component answers IQ requests itself and matches IQ replies to their
+// requests. Its methods run on the connection's read goroutine and must not
+// block.
 type Handler interface {
-	// HandlePacket gets presences and messages (as values) and IQs (as
-	// pointers) addressed to the component.
+	// HandlePacket gets a stanza.Presence or a stanza.Message (as a value).
 	HandlePacket(p stanza.Packet)
 	// SessionChanged is called with true when a stream is authenticated and
 	// with false when it ends.
@@ -548,7 +551,8 @@ func (l *limiter) allow() (ok bool, held int) {
 	return true, held
 }
 
-// keepalive pings the server every keepalive interval and ends the session when no answer comes within the IQ timeout:
+// keepalive pings KeepaliveTo every KeepaliveInterval and ends the session
+// when no answer (a result or an error) comes within KeepaliveTimeout:
 // a server that stopped answering, a half-open TCP connection, or a
 // </stream:stream> that gosrc.io/xmpp-based code would miss, is
 // noticed and replaced.

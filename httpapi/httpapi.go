@@ -2,8 +2,10 @@
 // with Prosody's mod_http_muc_kick (and extended to kick by JID), POST
 // /muc_ban and /muc_unban, and the /healthz, /readyz and /metrics probes.
 //
-// Every answer is JSON; every failure is {"error": "..."} with the status
-// that says what happened (see status). Handlers are thin: an inner function
+// Every answer but /metrics is JSON; every failure is {"error": "..."} with
+// the status that says what happened (see status), and a kick by JID that
+// failed part-way also says who was kicked. A handler that panics is
+// recovered and answered 500 {"error": "internal error"}. Handlers are thin: an inner function
 // returns a result or an error, and one function maps errors to statuses:
 // this package's and muc's, which name every outcome of a kick, so that the
 // XMPP connection below muc is none of this package's business.
@@ -66,7 +68,7 @@ type Options struct {
 	// sends one IQ per session); past it the answer is 504, with what was
 	// done so far. Default 1 minute.
 	RequestTimeout time.Duration
-	Ready          func() bool // whether kicks can be carried out now (the component is connected)
+	Ready          func() bool // whether kicks can be carried out now (the component is connected and not standing by or sharing its domain)
 	// NotReady, if set, says why Ready is false, for /readyz's body
 	// (e.g. a standby: another instance holds the component domain).
 	NotReady   func() error
@@ -459,6 +461,8 @@ func status(err error) (int, string) {
 		return http.StatusNotFound, clean(err)
 	case errors.Is(err, muc.ErrRefused), errors.Is(err, muc.ErrEntryRefused):
 		return http.StatusForbidden, clean(err)
+	case errors.Is(err, muc.ErrClosed):
+		return http.StatusServiceUnavailable, "muc-kick is shutting down; try again shortly"
 	case errors.Is(err, errNotReady), errors.Is(err, muc.ErrUnavailable):
 		return http.StatusServiceUnavailable, errNotReady.Error()
 	case errors.Is(err, muc.ErrStreamLost):

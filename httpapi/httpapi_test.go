@@ -247,7 +247,7 @@ func TestStatusMapping(t *testing.T) {
 		{fmt.Errorf("%w (%w)", muc.ErrRefused, &muc.StanzaError{Type: "cancel", Condition: "not-allowed"}), 403, "not-allowed"},
 		{fmt.Errorf("%w: %w", muc.ErrEntryRefused, &muc.StanzaError{Type: "auth", Condition: "not-authorized"}), 403, "not-authorized"},
 		{muc.ErrUnavailable, 503, "not connected"},
-		{fmt.Errorf("kicking: %w", muc.ErrClosed), 503, "not connected"},
+		{fmt.Errorf("kicking: %w", muc.ErrClosed), 503, "shutting down"},
 		{fmt.Errorf("%w: eof", muc.ErrStreamLost), 503, "lost"},
 		{muc.ErrNoAnswer, 504, "did not answer"},
 		{&muc.StanzaError{Type: "wait", Condition: "resource-constraint"}, 502, "resource-constraint"},

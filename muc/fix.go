@@ -76,8 +76,9 @@ type versionQuery struct {
 	XMLName xml.Name `xml:"jabber:iq:version query"`
 }
 
-// serverSoftware returns the XMPP server's software name and version, asked
-// for the first time in a session and cached until the session changes. It
+// ServerSoftware returns the XMPP server's software name and version ("" when
+// the server does not say), as the manager learns them to name a fix; `muc-kick
+// check` reports them. They are asked for the first time in a session and cached until the session changes. It
 // asks the MUC service mucDomain and its parent domain (the virtual host, on
 // a usual setup) for their version (XEP-0092) and identity (XEP-0030) all at
 // once, so it takes at most one IQ timeout.
@@ -91,14 +92,7 @@ type versionQuery struct {
 // mod_version the identities still tell the family: Prosody's MUC service is
 // "Prosody Chatrooms" (unless renamed) and its hosts "Prosody"; ejabberd's
 // MUC service is "Chatrooms" and its hosts "ejabberd".
-// ServerSoftware is the XMPP server's software and version as the manager
-// learns them to name a fix ("" when the server does not say); `muc-kick
-// check` reports them.
 func (m *Manager) ServerSoftware(mucDomain string) (software, version string) {
-	return m.serverSoftware(mucDomain)
-}
-
-func (m *Manager) serverSoftware(mucDomain string) (software, version string) {
 	m.mu.Lock()
 	s := m.server
 	mine := s == nil

@@ -4,7 +4,8 @@
 //
 // Neither Prosody nor ejabberd lets an admin kick from outside a room, so a
 // Manager first tries the kick from the component's bare JID (which also
-// tells a missing room from an existing one without creating it) and, when
+// tells a missing room from an existing one without creating it; a kick by
+// JID asks the room's disco#info instead) and, when
 // the server answers not-allowed, enters the room as a moderator and kicks
 // from its occupant's full JID.
 //
@@ -203,7 +204,10 @@ func (m *Manager) Unban(ctx context.Context, roomJID, jid string) error {
 // KickJID kicks every occupant of room whose real JID is jid (a full JID: that
 // session) or belongs to it (a bare JID: every session of the account), and
 // returns their nicknames. The component learns real JIDs from the presences
-// it receives as a moderator, so it enters the room first if it is not in.
+// it receives as a moderator, so it enters the room first if it is not in
+// (after asking the room's disco#info from outside, so that a missing room is
+// not created). An occupant whose presence has not reached the component yet
+// is not matched; when none matches, the error wraps ErrOccupantNotFound.
 //
 // When a kick fails after others succeeded, KickJID returns the nicknames
 // kicked so far together with the error.

@@ -676,7 +676,7 @@ func (m *Manager) entryError(roomJID string, v verdict) error {
 	case vCreated:
 		return fmt.Errorf("%w (our entry created it; left again)", ErrRoomNotFound)
 	case vNotModerator:
-		sw, ver := m.serverSoftware(Domain(roomJID))
+		sw, ver := m.ServerSoftware(Domain(roomJID))
 		return fmt.Errorf("%w: entered %s with role %q, not moderator (server: %s): %s",
 			ErrEntryRefused, roomJID, v.role, describeServer(sw, ver), ModeratorFix(sw, ver, m.conn.Domain()))
 	case vTimeout:

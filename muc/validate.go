@@ -134,8 +134,10 @@ func CheckReason(s string) error {
 // ErrInvalidJID is a JID that is not one.
 var ErrInvalidJID = errors.New("muc: invalid JID")
 
-// ParseJID checks a user's JID, [node@]domain[/resource], and returns it in
-// canonical form: node and domain lower case, the resource as it is.
+// ParseJID checks a user's JID, [node@]domain[/resource], and returns it as
+// servers route it (see package jidprep): the node prepared, the domain lower
+// case, the resource prepared; a part that servers could prepare differently
+// is refused.
 func ParseJID(s string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: it is empty", ErrInvalidJID)

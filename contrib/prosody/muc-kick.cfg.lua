@@ -14,7 +14,8 @@
 -- or Component line of prosody.cfg.lua (or merge them with what is there).
 
 -- All versions: make the component a server admin. A kick needs muc-kick to
--- be a moderator *in* the room (it enters, kicks, and leaves later), and only
+-- be a moderator *in* the room (it enters, kicks, and leaves later:
+-- muc.room_policy), and only
 -- an owner or admin enters every room as a moderator.
 -- To limit muc-kick to one MUC service, put this line inside that MUC
 -- Component section instead of the global section.

@@ -128,7 +128,8 @@ type HTTP struct {
 	Path string `toml:"path"`
 	// AuthorizationHeader is the exact value of the Authorization header
 	// every request must carry, such as "Basic dXNlcm5hbWU6cGFzc3dvcmQ=".
-	// Required: like mod_http_muc_kick, muc-kick refuses to run without it.
+	// Required unless Clients or CredentialKeyFile give a credential: like
+	// mod_http_muc_kick, muc-kick refuses to run without one.
 	AuthorizationHeader string `toml:"authorization_header"`
 	// MaxBodyBytes is the largest request body accepted. Default 65536
 	// (64 KiB); at least 1024.

@@ -58,6 +58,7 @@ var badConfigs = map[string]string{
 	"bad-listen.toml":                     `config: http.listen must be host:port with a port from 0 to 65535, got "127.0.0.1"`,
 	"bad-path.toml":                       `config: http.path must start with "/", got "muc_kick"`,
 	"bad-path-healthz.toml":               `config: http.path must not be "/healthz", which muc-kick serves itself`,
+	"bad-path-ban.toml":                   `config: http.path must not end in "muc_ban": the ban and unban endpoints go beside the kick path, as muc_ban and muc_unban, got "/api/muc_ban"`,
 	"bad-no-authorization-header.toml":    `config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential), unless [[http.client]] entries or http.credential_key_file give one`,
 	"bad-authorization-header-space.toml": `config: http.authorization_header must not begin or end with white space`,
 	"bad-max-body-bytes.toml":             `config: http.max_body_bytes must be at least 1024, got 100`,

@@ -352,6 +352,9 @@ func checkPath(p string) error {
 	if p == "/healthz" || p == "/readyz" {
 		return fmt.Errorf("must not be %q, which muc-kick serves itself", p)
 	}
+	if base := path.Base(p); base == "muc_ban" || base == "muc_unban" {
+		return fmt.Errorf("must not end in %q: the ban and unban endpoints go beside the kick path, as muc_ban and muc_unban, got %q", base, p)
+	}
 	return nil
 }
 

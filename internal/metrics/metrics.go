@@ -42,11 +42,11 @@ func New(c Component, r Rooms) *Metrics {
 		reg: prometheus.NewRegistry(),
 		kicks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "muc_kick_kicks_total",
-			Help: "Kick requests by outcome (kicked, occupant-not-found, unauthorized, …).",
+			Help: "Kick, ban and unban requests by outcome (kicked, occupant-not-found, unauthorized, …).",
 		}, []string{"outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "muc_kick_http_request_duration_seconds",
-			Help:    "Time from a kick request's arrival to its answer, by status code.",
+			Help:    "Time from a kick, ban or unban request's arrival to its answer, by status code.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"code"}),
 	}
@@ -67,7 +67,7 @@ func New(c Component, r Rooms) *Metrics {
 		}, func() float64 { return float64(c.Reconnects()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "muc_kick_stanzas_dropped_total",
-			Help: "Elements received from the XMPP server and dropped: undecodable, over 256 KiB, not a stanza, or a panic while handling.",
+			Help: "Elements received from the XMPP server that did not decode whole, were over 256 KiB, were not a stanza, or made a handler panic (a presence or message is still acted on for what decodes).",
 		}, func() float64 { return float64(c.Malformed()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "muc_kick_unmatched_replies_total",
