@@ -437,9 +437,10 @@ func stringField(fields map[string]json.RawMessage, key string, required bool) (
 	return s, nil
 }
 
-// status maps the outcome of a request to its HTTP status and the message
-// for the client. It is the one place where that is decided, from this
-// package's errors and muc's alone.
+// status maps the outcome of a moderation request to its HTTP status and the
+// message for the client, from this package's errors and muc's alone. (The
+// router's 404, 405 and 500 and /readyz's 503 are answered where they are
+// set up, in New.)
 func status(err error) (int, string) {
 	var serr *muc.StanzaError
 	switch {

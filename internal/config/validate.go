@@ -21,7 +21,7 @@ import (
 
 // Limits.
 const (
-	maxTimeout  = 5 * time.Minute // for iq_timeout and connect_timeout: more is a typo
+	maxTimeout  = 5 * time.Minute // for the component's timeouts: more is a typo
 	minBodySize = 1024            // a kick request is some 100 bytes of JSON
 )
 
