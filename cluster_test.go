@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -22,9 +23,8 @@ import (
 // behind HAProxy.
 type haCluster struct {
 	nodes     []*xmpptest.Server
-	instances []*daemonProc // instances[k] is connected to nodes[k]
-	lb        string
-	lbLog     *syncBuffer
+	instances []*testkit.Process // instances[k] is connected to nodes[k]
+	lb        *testkit.Process   // HAProxy
 }
 
 // startHACluster starts the cluster, muc-kick k on kick<k+1>'s listener of
@@ -40,9 +40,9 @@ func startHACluster(t testing.TB, bin string, inst xmpptest.Install) *haCluster 
 		}))
 	}
 	for _, p := range c.instances {
-		p.waitReady(t, 15*time.Second)
+		p.WaitReady(t, 15*time.Second)
 	}
-	c.lb, c.lbLog = startHAProxy(t, c.instances...)
+	c.lb = startHAProxy(t, c.instances...)
 	return c
 }
 
@@ -159,11 +159,11 @@ func TestHAClusterNodeKilled(t *testing.T) {
 			client := newKickClient()
 			killAt := int32(len(occ) / 6)
 			var notReady time.Duration = -1
-			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() {
+			outcomes, killed := pacedBurst(client, c.lb.URL(), occ, killAt, func() {
 				c.nodes[dead].Kill()
 				begin := time.Now()
 				for time.Since(begin) < 10*time.Second {
-					if code, _ := c.instances[dead].readyz(); code == 503 {
+					if code, _ := readyz(c.instances[dead]); code == 503 {
 						notReady = time.Since(begin)
 						return
 					}
@@ -211,7 +211,7 @@ func TestHAClusterNodeKilled(t *testing.T) {
 			}
 			t.Logf("%d kicks through HAProxy, node %d killed after %d answers: %s; %d 200s checked (occupants on the surviving node, 307 received), %d 200s for occupants on the killed node (not checkable), %d not 200 in the room that died with the node; HAProxy retried %d requests; its muc-kick not ready %s after the kill had returned; first 200 of a request sent after the kill %s after it",
 				len(outcomes), dead+1, killAt, statusCounts(counts), verified, onDead, deadRoom,
-				len(haproxyRetried.FindAllString(c.lbLog.String(), -1)), notReady.Round(time.Millisecond), next200.Round(time.Millisecond))
+				len(haproxyRetried.FindAllString(c.lb.Logs(), -1)), notReady.Round(time.Millisecond), next200.Round(time.Millisecond))
 
 			// Occupants of the surviving node in the room on the surviving
 			// node that did not get a 200 are kicked again: all out.
@@ -220,7 +220,7 @@ func TestHAClusterNodeKilled(t *testing.T) {
 				if out.code == 200 || o.node == dead || o.body.MUC == roomOnDeadNode {
 					continue
 				}
-				if again := postKickAbsentOK(client, c.lb, o.body); again.code != 200 {
+				if again := postKickAbsentOK(client, c.lb.URL(), o.body); again.code != 200 {
 					t.Errorf("%s: again: %d %q %v", o.Nick, again.code, again.errText, again.err)
 				} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
 					t.Errorf("%s: again: 200 but %v", o.Nick, err)
@@ -232,14 +232,14 @@ func TestHAClusterNodeKilled(t *testing.T) {
 			// created through either node.
 			restarted := time.Now()
 			c.nodes[dead].Start()
-			c.instances[dead].waitReady(t, 30*time.Second)
+			c.instances[dead].WaitReady(t, 30*time.Second)
 			t.Logf("node %d started again; its muc-kick ready %s after the start", dead+1, time.Since(restarted).Round(time.Millisecond))
 			for r, node := range c.nodes {
 				room := fmt.Sprintf("back%d@%s", r, node.MUCDomain)
 				join(t, node, room, "watcher")
 				for k := range c.nodes {
 					o := c.join(t, k, r, room, fmt.Sprintf("b%dn%d", r, k+1))
-					if out := postKick(client, c.instances[dead].url, kickBody{o.Nick, room, "back"}); out.code != 200 {
+					if out := postKick(client, c.instances[dead].URL(), kickBody{o.Nick, room, "back"}); out.code != 200 {
 						t.Errorf("kick of %s (node %d) through the restarted node's muc-kick: %d %q %v", o.Nick, k+1, out.code, out.errText, out.err)
 					} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
 						t.Errorf("%s: 200 but %v", o.Nick, err)
@@ -273,7 +273,7 @@ func TestHAClusterInstanceKilled(t *testing.T) {
 			occ := c.populate(t, "ik", 1, 12)
 			client := newKickClient()
 			killAt := int32(len(occ) / 6)
-			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() { c.instances[0].kill9(t) })
+			outcomes, killed := pacedBurst(client, c.lb.URL(), occ, killAt, func() { kill9(c.instances[0]) })
 
 			var next200 time.Duration = -1
 			var counts []kickOutcome
@@ -299,11 +299,11 @@ func TestHAClusterInstanceKilled(t *testing.T) {
 				}
 			}
 			t.Logf("%d kicks through HAProxy on the cluster, the muc-kick of node 1 killed after %d answers: %s (%d of the 200s absent); HAProxy retried %d requests; first 200 of a request sent after the kill %s after it",
-				len(outcomes), killAt, statusCounts(counts), absent, len(haproxyRetried.FindAllString(c.lbLog.String(), -1)), next200.Round(time.Millisecond))
+				len(outcomes), killAt, statusCounts(counts), absent, len(haproxyRetried.FindAllString(c.lb.Logs(), -1)), next200.Round(time.Millisecond))
 
 			for i, out := range outcomes {
 				if out.code != 200 {
-					if again := postKickAbsentOK(client, c.lb, occ[i].body); again.code != 200 {
+					if again := postKickAbsentOK(client, c.lb.URL(), occ[i].body); again.code != 200 {
 						t.Errorf("%s: again: %d %q %v", occ[i].Nick, again.code, again.errText, again.err)
 					}
 				}
@@ -338,9 +338,9 @@ func BenchmarkHACluster(b *testing.B) {
 		}
 		b.Run(inst.Name(), func(b *testing.B) {
 			c := startHACluster(b, bin, inst)
-			one, _ := startHAProxy(b, c.instances[0], c.instances[0])
+			one := startHAProxy(b, c.instances[0], c.instances[0]).URL()
 			client := &http.Client{Timeout: resilienceClientTimeout}
-			for k, setup := range []struct{ name, url string }{{"1 instance", one}, {"2 instances", c.lb}} {
+			for k, setup := range []struct{ name, url string }{{"1 instance", one}, {"2 instances", c.lb.URL()}} {
 				occ := c.populate(b, fmt.Sprintf("bench%d_", k), roomsPerNode, perRoom)
 				var next atomic.Int32
 				var wg sync.WaitGroup
@@ -371,7 +371,7 @@ func BenchmarkHACluster(b *testing.B) {
 			}
 
 			occ := c.populate(b, "failover", 1, 12)
-			outcomes, killed := pacedBurst(newKickClient(), c.lb, occ, int32(len(occ)/6), func() { c.instances[0].kill9(b) })
+			outcomes, killed := pacedBurst(newKickClient(), c.lb.URL(), occ, int32(len(occ)/6), func() { kill9(c.instances[0]) })
 			var next200 time.Duration = -1
 			for i, out := range outcomes {
 				if out.code == 200 {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -27,25 +28,8 @@ const testAuth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // with its real configuration loading, wiring and HTTP listener.
 type daemon struct {
 	url  string
-	logs *syncBuffer
+	logs *testkit.Buffer
 	stop func() int
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startDaemon runs muc-kick against srv with room_policy "linger", for
@@ -97,7 +81,7 @@ func runDaemon(t *testing.T, srv *xmpptest.Server, path, cfgText string) *daemon
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
