@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -94,11 +95,11 @@ func againstProsody(o *options) error {
 		note("skipped: prosody is not installed (make deps)")
 		return nil
 	}
-	tb := &benchTB{verbose: o.verbose}
-	return tb.run(func() error { return prosodyRuns(tb, o, R, K, rounds) })
+	tb := newTB(o)
+	return tb.Run(func() error { return prosodyRuns(tb, o, R, K, rounds) })
 }
 
-func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
+func prosodyRuns(tb *testkit.Program, o *options, R, K, rounds int) error {
 	begin := time.Now()
 	srv := xmpptest.StartProsody(tb)
 	if o.prosodyNoDelay {
@@ -185,11 +186,11 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t\n", name, sm.n, sm.rate(), ms(sm.pct(.5)), ms(sm.pct(.99)), ms(sm.max()),
 			perK(sm.serverCPU, sm.n)/1000, perK(sm.cpu, sm.n)/1000, m, sm.failText())
 	}
-	ppid := prosodyPid(srv.Dir)
+	ppid := srv.Pid()
 	measured := func(n, conc int, job func(i int) error) *sample {
-		c0 := procCPU(ppid)
+		c0 := testkit.CPUTime(ppid)
 		sm := each(n, conc, job)
-		sm.serverCPU = procCPU(ppid) - c0
+		sm.serverCPU = testkit.CPUTime(ppid) - c0
 		return sm
 	}
 	var misses []string
@@ -292,40 +293,4 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		note("MISSING status-307 presences: %d of %d, first: %s", len(misses), checked, misses[0])
 	}
 	return nil
-}
-
-// prosodyPid finds the Prosody whose configuration lives in dir.
-func prosodyPid(dir string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), "prosody") && strings.Contains(string(cmd), dir) {
-			return pid
-		}
-	}
-	return 0
-}
-
-// procCPU is the user+system time process pid has used, from /proc (in
-// clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }

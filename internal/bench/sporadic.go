@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -23,11 +24,11 @@ import (
 // room_policy "linger" (the policy before "adaptive"), its linger scaled to
 // the run.
 //
-// Per server, size and mode it reports the server's CPU time per kick (its
-// processes' utime+stime from /proc over the measured run, less what the
-// kicked occupants' re-entries cost, each bracketed the same way), the
-// latency from the request to its answer, and the arrivals and departures
-// of the bot that the occupants received.
+// Per server, size and mode it reports the server's CPU time per kick (the
+// utime+stime of its process, Prosody or ejabberd's beam.smp, from /proc
+// over the measured run, less what the kicked occupants' re-entries cost,
+// each bracketed the same way), the latency from the request to its answer,
+// and the arrivals and departures of the bot that the occupants received.
 func sporadic(o *options) error {
 	section("4. Sporadic kicks: Poisson arrivals (mean gap %v) into random rooms of %s occupants, %v measured per server, size and mode",
 		o.spInterval, joinInts(o.spSizes), o.spDuration)
@@ -48,8 +49,8 @@ func sporadic(o *options) error {
 			note("%s: skipped, not installed (make deps)", family)
 			continue
 		}
-		tb := &benchTB{verbose: o.verbose}
-		if err := tb.run(func() error { return sporadicOn(tb, o, inst) }); err != nil {
+		tb := newTB(o)
+		if err := tb.Run(func() error { return sporadicOn(tb, o, inst) }); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: part 4 on %s: %v\n", inst.Name(), err)
 			code = 1
 		}
@@ -77,24 +78,6 @@ func newestInstall(family string) (xmpptest.Install, bool) {
 		}
 	}
 	return best, ok
-}
-
-// serverPids lists the processes whose command line names dir: the server
-// started there (Prosody, or ejabberd's Erlang VM).
-func serverPids(dir string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // allowBigRooms raises ejabberd's default of 200 occupants per room.
@@ -143,23 +126,17 @@ func (r *spRow) pct(p float64) time.Duration {
 	return s.pct(p)
 }
 
-func sporadicOn(tb *benchTB, o *options, inst xmpptest.Install) error {
+func sporadicOn(tb *testkit.Program, o *options, inst xmpptest.Install) error {
 	begin := time.Now()
 	srv := inst.Start(tb)
 	if err := allowBigRooms(srv); err != nil {
 		return err
 	}
-	pids := serverPids(srv.Dir)
-	if len(pids) == 0 {
+	pid := srv.Pid()
+	if pid == 0 {
 		return fmt.Errorf("no process of %s found", srv.Name())
 	}
-	cpu := func() time.Duration {
-		var t time.Duration
-		for _, p := range pids {
-			t += procCPU(p)
-		}
-		return t
-	}
+	cpu := func() time.Duration { return testkit.CPUTime(pid) }
 
 	rooms := make([]string, len(o.spSizes))
 	for i, size := range o.spSizes {
