@@ -195,6 +195,17 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// roundsOr returns -rounds, or full when it is not set (quick with -quick).
+func (o *options) roundsOr(full, quick int) int {
+	switch {
+	case o.rounds > 0:
+		return o.rounds
+	case o.quick:
+		return quick
+	}
+	return full
+}
+
 func newTable() *tabwriter.Writer {
 	return tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 }

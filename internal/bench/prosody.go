@@ -2,13 +2,9 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -82,13 +78,7 @@ func (s *roomSetup) verify(want func(r, k int) bool) []string {
 
 // againstProsody is part 2.
 func againstProsody(o *options) error {
-	rounds := o.rounds
-	if rounds <= 0 {
-		rounds = 5
-		if o.quick {
-			rounds = 2
-		}
-	}
+	rounds := o.roundsOr(5, 2)
 	R, K := o.rooms, o.occupants
 	section("2. Against a real Prosody: %d rooms × %d real occupants, each kicked once per run, 1 and %d kicks in flight", R, K, o.concurrency)
 	if _, err := exec.LookPath("prosody"); err != nil {
@@ -105,18 +95,9 @@ func prosodyRuns(tb *testkit.Program, o *options, R, K, rounds int) error {
 	if o.prosodyNoDelay {
 		// Prosody keeps Nagle's algorithm on by default; restart it with
 		// network_settings.nagle = false (a global, before the first host).
-		srv.Stop()
-		cfgPath := filepath.Join(srv.Dir, "prosody.cfg.lua")
-		cfg, err := os.ReadFile(cfgPath)
-		const anchor = "-- Test-only global settings.\n"
-		if err != nil || !strings.Contains(string(cfg), anchor) {
-			return fmt.Errorf("cannot set nagle = false in %s: %v", cfgPath, err)
-		}
-		cfg = []byte(strings.Replace(string(cfg), anchor, anchor+"network_settings = { nagle = false }\n", 1))
-		if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		if err := restartWith(srv, "prosody.cfg.lua", "-- Test-only global settings.\n", "network_settings = { nagle = false }\n"); err != nil {
 			return err
 		}
-		srv.Start()
 	}
 	s := &roomSetup{srv: srv, occ: make([][]*xmpptest.Occupant, R)}
 	for r := range R {
@@ -131,11 +112,10 @@ func prosodyRuns(tb *testkit.Program, o *options, R, K, rounds int) error {
 			return fmt.Errorf("direct client entering %s: %w", room, err)
 		}
 	}
-	logf, err := os.CreateTemp("", "muc-kick-bench-*.log")
+	logf, err := tempLog(tb)
 	if err != nil {
 		return err
 	}
-	tb.Cleanup(func() { logf.Close(); os.Remove(logf.Name()) })
 	d, err := startInproc(benchConfig(srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, "127.0.0.1:0", 10*time.Second, time.Hour), logf)
 	if err != nil {
 		return err
@@ -162,17 +142,7 @@ func prosodyRuns(tb *testkit.Program, o *options, R, K, rounds int) error {
 	note("every room throughout, so the rooms are the same in every run. A kick is done at its HTTP 200 / IQ result.")
 
 	hc := newClient(o.concurrency)
-	mkKick := func(r, k int) error {
-		body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nickOf(k), s.rooms[r], kickReason)
-		code, err := post(hc, d.URL+"/muc_kick", body)
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("HTTP %d", code)
-		}
-		return nil
-	}
+	mkKick := func(r, k int) error { return d.kick(hc, s.rooms[r], nickOf(k)) }
 	directKick := func(r, k int) error { return mod.Kick(s.rooms[r], nickOf(k), kickReason) }
 
 	tw := newTable()

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,15 +84,19 @@ func allowBigRooms(srv *xmpptest.Server) error {
 	if srv.Kind != "ejabberd" {
 		return nil
 	}
-	path := filepath.Join(srv.Dir, "muc-kick.yml")
+	return restartWith(srv, "muc-kick.yml", "    access_admin: muc_admin\n", "    max_users: 5000\n    default_room_options:\n      max_users: 5000\n")
+}
+
+// restartWith adds text after the line anchor of the file name in srv's
+// directory (its configuration), and restarts srv so that it reads it.
+func restartWith(srv *xmpptest.Server, name, anchor, text string) error {
+	path := filepath.Join(srv.Dir, name)
 	b, err := os.ReadFile(path)
-	const anchor = "    access_admin: muc_admin\n"
 	if err != nil || !strings.Contains(string(b), anchor) {
-		return fmt.Errorf("cannot raise max_users in %s: %v", path, err)
+		return fmt.Errorf("cannot add %q to %s: %v", text, path, err)
 	}
-	b = []byte(strings.Replace(string(b), anchor, anchor+"    max_users: 5000\n    default_room_options:\n      max_users: 5000\n", 1))
 	srv.Stop()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), anchor, anchor+text, 1)), 0o600); err != nil {
 		return err
 	}
 	srv.Start()
@@ -203,11 +206,10 @@ func sporadicOn(tb *testkit.Program, o *options, inst xmpptest.Install) error {
 	note("%s: %d rooms (%s occupants), %d occupant connections, %d memberships; ready in %s",
 		srv.Name(), len(rooms), joinInts(o.spSizes), maxSize, members, time.Since(begin).Round(time.Second))
 
-	logf, err := os.CreateTemp("", "muc-kick-bench-*.log")
+	logf, err := tempLog(tb)
 	if err != nil {
 		return err
 	}
-	tb.Cleanup(func() { logf.Close(); os.Remove(logf.Name()) })
 
 	sizes := slices.Compact(slices.Sorted(slices.Values(o.spSizes)))
 	var rows []*spRow
@@ -329,17 +331,7 @@ func sporadicRun(o *options, srv *xmpptest.Server, mod *xmpptest.Client, clients
 			return nil, fmt.Errorf("muc-kick did not connect to %s", srv.Name())
 		}
 		hc := newClient(4)
-		kick = func(room, nick string) error {
-			body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nick, room, kickReason)
-			code, err := post(hc, d.URL+"/muc_kick", body)
-			if err != nil {
-				return err
-			}
-			if code != http.StatusOK {
-				return fmt.Errorf("HTTP %d", code)
-			}
-			return nil
-		}
+		kick = func(room, nick string) error { return d.kick(hc, room, nick) }
 		entries = d.mgr.Entries
 	default:
 		return nil, fmt.Errorf("unknown mode %q", mode)
