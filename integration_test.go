@@ -43,13 +43,7 @@ func startDaemon(t *testing.T, srv *xmpptest.Server, linger time.Duration) *daem
 func startDaemonMUC(t *testing.T, srv *xmpptest.Server, mucKeys string) *daemon {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.toml")
-	cfgText := fmt.Sprintf(`
-[component]
-server = %q
-domain = %q
-secret = %q
-iq_timeout = "5s"
-
+	cfgText := componentTOML(srv.ComponentAddr, srv.ComponentDomain, srv.Secret, `iq_timeout = "5s"`) + fmt.Sprintf(`
 [muc]
 domains = [%q]
 nick = "kickbot"
@@ -60,8 +54,15 @@ authorization_header = %q
 
 [log]
 level = "debug"
-`, srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, mucKeys, testAuth)
+`, srv.MUCDomain, mucKeys, testAuth)
 	return runDaemon(t, srv, path, cfgText)
+}
+
+// componentTOML is the [component] table of a test's muc-kick config: the
+// listener to dial, the component domain and its secret, then more lines
+// (`iq_timeout = "5s"`, say).
+func componentTOML(server, domain, secret string, lines ...string) string {
+	return fmt.Sprintf("[component]\nserver = %q\ndomain = %q\nsecret = %q\n", server, domain, secret) + strings.Join(lines, "\n") + "\n"
 }
 
 // runDaemon writes cfgText to path and runs muc-kick with it in the test

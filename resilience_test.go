@@ -6,7 +6,7 @@ package main
 // They run against the real servers of internal/xmpptest, some with muc-kick
 // in-process (startDaemon of integration_test.go), most with the binary as a
 // subprocess (internal/testkit's Process), and reuse integration_test.go's
-// join, kickBody and testAuth.
+// join, kickBody, testAuth and componentTOML.
 
 import (
 	"bytes"
@@ -151,6 +151,33 @@ func statusCounts(outcomes []kickOutcome) string {
 	return strings.Join(parts, " ")
 }
 
+// wantFast503 posts a kick while the server is down: it must be answered
+// 503 with Retry-After at once, not after an IQ timeout.
+func wantFast503(t *testing.T, client *http.Client, baseURL string, body kickBody) {
+	t.Helper()
+	start := time.Now()
+	out := postKick(client, baseURL, body)
+	if took := time.Since(start); out.code != 503 || out.retryAfter == "" || took > time.Second {
+		t.Errorf("kick with the server down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
+			out.code, out.errText, out.retryAfter, took.Round(time.Millisecond))
+	}
+}
+
+// kickWorks enters an owner and bob into room on srv, kicks bob through the
+// daemon at baseURL with reason, and fails the test unless bob receives his
+// status-307 presence with that reason.
+func kickWorks(t *testing.T, client *http.Client, baseURL string, srv *xmpptest.Server, room, reason string) {
+	t.Helper()
+	join(t, srv, room, "owner")
+	bob := join(t, srv, room, "bob")
+	if out := postKick(client, baseURL, kickBody{"bob", room, reason}); out.code != 200 {
+		t.Fatalf("kick in %s: %d %q %v", room, out.code, out.errText, out.err)
+	}
+	if got, _, err := bob.WaitKicked(5 * time.Second); err != nil || got != reason {
+		t.Fatalf("kick in %s: reason %q, %v; want %q", room, got, err, reason)
+	}
+}
+
 // gotKicked reports whether o has already received its own status-307
 // unavailable presence.
 func gotKicked(o *xmpptest.Occupant) bool {
@@ -283,27 +310,14 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 
 			// While the server is down: not ready, and kicks fail fast.
 			d.WaitUnready(t, 10*time.Second)
-			start := time.Now()
-			out := postKick(client, d.URL(), kickBody{"u0", targets[0].room, ""})
-			if out.code != 503 || out.retryAfter == "" || time.Since(start) > time.Second {
-				t.Errorf("kick while the server is down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
-					out.code, out.errText, out.retryAfter, time.Since(start).Round(time.Millisecond))
-			}
+			wantFast503(t, client, d.URL(), kickBody{"u0", targets[0].room, ""})
 
 			// Back up: ready by itself, and kicks work again.
 			srv.Start()
 			restarted := time.Now()
 			d.WaitReady(t, 30*time.Second)
 			t.Logf("ready again %s after the server came back", time.Since(restarted).Round(time.Millisecond))
-			room := "afterkill@" + srv.MUCDomain
-			join(t, srv, room, "owner")
-			bob := join(t, srv, room, "bob")
-			if out := postKick(client, d.URL(), kickBody{"bob", room, "after the crash"}); out.code != 200 {
-				t.Fatalf("kick after the restart: %d %q %v", out.code, out.errText, out.err)
-			}
-			if reason, _, err := bob.WaitKicked(5 * time.Second); err != nil || reason != "after the crash" {
-				t.Fatalf("after the restart: reason %q, %v", reason, err)
-			}
+			kickWorks(t, client, d.URL(), srv, "afterkill@"+srv.MUCDomain, "after the crash")
 			d.Signal(t, syscall.SIGTERM)
 			if state := d.Wait(t, 15*time.Second); state.ExitCode() != 0 {
 				t.Errorf("exit status %v after SIGTERM, want 0", state)
@@ -325,17 +339,6 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 	onEachProsody(t, "restart twice", func(t *testing.T, srv *xmpptest.Server) {
 		d := startDaemon(t, srv, 30*time.Second)
 		client := newKickClient()
-		kick := func(room string) {
-			t.Helper()
-			join(t, srv, room, "owner")
-			bob := join(t, srv, room, "bob")
-			if res := postKick(client, d.url, kickBody{"bob", room, ""}); res.code != 200 {
-				t.Fatalf("kick in %s: %d %q %v", room, res.code, res.errText, res.err)
-			}
-			if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-				t.Fatal(err)
-			}
-		}
 
 		// An outage of 4 s: the dials at about 0.1, 0.3, 0.7, 1.5 and 3.1 s
 		// are refused, and the delay reaches 6.4 s.
@@ -347,7 +350,7 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 		d.waitReady(t, true, 15*time.Second)
 		up := time.Now()
 		t.Logf("after a 4s outage: ready %s after the server was back", up.Sub(back).Round(time.Millisecond))
-		kick("between@" + srv.MUCDomain)
+		kickWorks(t, client, d.url, srv, "between@"+srv.MUCDomain, "")
 		time.Sleep(time.Until(up.Add(3 * time.Second))) // a stream that works, for 3 s
 
 		// A restart of a fraction of a second.
@@ -362,7 +365,7 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 			t.Errorf("ready %s after a quick restart, want well under 2s: the reconnect delay grown in the earlier outage was not reset by the stream that worked in between",
 				took.Round(time.Millisecond))
 		}
-		kick("after@" + srv.MUCDomain)
+		kickWorks(t, client, d.url, srv, "after@"+srv.MUCDomain, "")
 	})
 }
 
@@ -671,26 +674,13 @@ func TestResilienceBinary(t *testing.T) {
 			t.Errorf("/readyz with the server down: %d, want 503", resp.StatusCode)
 		}
 		client := newKickClient()
-		start := time.Now()
-		out := postKick(client, p.URL(), kickBody{"bob", "any@" + srv.MUCDomain, ""})
-		if out.code != 503 || out.retryAfter == "" || time.Since(start) > time.Second {
-			t.Errorf("kick with the server down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
-				out.code, out.errText, out.retryAfter, time.Since(start).Round(time.Millisecond))
-		}
+		wantFast503(t, client, p.URL(), kickBody{"bob", "any@" + srv.MUCDomain, ""})
 
 		srv.Start()
 		up := time.Now()
 		p.WaitReady(t, 20*time.Second)
 		t.Logf("ready %s after the server started", time.Since(up).Round(time.Millisecond))
-		room := "late@" + srv.MUCDomain
-		join(t, srv, room, "owner")
-		bob := join(t, srv, room, "bob")
-		if out := postKick(client, p.URL(), kickBody{"bob", room, "finally"}); out.code != 200 {
-			t.Fatalf("kick once the server is up: %d %q %v", out.code, out.errText, out.err)
-		}
-		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-			t.Error(err)
-		}
+		kickWorks(t, client, p.URL(), srv, "late@"+srv.MUCDomain, "finally")
 		p.Signal(t, syscall.SIGTERM)
 		if state := p.Wait(t, 10*time.Second); state.ExitCode() != 0 {
 			t.Errorf("exit status %v after SIGTERM, want 0", state)
@@ -741,15 +731,7 @@ func TestResilienceBinary(t *testing.T) {
 		} else {
 			t.Logf("meanwhile: %s", line)
 		}
-		room := "partition@" + srv.MUCDomain
-		join(t, srv, room, "owner")
-		bob := join(t, srv, room, "bob")
-		if out := postKick(newKickClient(), p.URL(), kickBody{"bob", room, ""}); out.code != 200 {
-			t.Fatalf("kick after the partition: %d %q %v", out.code, out.errText, out.err)
-		}
-		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-			t.Error(err)
-		}
+		kickWorks(t, newKickClient(), p.URL(), srv, "partition@"+srv.MUCDomain, "")
 	})
 }
 
@@ -813,15 +795,7 @@ func startBinary(t testing.TB, bin string, srv *xmpptest.Server, o binOptions) *
 		o.nick = "kickbot"
 	}
 	path := filepath.Join(t.TempDir(), "config.toml")
-	cfg := fmt.Sprintf(`
-[component]
-server = %q
-domain = %q
-secret = %q
-iq_timeout = "5s"
-connect_timeout = "5s"
-%s
-
+	cfg := componentTOML(o.server, o.domain, o.secret, `iq_timeout = "5s"`, `connect_timeout = "5s"`, o.component) + fmt.Sprintf(`
 [muc]
 domains = [%q]
 nick = %q
@@ -831,7 +805,7 @@ linger = "30s"
 listen = "127.0.0.1:0"
 authorization_header = %q
 shutdown_grace = "30s"
-`, o.server, o.domain, o.secret, o.component, srv.MUCDomain, o.nick, testAuth)
+`, srv.MUCDomain, o.nick, testAuth)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
