@@ -66,18 +66,12 @@ func TestCheckCommand(t *testing.T) {
 
 // checkConfig writes a muc-kick config for srv with secret.
 func checkConfig(t *testing.T, srv *xmpptest.Server, secret string) string {
-	return writeFile(t, t.TempDir(), "config.toml", fmt.Sprintf(`
-[component]
-server = %q
-domain = %q
-secret = %q
-iq_timeout = "5s"
-connect_timeout = "5s"
+	return writeFile(t, t.TempDir(), "config.toml", componentTOML(srv.ComponentAddr, srv.ComponentDomain, secret, `iq_timeout = "5s"`, `connect_timeout = "5s"`)+fmt.Sprintf(`
 [muc]
 domains = [%q]
 [http]
-authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
-`, srv.ComponentAddr, srv.ComponentDomain, secret, srv.MUCDomain))
+authorization_header = %q
+`, srv.MUCDomain, testAuth))
 }
 
 // assertRoomGone checks that the throw-away room the check names no longer

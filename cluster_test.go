@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -22,9 +23,8 @@ import (
 // behind HAProxy.
 type haCluster struct {
 	nodes     []*xmpptest.Server
-	instances []*daemonProc // instances[k] is connected to nodes[k]
-	lb        string
-	lbLog     *syncBuffer
+	instances []*testkit.Process // instances[k] is connected to nodes[k]
+	lb        *testkit.Process   // HAProxy
 }
 
 // startHACluster starts the cluster, muc-kick k on kick<k+1>'s listener of
@@ -40,10 +40,29 @@ func startHACluster(t testing.TB, bin string, inst xmpptest.Install) *haCluster 
 		}))
 	}
 	for _, p := range c.instances {
-		p.waitReady(t, 15*time.Second)
+		p.WaitReady(t, 15*time.Second)
 	}
-	c.lb, c.lbLog = startHAProxy(t, c.instances...)
+	c.lb = startHAProxy(t, c.instances...)
 	return c
+}
+
+// onEachCluster runs f as a subtest, on the cluster of startHACluster for
+// each ejabberd install, with muc-kick built once. Without ejabberd it skips
+// the test, or fails it under CI, as xmpptest does.
+func onEachCluster(t *testing.T, f func(t *testing.T, c *haCluster)) {
+	t.Helper()
+	bin := buildDaemon(t)
+	found := false
+	for _, inst := range xmpptest.Installs() {
+		if inst.Family != "ejabberd" {
+			continue
+		}
+		found = true
+		t.Run(inst.Name(), func(t *testing.T) { f(t, startHACluster(t, bin, inst)) })
+	}
+	if !found {
+		xmpptest.StartEjabberd(t) // skips, or fails under CI
+	}
 }
 
 // clusterOccupant is an occupant and the node its client is connected to.
@@ -143,114 +162,102 @@ func pacedBurst(client *http.Client, url string, occ []clusterOccupant, killAt i
 // kicks through it land on occupants of both nodes.
 func TestHAClusterNodeKilled(t *testing.T) {
 	skipIfShort(t)
-	bin := buildDaemon(t)
-	found := false
-	for _, inst := range xmpptest.Installs() {
-		if inst.Family != "ejabberd" {
-			continue
-		}
-		found = true
-		t.Run(inst.Name(), func(t *testing.T) {
-			c := startHACluster(t, bin, inst)
-			const dead = 1 // nodes[1] is killed
-			occ := c.populate(t, "nk", 1, 12)
-			roomOnDeadNode := fmt.Sprintf("nk%d@%s", dead, c.nodes[dead].MUCDomain)
+	onEachCluster(t, func(t *testing.T, c *haCluster) {
+		const dead = 1 // nodes[1] is killed
+		occ := c.populate(t, "nk", 1, 12)
+		roomOnDeadNode := fmt.Sprintf("nk%d@%s", dead, c.nodes[dead].MUCDomain)
 
-			client := newKickClient()
-			killAt := int32(len(occ) / 6)
-			var notReady time.Duration = -1
-			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() {
-				c.nodes[dead].Kill()
-				begin := time.Now()
-				for time.Since(begin) < 10*time.Second {
-					if code, _ := c.instances[dead].readyz(); code == 503 {
-						notReady = time.Since(begin)
-						return
-					}
-					time.Sleep(10 * time.Millisecond)
+		client := newKickClient()
+		killAt := int32(len(occ) / 6)
+		var notReady time.Duration = -1
+		outcomes, killed := pacedBurst(client, c.lb.URL(), occ, killAt, func() {
+			c.nodes[dead].Kill()
+			begin := time.Now()
+			for time.Since(begin) < 10*time.Second {
+				if code, _ := readyz(c.instances[dead]); code == 503 {
+					notReady = time.Since(begin)
+					return
 				}
-			})
-			if notReady < 0 {
-				t.Errorf("the killed node's muc-kick still ready 10s after the kill")
-			}
-
-			var next200 time.Duration = -1
-			var verified, onDead, deadRoom int
-			for i, out := range outcomes {
-				o := occ[i]
-				roomOnDead := o.body.MUC == roomOnDeadNode
-				switch {
-				case out.err != nil:
-					t.Errorf("%s: no answer: %v", o.Nick, out.err)
-				case out.at.Sub(out.sent) > 21*time.Second:
-					// muc-kick's bound: 3 × iq_timeout (5 s here) + 5 s.
-					t.Errorf("%s: %d after %s", o.Nick, out.code, out.at.Sub(out.sent))
-				case out.code == 200 && o.node == dead:
-					onDead++
-				case out.code == 200:
-					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
-						t.Errorf("%s (node %d): a false 200 (absent=%v, sent %s after the kill): %v", o.Nick, o.node+1, out.absent, out.sent.Sub(killed).Round(time.Millisecond), err)
-					} else {
-						verified++
-					}
-					if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
-						next200 = d
-					}
-				default:
-					if roomOnDead {
-						deadRoom++
-					}
-					t.Logf("%s (node %d, room on the %s node): %d %q after %s (sent %s after the kill)", o.Nick, o.node+1,
-						map[bool]string{true: "killed", false: "surviving"}[roomOnDead], out.code, out.errText,
-						out.at.Sub(out.sent).Round(time.Millisecond), out.sent.Sub(killed).Round(time.Millisecond))
-				}
-			}
-			var counts []kickOutcome
-			for _, o := range outcomes {
-				counts = append(counts, o.kickOutcome)
-			}
-			t.Logf("%d kicks through HAProxy, node %d killed after %d answers: %s; %d 200s checked (occupants on the surviving node, 307 received), %d 200s for occupants on the killed node (not checkable), %d not 200 in the room that died with the node; HAProxy retried %d requests; its muc-kick not ready %s after the kill had returned; first 200 of a request sent after the kill %s after it",
-				len(outcomes), dead+1, killAt, statusCounts(counts), verified, onDead, deadRoom,
-				len(haproxyRetried.FindAllString(c.lbLog.String(), -1)), notReady.Round(time.Millisecond), next200.Round(time.Millisecond))
-
-			// Occupants of the surviving node in the room on the surviving
-			// node that did not get a 200 are kicked again: all out.
-			for i, out := range outcomes {
-				o := occ[i]
-				if out.code == 200 || o.node == dead || o.body.MUC == roomOnDeadNode {
-					continue
-				}
-				if again := postKickAbsentOK(client, c.lb, o.body); again.code != 200 {
-					t.Errorf("%s: again: %d %q %v", o.Nick, again.code, again.errText, again.err)
-				} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
-					t.Errorf("%s: again: 200 but %v", o.Nick, err)
-				}
-			}
-
-			// The node comes back; its muc-kick reconnects by itself, and
-			// kicks through it land, on occupants of both nodes, in a room
-			// created through either node.
-			restarted := time.Now()
-			c.nodes[dead].Start()
-			c.instances[dead].waitReady(t, 30*time.Second)
-			t.Logf("node %d started again; its muc-kick ready %s after the start", dead+1, time.Since(restarted).Round(time.Millisecond))
-			for r, node := range c.nodes {
-				room := fmt.Sprintf("back%d@%s", r, node.MUCDomain)
-				join(t, node, room, "watcher")
-				for k := range c.nodes {
-					o := c.join(t, k, r, room, fmt.Sprintf("b%dn%d", r, k+1))
-					if out := postKick(client, c.instances[dead].url, kickBody{o.Nick, room, "back"}); out.code != 200 {
-						t.Errorf("kick of %s (node %d) through the restarted node's muc-kick: %d %q %v", o.Nick, k+1, out.code, out.errText, out.err)
-					} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
-						t.Errorf("%s: 200 but %v", o.Nick, err)
-					}
-				}
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
-	}
-	if !found {
-		xmpptest.StartEjabberd(t) // skips, or fails under CI
-	}
+		if notReady < 0 {
+			t.Errorf("the killed node's muc-kick still ready 10s after the kill")
+		}
+
+		var next200 time.Duration = -1
+		var verified, onDead, deadRoom int
+		for i, out := range outcomes {
+			o := occ[i]
+			roomOnDead := o.body.MUC == roomOnDeadNode
+			switch {
+			case out.err != nil:
+				t.Errorf("%s: no answer: %v", o.Nick, out.err)
+			case out.at.Sub(out.sent) > 21*time.Second:
+				// muc-kick's bound: 3 × iq_timeout (5 s here) + 5 s.
+				t.Errorf("%s: %d after %s", o.Nick, out.code, out.at.Sub(out.sent))
+			case out.code == 200 && o.node == dead:
+				onDead++
+			case out.code == 200:
+				if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+					t.Errorf("%s (node %d): a false 200 (absent=%v, sent %s after the kill): %v", o.Nick, o.node+1, out.absent, out.sent.Sub(killed).Round(time.Millisecond), err)
+				} else {
+					verified++
+				}
+				if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
+					next200 = d
+				}
+			default:
+				if roomOnDead {
+					deadRoom++
+				}
+				t.Logf("%s (node %d, room on the %s node): %d %q after %s (sent %s after the kill)", o.Nick, o.node+1,
+					map[bool]string{true: "killed", false: "surviving"}[roomOnDead], out.code, out.errText,
+					out.at.Sub(out.sent).Round(time.Millisecond), out.sent.Sub(killed).Round(time.Millisecond))
+			}
+		}
+		var counts []kickOutcome
+		for _, o := range outcomes {
+			counts = append(counts, o.kickOutcome)
+		}
+		t.Logf("%d kicks through HAProxy, node %d killed after %d answers: %s; %d 200s checked (occupants on the surviving node, 307 received), %d 200s for occupants on the killed node (not checkable), %d not 200 in the room that died with the node; HAProxy retried %d requests; its muc-kick not ready %s after the kill had returned; first 200 of a request sent after the kill %s after it",
+			len(outcomes), dead+1, killAt, statusCounts(counts), verified, onDead, deadRoom,
+			len(haproxyRetried.FindAllString(c.lb.Logs(), -1)), notReady.Round(time.Millisecond), next200.Round(time.Millisecond))
+
+		// Occupants of the surviving node in the room on the surviving
+		// node that did not get a 200 are kicked again: all out.
+		for i, out := range outcomes {
+			o := occ[i]
+			if out.code == 200 || o.node == dead || o.body.MUC == roomOnDeadNode {
+				continue
+			}
+			if again := postKickAbsentOK(client, c.lb.URL(), o.body); again.code != 200 {
+				t.Errorf("%s: again: %d %q %v", o.Nick, again.code, again.errText, again.err)
+			} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+				t.Errorf("%s: again: 200 but %v", o.Nick, err)
+			}
+		}
+
+		// The node comes back; its muc-kick reconnects by itself, and
+		// kicks through it land, on occupants of both nodes, in a room
+		// created through either node.
+		restarted := time.Now()
+		c.nodes[dead].Start()
+		c.instances[dead].WaitReady(t, 30*time.Second)
+		t.Logf("node %d started again; its muc-kick ready %s after the start", dead+1, time.Since(restarted).Round(time.Millisecond))
+		for r, node := range c.nodes {
+			room := fmt.Sprintf("back%d@%s", r, node.MUCDomain)
+			join(t, node, room, "watcher")
+			for k := range c.nodes {
+				o := c.join(t, k, r, room, fmt.Sprintf("b%dn%d", r, k+1))
+				if out := postKick(client, c.instances[dead].URL(), kickBody{o.Nick, room, "back"}); out.code != 200 {
+					t.Errorf("kick of %s (node %d) through the restarted node's muc-kick: %d %q %v", o.Nick, k+1, out.code, out.errText, out.err)
+				} else if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+					t.Errorf("%s: 200 but %v", o.Nick, err)
+				}
+			}
+		}
+	})
 }
 
 // TestHAClusterInstanceKilled: on the cluster, the muc-kick connected to
@@ -261,65 +268,53 @@ func TestHAClusterNodeKilled(t *testing.T) {
 // end (what did not get a 200 is sent again, as a backend would).
 func TestHAClusterInstanceKilled(t *testing.T) {
 	skipIfShort(t)
-	bin := buildDaemon(t)
-	found := false
-	for _, inst := range xmpptest.Installs() {
-		if inst.Family != "ejabberd" {
-			continue
+	onEachCluster(t, func(t *testing.T, c *haCluster) {
+		occ := c.populate(t, "ik", 1, 12)
+		client := newKickClient()
+		killAt := int32(len(occ) / 6)
+		outcomes, killed := pacedBurst(client, c.lb.URL(), occ, killAt, func() { kill9(c.instances[0]) })
+
+		var next200 time.Duration = -1
+		var counts []kickOutcome
+		absent := 0
+		for i, out := range outcomes {
+			o := occ[i]
+			counts = append(counts, out.kickOutcome)
+			switch {
+			case out.err != nil:
+				t.Errorf("%s: no answer: %v", o.Nick, out.err)
+			case out.code == 200:
+				if out.absent {
+					absent++
+				}
+				if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+					t.Errorf("%s (node %d): a false 200 (absent=%v): %v", o.Nick, o.node+1, out.absent, err)
+				}
+				if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
+					next200 = d
+				}
+			default:
+				t.Logf("%s (node %d): %d %q (sent %s after the kill)", o.Nick, o.node+1, out.code, out.errText, out.sent.Sub(killed).Round(time.Millisecond))
+			}
 		}
-		found = true
-		t.Run(inst.Name(), func(t *testing.T) {
-			c := startHACluster(t, bin, inst)
-			occ := c.populate(t, "ik", 1, 12)
-			client := newKickClient()
-			killAt := int32(len(occ) / 6)
-			outcomes, killed := pacedBurst(client, c.lb, occ, killAt, func() { c.instances[0].kill9(t) })
+		t.Logf("%d kicks through HAProxy on the cluster, the muc-kick of node 1 killed after %d answers: %s (%d of the 200s absent); HAProxy retried %d requests; first 200 of a request sent after the kill %s after it",
+			len(outcomes), killAt, statusCounts(counts), absent, len(haproxyRetried.FindAllString(c.lb.Logs(), -1)), next200.Round(time.Millisecond))
 
-			var next200 time.Duration = -1
-			var counts []kickOutcome
-			absent := 0
-			for i, out := range outcomes {
-				o := occ[i]
-				counts = append(counts, out.kickOutcome)
-				switch {
-				case out.err != nil:
-					t.Errorf("%s: no answer: %v", o.Nick, out.err)
-				case out.code == 200:
-					if out.absent {
-						absent++
-					}
-					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
-						t.Errorf("%s (node %d): a false 200 (absent=%v): %v", o.Nick, o.node+1, out.absent, err)
-					}
-					if d := out.at.Sub(killed); out.sent.After(killed) && (next200 < 0 || d < next200) {
-						next200 = d
-					}
-				default:
-					t.Logf("%s (node %d): %d %q (sent %s after the kill)", o.Nick, o.node+1, out.code, out.errText, out.sent.Sub(killed).Round(time.Millisecond))
+		for i, out := range outcomes {
+			if out.code != 200 {
+				if again := postKickAbsentOK(client, c.lb.URL(), occ[i].body); again.code != 200 {
+					t.Errorf("%s: again: %d %q %v", occ[i].Nick, again.code, again.errText, again.err)
 				}
 			}
-			t.Logf("%d kicks through HAProxy on the cluster, the muc-kick of node 1 killed after %d answers: %s (%d of the 200s absent); HAProxy retried %d requests; first 200 of a request sent after the kill %s after it",
-				len(outcomes), killAt, statusCounts(counts), absent, len(haproxyRetried.FindAllString(c.lbLog.String(), -1)), next200.Round(time.Millisecond))
-
-			for i, out := range outcomes {
-				if out.code != 200 {
-					if again := postKickAbsentOK(client, c.lb, occ[i].body); again.code != 200 {
-						t.Errorf("%s: again: %d %q %v", occ[i].Nick, again.code, again.errText, again.err)
-					}
+		}
+		for _, o := range occ {
+			if !gotKicked(o.Occupant) {
+				if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
+					t.Errorf("%s (node %d) is still in %s: %v", o.Nick, o.node+1, o.Room, err)
 				}
 			}
-			for _, o := range occ {
-				if !gotKicked(o.Occupant) {
-					if _, _, err := o.WaitKicked(5 * time.Second); err != nil {
-						t.Errorf("%s (node %d) is still in %s: %v", o.Nick, o.node+1, o.Room, err)
-					}
-				}
-			}
-		})
-	}
-	if !found {
-		xmpptest.StartEjabberd(t) // skips, or fails under CI
-	}
+		}
+	})
 }
 
 // BenchmarkHACluster (`make bench-ha`) measures, on the two-node cluster of
@@ -338,9 +333,9 @@ func BenchmarkHACluster(b *testing.B) {
 		}
 		b.Run(inst.Name(), func(b *testing.B) {
 			c := startHACluster(b, bin, inst)
-			one, _ := startHAProxy(b, c.instances[0], c.instances[0])
+			one := startHAProxy(b, c.instances[0], c.instances[0]).URL()
 			client := &http.Client{Timeout: resilienceClientTimeout}
-			for k, setup := range []struct{ name, url string }{{"1 instance", one}, {"2 instances", c.lb}} {
+			for k, setup := range []struct{ name, url string }{{"1 instance", one}, {"2 instances", c.lb.URL()}} {
 				occ := c.populate(b, fmt.Sprintf("bench%d_", k), roomsPerNode, perRoom)
 				var next atomic.Int32
 				var wg sync.WaitGroup
@@ -371,7 +366,7 @@ func BenchmarkHACluster(b *testing.B) {
 			}
 
 			occ := c.populate(b, "failover", 1, 12)
-			outcomes, killed := pacedBurst(newKickClient(), c.lb, occ, int32(len(occ)/6), func() { c.instances[0].kill9(b) })
+			outcomes, killed := pacedBurst(newKickClient(), c.lb.URL(), occ, int32(len(occ)/6), func() { kill9(c.instances[0]) })
 			var next200 time.Duration = -1
 			for i, out := range outcomes {
 				if out.code == 200 {

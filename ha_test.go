@@ -22,36 +22,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
-// readyz returns /readyz's status and the "error" of its body.
-func (p *daemonProc) readyz() (int, string) {
-	resp, err := http.Get(p.url + "/readyz")
+// readyz returns p's /readyz status and the "error" of its body.
+func readyz(p *testkit.Process) (int, string) {
+	code, raw, err := p.Get("/readyz")
 	if err != nil {
 		return 0, err.Error()
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var b struct {
 		Error string `json:"error"`
 	}
 	_ = json.Unmarshal(raw, &b)
-	return resp.StatusCode, b.Error
+	return code, b.Error
 }
 
-// waitNotReadyBecause waits until /readyz answers 503 with an error that
+// waitNotReadyBecause waits until p's /readyz answers 503 with an error that
 // contains why.
-func (p *daemonProc) waitNotReadyBecause(t *testing.T, why string, timeout time.Duration) {
+func waitNotReadyBecause(t *testing.T, p *testkit.Process, why string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		code, msg := p.readyz()
+		code, msg := readyz(p)
 		if code == 503 && strings.Contains(msg, why) {
 			return
 		}
-		if p.exited() {
-			t.Fatalf("muc-kick exited (%v) while waiting for /readyz to say %q", p.state, why)
+		if p.Exited() {
+			t.Fatalf("muc-kick exited (%v) while waiting for /readyz to say %q", p.State(), why)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("/readyz is %d %q, not 503 %q, after %s", code, msg, why, timeout)
@@ -60,13 +59,10 @@ func (p *daemonProc) waitNotReadyBecause(t *testing.T, why string, timeout time.
 	}
 }
 
-// kill9 kills the daemon with SIGKILL and waits for it to be gone.
-func (p *daemonProc) kill9(t testing.TB) time.Time {
-	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	p.wait(t, 5*time.Second)
+// kill9 kills p with SIGKILL, waits for it to be gone and returns when it
+// was.
+func kill9(p *testkit.Process) time.Time {
+	p.Kill()
 	return time.Now()
 }
 
@@ -78,11 +74,11 @@ func TestHAStandbyOnProsody(t *testing.T) {
 	bin := buildDaemon(t)
 	onEachProsody(t, "standby takes over", func(t *testing.T, srv *xmpptest.Server) {
 		active := startBinary(t, bin, srv, binOptions{})
-		active.waitReady(t, 10*time.Second)
+		active.WaitReady(t, 10*time.Second)
 		standby := startBinary(t, bin, srv, binOptions{})
-		standby.waitNotReadyBecause(t, "another connection holds the component domain", 10*time.Second)
-		standby.waitLog(t, "component: standing by", 5*time.Second)
-		if n := strings.Count(standby.logs.String(), "component: standing by"); n != 1 {
+		waitNotReadyBecause(t, standby, "another connection holds the component domain", 10*time.Second)
+		standby.WaitLog(t, "component: standing by", 5*time.Second)
+		if n := strings.Count(standby.Logs(), "component: standing by"); n != 1 {
 			t.Errorf("%d standby lines, want 1 (one when standing by starts)", n)
 		}
 
@@ -90,10 +86,10 @@ func TestHAStandbyOnProsody(t *testing.T) {
 		join(t, srv, room, "owner")
 		bob := join(t, srv, room, "bob")
 
-		killed := active.kill9(t)
-		standby.waitReady(t, 3*time.Second)
+		killed := kill9(active)
+		standby.WaitReady(t, 3*time.Second)
 		took := time.Since(killed)
-		out := postKick(newKickClient(), standby.url, kickBody{"bob", room, "failover"})
+		out := postKick(newKickClient(), standby.URL(), kickBody{"bob", room, "failover"})
 		t.Logf("the standby was ready %s after kill -9 of the active instance; first kick %d after %s",
 			took.Round(time.Millisecond), out.code, time.Since(killed).Round(time.Millisecond))
 		if out.code != 200 {
@@ -102,7 +98,7 @@ func TestHAStandbyOnProsody(t *testing.T) {
 		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
 			t.Error(err)
 		}
-		standby.waitLog(t, "took over the component domain", time.Second)
+		standby.WaitLog(t, "took over the component domain", time.Second)
 	})
 }
 
@@ -116,38 +112,39 @@ func TestHASharedDomainOnEjabberd(t *testing.T) {
 	bin := buildDaemon(t)
 	srv := xmpptest.StartEjabberd(t)
 	first := startBinary(t, bin, srv, binOptions{})
-	first.waitReady(t, 15*time.Second)
+	first.WaitReady(t, 15*time.Second)
 	second := startBinary(t, bin, srv, binOptions{})
 	const why = "give each muc-kick instance its own component domain"
 	start := time.Now()
-	second.waitNotReadyBecause(t, why, 15*time.Second)
-	first.waitNotReadyBecause(t, why, 15*time.Second)
+	waitNotReadyBecause(t, second, why, 15*time.Second)
+	waitNotReadyBecause(t, first, why, 15*time.Second)
 	t.Logf("both not ready %s after the second started", time.Since(start).Round(time.Millisecond))
-	for _, p := range []*daemonProc{first, second} {
-		p.waitLog(t, "fix=", time.Second)
-		t.Logf("logged: %s", lastLine(p.logs.String(), "splits this component domain"))
+	for _, p := range []*testkit.Process{first, second} {
+		p.WaitLog(t, "fix=", time.Second)
+		t.Logf("logged: %s", lastLine(p.Logs(), "splits this component domain"))
 	}
 
 	room := "shared@" + srv.MUCDomain
 	join(t, srv, room, "owner")
 	join(t, srv, room, "bob")
-	for _, p := range []*daemonProc{first, second} {
+	for _, p := range []*testkit.Process{first, second} {
 		sent := time.Now()
-		out := postKick(newKickClient(), p.url, kickBody{"bob", room, ""})
+		out := postKick(newKickClient(), p.URL(), kickBody{"bob", room, ""})
 		if took := out.at.Sub(sent); out.code != 503 || took > time.Second {
 			t.Errorf("kick on a shared domain: %d %q %v after %s, want 503 at once", out.code, out.errText, out.err, took)
 		}
 	}
 
-	killed := second.kill9(t)
-	first.waitReady(t, 30*time.Second)
+	killed := kill9(second)
+	first.WaitReady(t, 30*time.Second)
 	t.Logf("the first was ready again %s after the second was killed", time.Since(killed).Round(time.Millisecond))
 }
 
 // startHAProxy runs HAProxy with contrib/ha/haproxy.cfg, its listener and
 // its two servers replaced with a free port and the daemons' addresses, and
-// returns its URL. It fails the test when haproxy is missing and CI is set.
-func startHAProxy(t testing.TB, instances ...*daemonProc) (string, *syncBuffer) {
+// waits until it routes /readyz. It fails the test when haproxy is missing
+// and CI is set.
+func startHAProxy(t testing.TB, instances ...*testkit.Process) *testkit.Process {
 	t.Helper()
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -160,53 +157,28 @@ func startHAProxy(t testing.TB, instances ...*daemonProc) (string, *syncBuffer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(xmpptest.FreePort(t)))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testkit.FreePort(t)))
 	cfg := strings.Replace(string(raw), "bind 127.0.0.1:5280", "bind "+addr, 1)
 	for i, p := range instances {
 		old := fmt.Sprintf("127.0.0.1:%d", 5281+i)
 		if !strings.Contains(cfg, old) {
 			t.Fatalf("contrib/ha/haproxy.cfg has no server %s", old)
 		}
-		cfg = strings.Replace(cfg, old, strings.TrimPrefix(p.url, "http://"), 1)
+		cfg = strings.Replace(cfg, old, strings.TrimPrefix(p.URL(), "http://"), 1)
 	}
 	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "-db", "-f", path)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("haproxy log:\n%s", logs.String())
+	var lb *testkit.Process
+	t.Cleanup(func() { // registered first: runs once haproxy is gone
+		if t.Failed() && lb != nil {
+			t.Logf("haproxy log:\n%s", lb.Logs())
 		}
 	})
-	url := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if resp, err := http.Get(url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url, logs
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("haproxy exited:\n%s", logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxy did not route /readyz within 10s:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	lb = testkit.Start(t, exec.Command(bin, "-db", "-f", path), testkit.Options{URL: "http://" + addr})
+	lb.WaitReady(t, 10*time.Second)
+	return lb
 }
 
 // haproxyRetried matches a request line of HAProxy's httplog that was
@@ -259,16 +231,16 @@ func TestHALoadBalancerInstanceKilled(t *testing.T) {
 	for _, k := range xmpptest.Kinds() {
 		t.Run(k.Name, func(t *testing.T) {
 			srv := k.StartHA(t)
-			var instances []*daemonProc
+			var instances []*testkit.Process
 			for i, d := range srv.ComponentDomains {
 				// Each its own nick too: on ejabberd a killed instance
 				// stays in its rooms as a ghost occupant.
 				instances = append(instances, startBinary(t, bin, srv, binOptions{domain: d, server: srv.ComponentAddrs[i], nick: fmt.Sprintf("kickbot%d", i+1)}))
 			}
 			for _, p := range instances {
-				p.waitReady(t, 15*time.Second)
+				p.WaitReady(t, 15*time.Second)
 			}
-			lb, lbLog := startHAProxy(t, instances...)
+			lb := startHAProxy(t, instances...)
 
 			const rooms, perRoom = 2, 12
 			var occupants []*xmpptest.Occupant
@@ -296,9 +268,9 @@ func TestHALoadBalancerInstanceKilled(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					outcomes[i] = postKickAbsentOK(client, lb, body)
+					outcomes[i] = postKickAbsentOK(client, lb.URL(), body)
 					if answered.Add(1) == killAt {
-						killedCh <- instances[0].kill9(t)
+						killedCh <- kill9(instances[0])
 					}
 				}()
 				time.Sleep(5 * time.Millisecond)
@@ -330,14 +302,14 @@ func TestHALoadBalancerInstanceKilled(t *testing.T) {
 					absent++
 				}
 			}
-			retried := len(haproxyRetried.FindAllString(lbLog.String(), -1))
+			retried := len(haproxyRetried.FindAllString(lb.Logs(), -1))
 			t.Logf("%d kicks through HAProxy, one instance killed after %d answers: %s (%d of the 200s absent: a retry of a kick that had landed; HAProxy retried %d requests on the other instance); first 200 of a request sent after the kill: %s after the kill",
 				len(outcomes), killAt, statusCounts(counts), absent, retried, next200.Round(time.Millisecond))
 
 			// What did not get a 200 is sent again; then everyone is out.
 			for i, out := range outcomes {
 				if out.code != 200 {
-					if again := postKickAbsentOK(client, lb, bodies[i]); again.code != 200 {
+					if again := postKickAbsentOK(client, lb.URL(), bodies[i]); again.code != 200 {
 						t.Errorf("%s: again: %d %q %v", out.nick, again.code, again.errText, again.err)
 					}
 				}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -27,25 +28,8 @@ const testAuth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // with its real configuration loading, wiring and HTTP listener.
 type daemon struct {
 	url  string
-	logs *syncBuffer
+	logs *testkit.Buffer
 	stop func() int
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startDaemon runs muc-kick against srv with room_policy "linger", for
@@ -59,13 +43,7 @@ func startDaemon(t *testing.T, srv *xmpptest.Server, linger time.Duration) *daem
 func startDaemonMUC(t *testing.T, srv *xmpptest.Server, mucKeys string) *daemon {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.toml")
-	cfgText := fmt.Sprintf(`
-[component]
-server = %q
-domain = %q
-secret = %q
-iq_timeout = "5s"
-
+	cfgText := componentTOML(srv.ComponentAddr, srv.ComponentDomain, srv.Secret, `iq_timeout = "5s"`) + fmt.Sprintf(`
 [muc]
 domains = [%q]
 nick = "kickbot"
@@ -76,8 +54,15 @@ authorization_header = %q
 
 [log]
 level = "debug"
-`, srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, mucKeys, testAuth)
+`, srv.MUCDomain, mucKeys, testAuth)
 	return runDaemon(t, srv, path, cfgText)
+}
+
+// componentTOML is the [component] table of a test's muc-kick config: the
+// listener to dial, the component domain and its secret, then more lines
+// (`iq_timeout = "5s"`, say).
+func componentTOML(server, domain, secret string, lines ...string) string {
+	return fmt.Sprintf("[component]\nserver = %q\ndomain = %q\nsecret = %q\n", server, domain, secret) + strings.Join(lines, "\n") + "\n"
 }
 
 // runDaemon writes cfgText to path and runs muc-kick with it in the test
@@ -97,7 +82,7 @@ func runDaemon(t *testing.T, srv *xmpptest.Server, path, cfgText string) *daemon
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)

@@ -197,14 +197,7 @@ const (
 func startOpenAPIDaemon(t *testing.T, srv *xmpptest.Server, componentAddr string) *daemon {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.toml")
-	cfgText := fmt.Sprintf(`
-[component]
-server = %q
-domain = %q
-secret = %q
-iq_timeout = "1s"
-keepalive_interval = "0s"
-
+	cfgText := componentTOML(componentAddr, srv.ComponentDomain, srv.Secret, `iq_timeout = "1s"`, `keepalive_interval = "0s"`) + fmt.Sprintf(`
 [muc]
 domains = [%q, %q]
 linger = "5m"
@@ -224,7 +217,7 @@ name = "rate"
 authorization_header = %q
 rate = 0.001
 burst = 1
-`, componentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, srv.UsersDomain, testAuth, scopedAuth, srv.MUCDomain, rateAuth)
+`, srv.MUCDomain, srv.UsersDomain, testAuth, scopedAuth, srv.MUCDomain, rateAuth)
 	return runDaemon(t, srv, path, cfgText)
 }
 

@@ -5,11 +5,10 @@ package main
 // middle of work or cannot start, and whether it leaves goroutines behind.
 // They run against the real servers of internal/xmpptest, some with muc-kick
 // in-process (startDaemon of integration_test.go), most with the binary as a
-// subprocess, and reuse integration_test.go's join, kickBody, testAuth and
-// syncBuffer.
+// subprocess (internal/testkit's Process), and reuse integration_test.go's
+// join, kickBody, testAuth and componentTOML.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -153,6 +152,33 @@ func statusCounts(outcomes []kickOutcome) string {
 	return strings.Join(parts, " ")
 }
 
+// wantFast503 posts a kick while the server is down: it must be answered
+// 503 with Retry-After at once, not after an IQ timeout.
+func wantFast503(t *testing.T, client *http.Client, baseURL string, body kickBody) {
+	t.Helper()
+	start := time.Now()
+	out := postKick(client, baseURL, body)
+	if took := time.Since(start); out.code != 503 || out.retryAfter == "" || took > time.Second {
+		t.Errorf("kick with the server down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
+			out.code, out.errText, out.retryAfter, took.Round(time.Millisecond))
+	}
+}
+
+// kickWorks enters an owner and bob into room on srv, kicks bob through the
+// daemon at baseURL with reason, and fails the test unless bob receives his
+// status-307 presence with that reason.
+func kickWorks(t *testing.T, client *http.Client, baseURL string, srv *xmpptest.Server, room, reason string) {
+	t.Helper()
+	join(t, srv, room, "owner")
+	bob := join(t, srv, room, "bob")
+	if out := postKick(client, baseURL, kickBody{"bob", room, reason}); out.code != 200 {
+		t.Fatalf("kick in %s: %d %q %v", room, out.code, out.errText, out.err)
+	}
+	if got, _, err := bob.WaitKicked(5 * time.Second); err != nil || got != reason {
+		t.Fatalf("kick in %s: reason %q, %v; want %q", room, got, err, reason)
+	}
+}
+
 // gotKicked reports whether o has already received its own status-307
 // unavailable presence.
 func gotKicked(o *xmpptest.Occupant) bool {
@@ -179,7 +205,7 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 			srv := kind.Start(t)
 			tap := xmpptest.StartProxy(t, srv.ComponentAddr)
 			d := startBinary(t, bin, srv, binOptions{server: tap.Addr()})
-			d.waitReady(t, 20*time.Second)
+			d.WaitReady(t, 20*time.Second)
 
 			// 40 occupants in 4 rooms, each with an owner who stays.
 			type target struct {
@@ -204,13 +230,13 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 			// waits for its answers, then killed.
 			client := newKickClient()
 			began := time.Now()
-			wave1 := burst(client, d.url, bodies[:20])
+			wave1 := burst(client, d.URL(), bodies[:20])
 			select {
 			case <-wave1.first200:
 			case <-time.After(10 * time.Second):
 				t.Log("no 200 within 10s; killing the server anyway")
 			}
-			wave2 := burst(client, d.url, bodies[20:])
+			wave2 := burst(client, d.URL(), bodies[20:])
 			time.Sleep(10 * time.Millisecond)
 			frozen := time.Now()
 			freezeServer(t, srv)
@@ -284,30 +310,17 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 			}
 
 			// While the server is down: not ready, and kicks fail fast.
-			d.waitReadyz(t, false, 10*time.Second)
-			start := time.Now()
-			out := postKick(client, d.url, kickBody{"u0", targets[0].room, ""})
-			if out.code != 503 || out.retryAfter == "" || time.Since(start) > time.Second {
-				t.Errorf("kick while the server is down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
-					out.code, out.errText, out.retryAfter, time.Since(start).Round(time.Millisecond))
-			}
+			d.WaitUnready(t, 10*time.Second)
+			wantFast503(t, client, d.URL(), kickBody{"u0", targets[0].room, ""})
 
 			// Back up: ready by itself, and kicks work again.
 			srv.Start()
 			restarted := time.Now()
-			d.waitReady(t, 30*time.Second)
+			d.WaitReady(t, 30*time.Second)
 			t.Logf("ready again %s after the server came back", time.Since(restarted).Round(time.Millisecond))
-			room := "afterkill@" + srv.MUCDomain
-			join(t, srv, room, "owner")
-			bob := join(t, srv, room, "bob")
-			if out := postKick(client, d.url, kickBody{"bob", room, "after the crash"}); out.code != 200 {
-				t.Fatalf("kick after the restart: %d %q %v", out.code, out.errText, out.err)
-			}
-			if reason, _, err := bob.WaitKicked(5 * time.Second); err != nil || reason != "after the crash" {
-				t.Fatalf("after the restart: reason %q, %v", reason, err)
-			}
-			d.signal(t, syscall.SIGTERM)
-			if state := d.wait(t, 15*time.Second); state.ExitCode() != 0 {
+			kickWorks(t, client, d.URL(), srv, "afterkill@"+srv.MUCDomain, "after the crash")
+			d.Signal(t, syscall.SIGTERM)
+			if state := d.Wait(t, 15*time.Second); state.ExitCode() != 0 {
 				t.Errorf("exit status %v after SIGTERM, want 0", state)
 			}
 		})
@@ -326,17 +339,6 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 	onEachProsody(t, "restart twice", func(t *testing.T, srv *xmpptest.Server) {
 		d := startDaemon(t, srv, 30*time.Second)
 		client := newKickClient()
-		kick := func(room string) {
-			t.Helper()
-			join(t, srv, room, "owner")
-			bob := join(t, srv, room, "bob")
-			if res := postKick(client, d.url, kickBody{"bob", room, ""}); res.code != 200 {
-				t.Fatalf("kick in %s: %d %q %v", room, res.code, res.errText, res.err)
-			}
-			if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-				t.Fatal(err)
-			}
-		}
 
 		// An outage of 4 s: the dials at about 0.1, 0.3, 0.7, 1.5 and 3.1 s
 		// are refused, and the delay reaches 6.4 s.
@@ -348,7 +350,7 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 		d.waitReady(t, true, 15*time.Second)
 		up := time.Now()
 		t.Logf("after a 4s outage: ready %s after the server was back", up.Sub(back).Round(time.Millisecond))
-		kick("between@" + srv.MUCDomain)
+		kickWorks(t, client, d.url, srv, "between@"+srv.MUCDomain, "")
 		time.Sleep(time.Until(up.Add(3 * time.Second))) // a stream that works, for 3 s
 
 		// A restart of a fraction of a second.
@@ -363,7 +365,7 @@ func TestResilienceQuickRestartAfterAnOutage(t *testing.T) {
 			t.Errorf("ready %s after a quick restart, want well under 2s: the reconnect delay grown in the earlier outage was not reset by the stream that worked in between",
 				took.Round(time.Millisecond))
 		}
-		kick("after@" + srv.MUCDomain)
+		kickWorks(t, client, d.url, srv, "after@"+srv.MUCDomain, "")
 	})
 }
 
@@ -483,7 +485,7 @@ func TestResilienceBinary(t *testing.T) {
 
 	onEachProsody(t, "SIGTERM with kicks in flight", func(t *testing.T, srv *xmpptest.Server) {
 		p := startBinary(t, bin, srv, binOptions{})
-		p.waitReady(t, 10*time.Second)
+		p.WaitReady(t, 10*time.Second)
 
 		// 3 rooms, each with a watcher and 8 occupants to kick; nicknames
 		// are unique across rooms, so the daemon's log lines name them.
@@ -508,15 +510,15 @@ func TestResilienceBinary(t *testing.T) {
 		// the IQs and waits for the answers.
 		thaw := freezeServer(t, srv)
 		client := newKickClient()
-		b := burst(client, p.url, bodies)
+		b := burst(client, p.URL(), bodies)
 		time.Sleep(time.Second)
 		if n := b.answered.Load(); n != 0 {
 			t.Fatalf("%d kicks were answered while the server was frozen: %s", n, statusCounts(b.wait()))
 		}
 
 		termAt := time.Now()
-		p.signal(t, syscall.SIGTERM)
-		p.waitLog(t, "shutting down", 5*time.Second)
+		p.Signal(t, syscall.SIGTERM)
+		p.WaitLog(t, "shutting down", 5*time.Second)
 		// New requests after the signal: the listener is closed, so they
 		// are refused, and must not be carried out.
 		time.Sleep(100 * time.Millisecond)
@@ -524,21 +526,21 @@ func TestResilienceBinary(t *testing.T) {
 		for i := range 4 {
 			late = append(late, kickBody{fmt.Sprintf("late%d", i), targets[i].room, "too late"})
 		}
-		lateOutcomes := burst(client, p.url, late).wait()
+		lateOutcomes := burst(client, p.URL(), late).wait()
 		time.Sleep(200 * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("the daemon exited with kicks still in flight: %v", p.state)
+		if p.Exited() {
+			t.Fatalf("the daemon exited with kicks still in flight: %v", p.State())
 		}
 		thaw()
 		outcomes := b.wait()
-		state := p.wait(t, 15*time.Second)
+		state := p.Wait(t, 15*time.Second)
 		t.Logf("in flight at SIGTERM: %s; after it: %s; exited %s after SIGTERM with %v",
 			statusCounts(outcomes), statusCounts(lateOutcomes), time.Since(termAt).Round(time.Millisecond), state)
 		if state.ExitCode() != 0 {
 			t.Errorf("exit status %v, want 0", state)
 		}
 
-		logged := p.kickLog(t)
+		logged := kickLog(t, p)
 		// Every kick accepted before the signal finishes: the server is
 		// back and the grace period is 30 s.
 		for i, out := range outcomes {
@@ -583,7 +585,7 @@ func TestResilienceBinary(t *testing.T) {
 			}
 		}
 		for _, bad := range []string{"kicks still in flight", "rooms not all left", "level=ERROR"} {
-			if strings.Contains(p.logs.String(), bad) {
+			if strings.Contains(p.Logs(), bad) {
 				t.Errorf("the daemon logged %q", bad)
 			}
 		}
@@ -591,24 +593,24 @@ func TestResilienceBinary(t *testing.T) {
 
 	onEachProsody(t, "a second SIGTERM ends it at once", func(t *testing.T, srv *xmpptest.Server) {
 		p := startBinary(t, bin, srv, binOptions{})
-		p.waitReady(t, 10*time.Second)
+		p.WaitReady(t, 10*time.Second)
 		room := "twice@" + srv.MUCDomain
 		join(t, srv, room, "watcher")
 		join(t, srv, room, "bob")
 
 		thaw := freezeServer(t, srv)
 		client := newKickClient()
-		b := burst(client, p.url, []kickBody{{"bob", room, ""}})
+		b := burst(client, p.URL(), []kickBody{{"bob", room, ""}})
 		time.Sleep(500 * time.Millisecond)
-		p.signal(t, syscall.SIGTERM)
-		p.waitLog(t, "shutting down", 5*time.Second)
+		p.Signal(t, syscall.SIGTERM)
+		p.WaitLog(t, "shutting down", 5*time.Second)
 		time.Sleep(300 * time.Millisecond)
-		if p.exited() {
-			t.Fatalf("the first SIGTERM did not wait for the kick in flight: %v", p.state)
+		if p.Exited() {
+			t.Fatalf("the first SIGTERM did not wait for the kick in flight: %v", p.State())
 		}
 		second := time.Now()
-		p.signal(t, syscall.SIGTERM)
-		state := p.wait(t, 3*time.Second)
+		p.Signal(t, syscall.SIGTERM)
+		state := p.Wait(t, 3*time.Second)
 		took := time.Since(second)
 		thaw()
 		outcomes := b.wait()
@@ -631,14 +633,14 @@ func TestResilienceBinary(t *testing.T) {
 			srv := kind.Start(t)
 			start := time.Now()
 			p := startBinary(t, bin, srv, binOptions{secret: "not-" + srv.Secret})
-			state := p.wait(t, 5*time.Second)
+			state := p.Wait(t, 5*time.Second)
 			took := time.Since(start)
 			t.Logf("exited after %s with %v", took.Round(time.Millisecond), state)
 			if state.ExitCode() != 1 {
 				t.Errorf("exit status %v, want 1", state)
 			}
 			var refused []string
-			for _, line := range strings.Split(p.logs.String(), "\n") {
+			for _, line := range strings.Split(p.Logs(), "\n") {
 				if strings.Contains(line, "handshake refused") {
 					refused = append(refused, line)
 				}
@@ -651,7 +653,7 @@ func TestResilienceBinary(t *testing.T) {
 					t.Errorf("the line is not an error: %s", refused[0])
 				}
 			}
-			if strings.Contains(p.logs.String(), srv.Secret) {
+			if strings.Contains(p.Logs(), srv.Secret) {
 				t.Error("the secret is in the log")
 			}
 		})
@@ -660,9 +662,9 @@ func TestResilienceBinary(t *testing.T) {
 	onEachProsody(t, "server down at startup, ready when it comes", func(t *testing.T, srv *xmpptest.Server) {
 		srv.Stop()
 		p := startBinary(t, bin, srv, binOptions{})
-		p.waitLog(t, "component: cannot connect", 5*time.Second)
+		p.WaitLog(t, "component: cannot connect", 5*time.Second)
 
-		resp, err := http.Get(p.url + "/readyz")
+		resp, err := http.Get(p.URL() + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -671,28 +673,15 @@ func TestResilienceBinary(t *testing.T) {
 			t.Errorf("/readyz with the server down: %d, want 503", resp.StatusCode)
 		}
 		client := newKickClient()
-		start := time.Now()
-		out := postKick(client, p.url, kickBody{"bob", "any@" + srv.MUCDomain, ""})
-		if out.code != 503 || out.retryAfter == "" || time.Since(start) > time.Second {
-			t.Errorf("kick with the server down: %d %q (Retry-After %q) after %s, want 503 with Retry-After at once",
-				out.code, out.errText, out.retryAfter, time.Since(start).Round(time.Millisecond))
-		}
+		wantFast503(t, client, p.URL(), kickBody{"bob", "any@" + srv.MUCDomain, ""})
 
 		srv.Start()
 		up := time.Now()
-		p.waitReady(t, 20*time.Second)
+		p.WaitReady(t, 20*time.Second)
 		t.Logf("ready %s after the server started", time.Since(up).Round(time.Millisecond))
-		room := "late@" + srv.MUCDomain
-		join(t, srv, room, "owner")
-		bob := join(t, srv, room, "bob")
-		if out := postKick(client, p.url, kickBody{"bob", room, "finally"}); out.code != 200 {
-			t.Fatalf("kick once the server is up: %d %q %v", out.code, out.errText, out.err)
-		}
-		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-			t.Error(err)
-		}
-		p.signal(t, syscall.SIGTERM)
-		if state := p.wait(t, 10*time.Second); state.ExitCode() != 0 {
+		kickWorks(t, client, p.URL(), srv, "late@"+srv.MUCDomain, "finally")
+		p.Signal(t, syscall.SIGTERM)
+		if state := p.Wait(t, 10*time.Second); state.ExitCode() != 0 {
 			t.Errorf("exit status %v after SIGTERM, want 0", state)
 		}
 	})
@@ -709,11 +698,11 @@ func TestResilienceBinary(t *testing.T) {
 			server:    proxy.Addr(),
 			component: "keepalive_interval = \"1s\"\nkeepalive_timeout = \"1s\"",
 		})
-		p.waitReady(t, 10*time.Second)
+		p.WaitReady(t, 10*time.Second)
 
 		partitioned := time.Now()
 		proxy.Silence()
-		p.waitLog(t, "component: keepalive", 10*time.Second)
+		p.WaitLog(t, "component: keepalive", 10*time.Second)
 		t.Logf("the keepalive noticed the silent stream after %s", time.Since(partitioned).Round(time.Millisecond))
 		time.Sleep(2 * time.Second) // the daemon dials again meanwhile
 		proxy.CloseSilenced()       // the server learns at last that the old stream is gone
@@ -721,10 +710,10 @@ func TestResilienceBinary(t *testing.T) {
 
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			if p.exited() {
-				t.Fatalf("muc-kick exited with %v instead of dialling again; %s", p.state, lastLine(p.logs.String(), "handshake refused"))
+			if p.Exited() {
+				t.Fatalf("muc-kick exited with %v instead of dialling again; %s", p.State(), lastLine(p.Logs(), "handshake refused"))
 			}
-			if resp, err := http.Get(p.url + "/readyz"); err == nil {
+			if resp, err := http.Get(p.URL() + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
 					break
@@ -736,20 +725,12 @@ func TestResilienceBinary(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		t.Logf("ready %s after the server dropped the old stream", time.Since(healed).Round(time.Millisecond))
-		if line := lastLine(p.logs.String(), "conflict"); line == "" {
+		if line := lastLine(p.Logs(), "conflict"); line == "" {
 			t.Error("Prosody never answered conflict: the test did not create the situation it is about")
 		} else {
 			t.Logf("meanwhile: %s", line)
 		}
-		room := "partition@" + srv.MUCDomain
-		join(t, srv, room, "owner")
-		bob := join(t, srv, room, "bob")
-		if out := postKick(newKickClient(), p.url, kickBody{"bob", room, ""}); out.code != 200 {
-			t.Fatalf("kick after the partition: %d %q %v", out.code, out.errText, out.err)
-		}
-		if _, _, err := bob.WaitKicked(5 * time.Second); err != nil {
-			t.Error(err)
-		}
+		kickWorks(t, newKickClient(), p.URL(), srv, "partition@"+srv.MUCDomain, "")
 	})
 }
 
@@ -774,43 +755,17 @@ func isConnRefused(err error) bool {
 func buildDaemon(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "muc-kick")
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race")
+	var flags []string
+	if testkit.RaceEnabled() {
+		flags = append(flags, "-race")
 	}
 	start := time.Now()
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := testkit.Build(bin, ".", flags...); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("go %s . took %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	t.Logf("go build %s took %s", strings.Join(flags, " "), time.Since(start).Round(time.Millisecond))
 	return bin
 }
-
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// daemonProc is the muc-kick binary running as a subprocess.
-type daemonProc struct {
-	cmd    *exec.Cmd
-	url    string
-	logs   *syncBuffer // stderr
-	done   chan struct{}
-	state  *os.ProcessState // set when done is closed
-	logEnd chan struct{}    // closed when stderr is read to its end
-}
-
-var startedHTTP = regexp.MustCompile(`msg="muc-kick started".* http=(\S+)`)
 
 // binOptions change the config startBinary writes.
 type binOptions struct {
@@ -822,8 +777,9 @@ type binOptions struct {
 }
 
 // startBinary runs bin with a config for srv, and waits until it logged its
-// HTTP address (not until it is ready).
-func startBinary(t testing.TB, bin string, srv *xmpptest.Server, o binOptions) *daemonProc {
+// HTTP address (not until it is ready), or exited (exit 1 at once is what
+// the wrong-secret test expects).
+func startBinary(t testing.TB, bin string, srv *xmpptest.Server, o binOptions) *testkit.Process {
 	t.Helper()
 	if o.secret == "" {
 		o.secret = srv.Secret
@@ -837,17 +793,8 @@ func startBinary(t testing.TB, bin string, srv *xmpptest.Server, o binOptions) *
 	if o.nick == "" {
 		o.nick = "kickbot"
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.toml")
-	cfg := fmt.Sprintf(`
-[component]
-server = %q
-domain = %q
-secret = %q
-iq_timeout = "5s"
-connect_timeout = "5s"
-%s
-
+	path := filepath.Join(t.TempDir(), "config.toml")
+	cfg := componentTOML(o.server, o.domain, o.secret, `iq_timeout = "5s"`, `connect_timeout = "5s"`, o.component) + fmt.Sprintf(`
 [muc]
 domains = [%q]
 nick = %q
@@ -857,130 +804,20 @@ linger = "30s"
 listen = "127.0.0.1:0"
 authorization_header = %q
 shutdown_grace = "30s"
-`, o.server, o.domain, o.secret, o.component, srv.MUCDomain, o.nick, testAuth)
+`, srv.MUCDomain, o.nick, testAuth)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &daemonProc{
-		cmd:    exec.Command(bin, "-config", path),
-		logs:   &syncBuffer{},
-		done:   make(chan struct{}),
-		logEnd: make(chan struct{}),
-	}
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.logEnd)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			fmt.Fprintln(p.logs, sc.Text())
-		}
-	}()
-	go func() {
-		<-p.logEnd // Wait closes the pipe: read it to its end first
-		_ = p.cmd.Wait()
-		p.state = p.cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("muc-kick stderr:\n%s", p.logs.String())
+	var p *testkit.Process
+	t.Cleanup(func() { // registered first: runs once the process is gone
+		if t.Failed() && p != nil {
+			t.Logf("muc-kick stderr:\n%s", p.Logs())
 			t.Logf("%s log:\n%s", srv.Kind, srv.Log())
 		}
 	})
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := startedHTTP.FindStringSubmatch(p.logs.String()); m != nil {
-			p.url = "http://" + m[1]
-			return p
-		}
-		if p.exited() || time.Now().After(deadline) {
-			if p.exited() {
-				// It may have failed before serving (exit 1 at once is
-				// what the wrong-secret test expects): let it see that.
-				return p
-			}
-			t.Fatalf("muc-kick did not log its HTTP address within 10s:\n%s", p.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *daemonProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *daemonProc) signal(t *testing.T, sig os.Signal) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signalling muc-kick: %v", err)
-	}
-}
-
-// wait waits for the process to exit, and fails the test if it does not
-// within timeout.
-func (p *daemonProc) wait(t testing.TB, timeout time.Duration) *os.ProcessState {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.state
-	case <-time.After(timeout):
-		t.Fatalf("muc-kick still running after %s", timeout)
-		return nil
-	}
-}
-
-func (p *daemonProc) waitLog(t *testing.T, substr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.logs.String(), substr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("muc-kick did not log %q within %s", substr, timeout)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func (p *daemonProc) waitReady(t testing.TB, timeout time.Duration) {
-	t.Helper()
-	p.waitReadyz(t, true, timeout)
-}
-
-// waitReadyz waits until /readyz says 200 (want) or 503 (!want).
-func (p *daemonProc) waitReadyz(t testing.TB, want bool, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(p.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if (resp.StatusCode == 200) == want {
-				return
-			}
-		}
-		if p.exited() {
-			t.Fatalf("muc-kick exited (%v) while waiting for /readyz", p.state)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz not %v within %s", want, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p = testkit.Start(t, exec.Command(bin, "-config", path), testkit.Options{})
+	p.WaitURL(t, 10*time.Second)
+	return p
 }
 
 var (
@@ -988,13 +825,13 @@ var (
 	logStatus = regexp.MustCompile(`(?:^| )status=(\d+)`)
 )
 
-// kickLog returns the status the daemon logged for each nickname kicked,
-// once its stderr is complete.
-func (p *daemonProc) kickLog(t *testing.T) map[string]int {
+// kickLog returns the status p logged for each nickname kicked, once its
+// stderr is complete.
+func kickLog(t *testing.T, p *testkit.Process) map[string]int {
 	t.Helper()
-	<-p.logEnd
+	<-p.Done()
 	logged := map[string]int{}
-	for _, line := range strings.Split(p.logs.String(), "\n") {
+	for _, line := range strings.Split(p.Logs(), "\n") {
 		if !strings.Contains(line, " msg=kick ") {
 			continue
 		}
@@ -1020,46 +857,21 @@ func (p *daemonProc) kickLog(t *testing.T) map[string]int {
 // run again (also called when the test ends, unless the process is gone).
 func freezeServer(t *testing.T, srv *xmpptest.Server) (thaw func()) {
 	t.Helper()
-	pid := serverPid(t, srv)
+	pid := srv.Pid()
+	if pid == 0 {
+		t.Fatalf("%s is not running", srv.Name())
+	}
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatalf("SIGSTOP %s: %v", srv.Kind, err)
 	}
 	var once sync.Once
 	thaw = func() {
 		once.Do(func() {
-			if ownsPid(srv, pid) { // not after a Kill: the pid may be reused
+			if srv.Pid() == pid { // not after a Kill: the pid may be reused
 				_ = syscall.Kill(pid, syscall.SIGCONT)
 			}
 		})
 	}
 	t.Cleanup(thaw) // before the server's own cleanup stops it
 	return thaw
-}
-
-// serverPid finds the process of srv (Prosody, or ejabberd's beam.smp) from
-// its pid file, checking that it runs srv's configuration.
-func serverPid(t *testing.T, srv *xmpptest.Server) int {
-	t.Helper()
-	file := filepath.Join(srv.Dir, "prosody.pid")
-	if srv.Kind == "ejabberd" {
-		file = filepath.Join(srv.Dir, "run", "ejabberd.pid")
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%s pid file: %v", srv.Kind, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("%s pid file: %v", srv.Kind, err)
-	}
-	if !ownsPid(srv, pid) {
-		t.Fatalf("pid %d from %s is not this test's %s", pid, file, srv.Kind)
-	}
-	return pid
-}
-
-// ownsPid reports whether pid is a live process running srv's configuration.
-func ownsPid(srv *xmpptest.Server, pid int) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && bytes.Contains(cmdline, []byte(srv.Dir))
 }

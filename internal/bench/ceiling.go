@@ -31,13 +31,7 @@ func kickBodies(n, rooms int) [][]byte {
 // ceiling is part 1: the daemon's own ceiling against a fake server that
 // answers at once, next to a bare httprouter handler.
 func ceiling(o *options) error {
-	rounds := o.rounds
-	if rounds <= 0 {
-		rounds = 2
-		if o.quick {
-			rounds = 1
-		}
-	}
+	rounds := o.roundsOr(2, 1)
 	const rooms = 16
 	const sliceLen = 500 * time.Millisecond
 	nSlices := max(1, int(time.Duration(rounds)*o.duration/sliceLen))

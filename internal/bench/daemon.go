@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/app"
+	"github.com/muc-kick/muc-kick/internal/bench/baseline"
 	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -96,9 +99,31 @@ func (d *inproc) waitConnected(timeout time.Duration) bool {
 	return true
 }
 
+// kick kicks nick out of room through d, over c, with kickReason, and
+// returns an error unless it is answered 200.
+func (d *inproc) kick(c *http.Client, room, nick string) error {
+	body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nick, room, kickReason)
+	code, err := post(c, d.URL+"/muc_kick", body)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("HTTP %d", code)
+	}
+	return err
+}
+
+// tempLog creates a file for the log of an in-process daemon, removed when
+// tb's cleanups run.
+func tempLog(tb testkit.TB) (*os.File, error) {
+	f, err := os.CreateTemp("", "muc-kick-bench-*.log")
+	if err != nil {
+		return nil, err
+	}
+	tb.Cleanup(func() { f.Close(); os.Remove(f.Name()) })
+	return f, nil
+}
+
 // startBare serves the baseline: an httprouter route that decodes the same
-// JSON body and answers 200 with a JSON body, on an http.Server with the same
-// timeouts as muc-kick's.
+// JSON body and answers 200 with a JSON body (package baseline), on an
+// http.Server with the same timeouts as muc-kick's.
 func startBare() (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,18 +131,9 @@ func startBare() (url string, stop func(), err error) {
 	}
 	r := httprouter.New()
 	r.POST("/muc_kick", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-		var body struct {
-			Nickname string `json:"nickname"`
-			MUC      string `json:"muc"`
-			Reason   string `json:"reason"`
+		if baseline.Decode(w, req) {
+			baseline.Answer(w)
 		}
-		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := app.NewHTTPServer(r, log, app.DefaultTimeouts(35*time.Second))

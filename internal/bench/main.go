@@ -42,6 +42,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/testkit"
 )
 
 // authz is the Authorization header every daemon the benchmark runs takes.
@@ -193,6 +195,17 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// roundsOr returns -rounds, or full when it is not set (quick with -quick).
+func (o *options) roundsOr(full, quick int) int {
+	switch {
+	case o.rounds > 0:
+		return o.rounds
+	case o.quick:
+		return quick
+	}
+	return full
+}
+
 func newTable() *tabwriter.Writer {
 	return tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 }
@@ -212,53 +225,12 @@ func verdict(ok bool) string {
 	return "target missed"
 }
 
-// benchTB implements xmpptest.TB for a program, as internal/demo does: a
-// fatal error panics with fatal, which the part recovers from.
-type benchTB struct {
-	verbose  bool
-	cleanups []func()
-}
-
-type fatal struct{ msg string }
-
-func (t *benchTB) Helper()          {}
-func (t *benchTB) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
-func (t *benchTB) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "   error: "+format+"\n", args...)
-}
-func (t *benchTB) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
-func (t *benchTB) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
-func (t *benchTB) Logf(format string, args ...any) {
-	if t.verbose {
-		fmt.Fprintf(os.Stderr, "   "+format+"\n", args...)
+// newTB returns the testkit.Program a part runs under: a Fatal ends the
+// part with an error, errors go to stderr, log lines too with -v.
+func newTB(o *options) *testkit.Program {
+	tb := &testkit.Program{Name: "bench", OnError: func(msg string) { fmt.Fprintln(os.Stderr, "   error: "+msg) }}
+	if o.verbose {
+		tb.OnLog = func(msg string) { fmt.Fprintln(os.Stderr, "   "+msg) }
 	}
-}
-func (t *benchTB) Skip(args ...any) { t.Fatal(args...) }
-func (t *benchTB) TempDir() string {
-	dir, err := os.MkdirTemp("", "muc-kick-bench-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-// run calls f, turning a fatal panic into an error, and runs the cleanups.
-func (t *benchTB) run(f func() error) (err error) {
-	defer func() {
-		for i := len(t.cleanups) - 1; i >= 0; i-- {
-			t.cleanups[i]()
-		}
-		t.cleanups = nil
-	}()
-	defer func() {
-		if v := recover(); v != nil {
-			f, ok := v.(fatal)
-			if !ok {
-				panic(v)
-			}
-			err = fmt.Errorf("%s", f.msg)
-		}
-	}()
-	return f()
+	return tb
 }

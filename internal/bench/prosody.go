@@ -2,16 +2,13 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -81,41 +78,26 @@ func (s *roomSetup) verify(want func(r, k int) bool) []string {
 
 // againstProsody is part 2.
 func againstProsody(o *options) error {
-	rounds := o.rounds
-	if rounds <= 0 {
-		rounds = 5
-		if o.quick {
-			rounds = 2
-		}
-	}
+	rounds := o.roundsOr(5, 2)
 	R, K := o.rooms, o.occupants
 	section("2. Against a real Prosody: %d rooms × %d real occupants, each kicked once per run, 1 and %d kicks in flight", R, K, o.concurrency)
 	if _, err := exec.LookPath("prosody"); err != nil {
 		note("skipped: prosody is not installed (make deps)")
 		return nil
 	}
-	tb := &benchTB{verbose: o.verbose}
-	return tb.run(func() error { return prosodyRuns(tb, o, R, K, rounds) })
+	tb := newTB(o)
+	return tb.Run(func() error { return prosodyRuns(tb, o, R, K, rounds) })
 }
 
-func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
+func prosodyRuns(tb *testkit.Program, o *options, R, K, rounds int) error {
 	begin := time.Now()
 	srv := xmpptest.StartProsody(tb)
 	if o.prosodyNoDelay {
 		// Prosody keeps Nagle's algorithm on by default; restart it with
 		// network_settings.nagle = false (a global, before the first host).
-		srv.Stop()
-		cfgPath := filepath.Join(srv.Dir, "prosody.cfg.lua")
-		cfg, err := os.ReadFile(cfgPath)
-		const anchor = "-- Test-only global settings.\n"
-		if err != nil || !strings.Contains(string(cfg), anchor) {
-			return fmt.Errorf("cannot set nagle = false in %s: %v", cfgPath, err)
-		}
-		cfg = []byte(strings.Replace(string(cfg), anchor, anchor+"network_settings = { nagle = false }\n", 1))
-		if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		if err := restartWith(srv, "prosody.cfg.lua", "-- Test-only global settings.\n", "network_settings = { nagle = false }\n"); err != nil {
 			return err
 		}
-		srv.Start()
 	}
 	s := &roomSetup{srv: srv, occ: make([][]*xmpptest.Occupant, R)}
 	for r := range R {
@@ -130,11 +112,10 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 			return fmt.Errorf("direct client entering %s: %w", room, err)
 		}
 	}
-	logf, err := os.CreateTemp("", "muc-kick-bench-*.log")
+	logf, err := tempLog(tb)
 	if err != nil {
 		return err
 	}
-	tb.Cleanup(func() { logf.Close(); os.Remove(logf.Name()) })
 	d, err := startInproc(benchConfig(srv.ComponentAddr, srv.ComponentDomain, srv.Secret, srv.MUCDomain, "127.0.0.1:0", 10*time.Second, time.Hour), logf)
 	if err != nil {
 		return err
@@ -161,17 +142,7 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 	note("every room throughout, so the rooms are the same in every run. A kick is done at its HTTP 200 / IQ result.")
 
 	hc := newClient(o.concurrency)
-	mkKick := func(r, k int) error {
-		body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nickOf(k), s.rooms[r], kickReason)
-		code, err := post(hc, d.URL+"/muc_kick", body)
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK {
-			return fmt.Errorf("HTTP %d", code)
-		}
-		return nil
-	}
+	mkKick := func(r, k int) error { return d.kick(hc, s.rooms[r], nickOf(k)) }
 	directKick := func(r, k int) error { return mod.Kick(s.rooms[r], nickOf(k), kickReason) }
 
 	tw := newTable()
@@ -185,11 +156,11 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%.2f\t%.2f\t%s\t%s\t\n", name, sm.n, sm.rate(), ms(sm.pct(.5)), ms(sm.pct(.99)), ms(sm.max()),
 			perK(sm.serverCPU, sm.n)/1000, perK(sm.cpu, sm.n)/1000, m, sm.failText())
 	}
-	ppid := prosodyPid(srv.Dir)
+	ppid := srv.Pid()
 	measured := func(n, conc int, job func(i int) error) *sample {
-		c0 := procCPU(ppid)
+		c0 := testkit.CPUTime(ppid)
 		sm := each(n, conc, job)
-		sm.serverCPU = procCPU(ppid) - c0
+		sm.serverCPU = testkit.CPUTime(ppid) - c0
 		return sm
 	}
 	var misses []string
@@ -292,40 +263,4 @@ func prosodyRuns(tb *benchTB, o *options, R, K, rounds int) error {
 		note("MISSING status-307 presences: %d of %d, first: %s", len(misses), checked, misses[0])
 	}
 	return nil
-}
-
-// prosodyPid finds the Prosody whose configuration lives in dir.
-func prosodyPid(dir string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), "prosody") && strings.Contains(string(cmd), dir) {
-			return pid
-		}
-	}
-	return 0
-}
-
-// procCPU is the user+system time process pid has used, from /proc (in
-// clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }

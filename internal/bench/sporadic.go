@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -23,11 +23,11 @@ import (
 // room_policy "linger" (the policy before "adaptive"), its linger scaled to
 // the run.
 //
-// Per server, size and mode it reports the server's CPU time per kick (its
-// processes' utime+stime from /proc over the measured run, less what the
-// kicked occupants' re-entries cost, each bracketed the same way), the
-// latency from the request to its answer, and the arrivals and departures
-// of the bot that the occupants received.
+// Per server, size and mode it reports the server's CPU time per kick (the
+// utime+stime of its process, Prosody or ejabberd's beam.smp, from /proc
+// over the measured run, less what the kicked occupants' re-entries cost,
+// each bracketed the same way), the latency from the request to its answer,
+// and the arrivals and departures of the bot that the occupants received.
 func sporadic(o *options) error {
 	section("4. Sporadic kicks: Poisson arrivals (mean gap %v) into random rooms of %s occupants, %v measured per server, size and mode",
 		o.spInterval, joinInts(o.spSizes), o.spDuration)
@@ -48,8 +48,8 @@ func sporadic(o *options) error {
 			note("%s: skipped, not installed (make deps)", family)
 			continue
 		}
-		tb := &benchTB{verbose: o.verbose}
-		if err := tb.run(func() error { return sporadicOn(tb, o, inst) }); err != nil {
+		tb := newTB(o)
+		if err := tb.Run(func() error { return sporadicOn(tb, o, inst) }); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: part 4 on %s: %v\n", inst.Name(), err)
 			code = 1
 		}
@@ -79,38 +79,24 @@ func newestInstall(family string) (xmpptest.Install, bool) {
 	return best, ok
 }
 
-// serverPids lists the processes whose command line names dir: the server
-// started there (Prosody, or ejabberd's Erlang VM).
-func serverPids(dir string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmd), dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 // allowBigRooms raises ejabberd's default of 200 occupants per room.
 func allowBigRooms(srv *xmpptest.Server) error {
 	if srv.Kind != "ejabberd" {
 		return nil
 	}
-	path := filepath.Join(srv.Dir, "muc-kick.yml")
+	return restartWith(srv, "muc-kick.yml", "    access_admin: muc_admin\n", "    max_users: 5000\n    default_room_options:\n      max_users: 5000\n")
+}
+
+// restartWith adds text after the line anchor of the file name in srv's
+// directory (its configuration), and restarts srv so that it reads it.
+func restartWith(srv *xmpptest.Server, name, anchor, text string) error {
+	path := filepath.Join(srv.Dir, name)
 	b, err := os.ReadFile(path)
-	const anchor = "    access_admin: muc_admin\n"
 	if err != nil || !strings.Contains(string(b), anchor) {
-		return fmt.Errorf("cannot raise max_users in %s: %v", path, err)
+		return fmt.Errorf("cannot add %q to %s: %v", text, path, err)
 	}
-	b = []byte(strings.Replace(string(b), anchor, anchor+"    max_users: 5000\n    default_room_options:\n      max_users: 5000\n", 1))
 	srv.Stop()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), anchor, anchor+text, 1)), 0o600); err != nil {
 		return err
 	}
 	srv.Start()
@@ -143,23 +129,17 @@ func (r *spRow) pct(p float64) time.Duration {
 	return s.pct(p)
 }
 
-func sporadicOn(tb *benchTB, o *options, inst xmpptest.Install) error {
+func sporadicOn(tb *testkit.Program, o *options, inst xmpptest.Install) error {
 	begin := time.Now()
 	srv := inst.Start(tb)
 	if err := allowBigRooms(srv); err != nil {
 		return err
 	}
-	pids := serverPids(srv.Dir)
-	if len(pids) == 0 {
+	pid := srv.Pid()
+	if pid == 0 {
 		return fmt.Errorf("no process of %s found", srv.Name())
 	}
-	cpu := func() time.Duration {
-		var t time.Duration
-		for _, p := range pids {
-			t += procCPU(p)
-		}
-		return t
-	}
+	cpu := func() time.Duration { return testkit.CPUTime(pid) }
 
 	rooms := make([]string, len(o.spSizes))
 	for i, size := range o.spSizes {
@@ -226,11 +206,10 @@ func sporadicOn(tb *benchTB, o *options, inst xmpptest.Install) error {
 	note("%s: %d rooms (%s occupants), %d occupant connections, %d memberships; ready in %s",
 		srv.Name(), len(rooms), joinInts(o.spSizes), maxSize, members, time.Since(begin).Round(time.Second))
 
-	logf, err := os.CreateTemp("", "muc-kick-bench-*.log")
+	logf, err := tempLog(tb)
 	if err != nil {
 		return err
 	}
-	tb.Cleanup(func() { logf.Close(); os.Remove(logf.Name()) })
 
 	sizes := slices.Compact(slices.Sorted(slices.Values(o.spSizes)))
 	var rows []*spRow
@@ -352,17 +331,7 @@ func sporadicRun(o *options, srv *xmpptest.Server, mod *xmpptest.Client, clients
 			return nil, fmt.Errorf("muc-kick did not connect to %s", srv.Name())
 		}
 		hc := newClient(4)
-		kick = func(room, nick string) error {
-			body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nick, room, kickReason)
-			code, err := post(hc, d.URL+"/muc_kick", body)
-			if err != nil {
-				return err
-			}
-			if code != http.StatusOK {
-				return fmt.Errorf("HTTP %d", code)
-			}
-			return nil
-		}
+		kick = func(room, nick string) error { return d.kick(hc, room, nick) }
 		entries = d.mgr.Entries
 	default:
 		return nil, fmt.Errorf("unknown mode %q", mode)

@@ -6,11 +6,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,64 +17,27 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
 const authz = "Basic ZGVtbzpkZW1v" // demo:demo
 
 func main() {
-	d := &demo{}
-	code := d.run()
-	d.cleanup()
+	d := &testkit.Program{Name: "demo", OnLog: func(msg string) { fmt.Println("   " + msg) }}
+	code := 0
+	if err := testkit.Try(func() { run(d) }); err != nil {
+		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		code = 1
+	}
+	d.Close()
 	os.Exit(code)
-}
-
-// demo implements xmpptest.TB for a program: a fatal error ends the demo.
-type demo struct {
-	cleanups []func()
-	dirs     []string
-}
-
-type fatal struct{ msg string }
-
-func (d *demo) Helper()          {}
-func (d *demo) Cleanup(f func()) { d.cleanups = append(d.cleanups, f) }
-func (d *demo) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "error: "+format+"\n", args...)
-}
-func (d *demo) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
-func (d *demo) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
-func (d *demo) Logf(format string, args ...any)   { fmt.Printf("   "+format+"\n", args...) }
-func (d *demo) Skip(args ...any)                  { d.Fatal(args...) }
-func (d *demo) TempDir() string {
-	dir, err := os.MkdirTemp("", "muc-kick-demo-")
-	if err != nil {
-		d.Fatal(err)
-	}
-	d.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-func (d *demo) cleanup() {
-	for i := len(d.cleanups) - 1; i >= 0; i-- {
-		d.cleanups[i]()
-	}
 }
 
 func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
 
-func (d *demo) run() (code int) {
-	defer func() {
-		if v := recover(); v != nil {
-			f, ok := v.(fatal)
-			if !ok {
-				panic(v)
-			}
-			fmt.Fprintln(os.Stderr, "demo failed:", f.msg)
-			code = 1
-		}
-	}()
-
+// run is the demo; d fails it with Fatal.
+func run(d *testkit.Program) {
 	step("1. A throw-away Prosody on loopback (config from contrib/prosody/muc-kick.cfg.lua)")
 	srv := xmpptest.StartProsody(d)
 	fmt.Printf("   component listener %s, clients %s, MUC service %s\n", srv.ComponentAddr, srv.ClientAddr, srv.MUCDomain)
@@ -84,12 +45,10 @@ func (d *demo) run() (code int) {
 	step("2. muc-kick, built from this checkout and registered as component %s", srv.ComponentDomain)
 	dir := d.TempDir()
 	bin := filepath.Join(dir, "muc-kick")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		d.Fatalf("go build: %v", err)
+	if err := testkit.Build(bin, "."); err != nil {
+		d.Fatal(err)
 	}
-	port := freePort(d)
+	port := testkit.FreePort(d)
 	cfg := fmt.Sprintf(`[component]
 server = %q
 domain = %q
@@ -109,22 +68,12 @@ authorization_header = %q
 		d.Fatal(err)
 	}
 	fmt.Printf("   %s:\n%s", cfgPath, indent(cfg, "   | "))
-	cmd := exec.Command(bin, "-config", cfgPath)
-	logs, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		d.Fatal(err)
-	}
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(logs)
-		for sc.Scan() {
-			fmt.Println("   [muc-kick]", sc.Text())
-		}
-	}()
-	d.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitReady(d, base+"/readyz")
+	mk := testkit.Start(d, exec.Command(bin, "-config", cfgPath), testkit.Options{
+		URL:  base,
+		Line: func(line string) { fmt.Println("   [muc-kick]", line) },
+	})
+	mk.WaitReady(d, 20*time.Second)
 
 	room := "demo@" + srv.MUCDomain
 	step("3. Two occupants enter %s: alice and Bob (real XMPP clients)", room)
@@ -158,20 +107,18 @@ authorization_header = %q
 	}
 
 	step("6. Stopping muc-kick with SIGTERM: it leaves the room and exits")
-	cmd.Process.Signal(syscall.SIGTERM)
-	werr := cmd.Wait()
-	<-logDone
+	mk.Signal(d, syscall.SIGTERM)
+	state := mk.Wait(d, 30*time.Second)
 	if _, err := alice.WaitPresence(5*time.Second, func(p xmpptest.Presence) bool {
 		return p.From == room+"/kickbot" && p.Type == "unavailable"
 	}); err == nil {
 		fmt.Println("   alice saw kickbot leave the room")
 	}
-	fmt.Printf("   muc-kick exited: %v\n", exitText(werr))
+	fmt.Printf("   muc-kick exited: %v\n", state)
 	step("Done. The same API works against ejabberd; see README.md.")
-	return 0
 }
 
-func join(d *demo, srv *xmpptest.Server, room, nick string) *xmpptest.Occupant {
+func join(d *testkit.Program, srv *xmpptest.Server, room, nick string) *xmpptest.Occupant {
 	c := xmpptest.Connect(d, srv)
 	o, err := c.Join(room, nick)
 	if err != nil {
@@ -183,7 +130,7 @@ func join(d *demo, srv *xmpptest.Server, room, nick string) *xmpptest.Occupant {
 
 // kick posts the request with curl when it is installed, as a backend
 // would, and with Go's client otherwise.
-func kick(d *demo, url, body string) {
+func kick(d *testkit.Program, url, body string) {
 	if _, err := exec.LookPath("curl"); err == nil {
 		out, err := exec.Command("curl", "-sS", "-w", "\nHTTP %{http_code}\n", "-H", "Authorization: "+authz,
 			"-H", "Content-Type: application/json", "--data", body, url).CombinedOutput()
@@ -204,29 +151,6 @@ func kick(d *demo, url, body string) {
 	fmt.Printf("   %s   HTTP %d\n", b, resp.StatusCode)
 }
 
-func waitReady(d *demo, url string) {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	d.Fatalf("muc-kick did not become ready (%s)", url)
-}
-
-func freePort(d *demo) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		d.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func indent(s, prefix string) string {
 	var b bytes.Buffer
 	for _, line := range strings.SplitAfter(strings.TrimRight(s, "\n"), "\n") {
@@ -234,11 +158,4 @@ func indent(s, prefix string) string {
 	}
 	b.WriteString("\n")
 	return b.String()
-}
-
-func exitText(err error) string {
-	if err == nil {
-		return "exit status 0"
-	}
-	return err.Error()
 }

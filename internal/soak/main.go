@@ -27,7 +27,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -41,16 +40,15 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
@@ -102,7 +100,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "soak: -duration and -restart-every must be positive, -rooms, -occupants and -concurrency at least 1")
 		os.Exit(2)
 	}
-	h := &harness{verbose: o.verbose}
+	h := newHarness(o.verbose)
 	// Prosody runs in a process group of its own: on Ctrl-C, stop it and
 	// the daemon before leaving. (Not SIGPIPE: once notified, the broken
 	// sockets of the proxy would raise it too.)
@@ -112,50 +110,34 @@ func main() {
 		s := <-sigs
 		h.aborted.Store(true)
 		fmt.Fprintf(os.Stderr, "soak: %v: stopping Prosody and muc-kick\n", s)
-		h.cleanup()
+		h.Close()
 		os.Exit(130)
 	}()
 	code := h.run(o)
-	h.cleanup()
+	h.Close()
 	os.Exit(code)
 }
 
-// harness implements xmpptest.TB for a program: Fatal ends the goroutine
-// that called it (run recovers it), Errorf records a failure. Its methods are
-// safe for concurrent use, because occupants connect from many goroutines.
+// harness is the soak's testkit.Program (Fatal ends the goroutine that
+// called it, under testkit.Try), and what it counts: a failed check is
+// printed at once and the first 20 again at the end. Its methods are safe
+// for concurrent use, because occupants connect from many goroutines.
 type harness struct {
-	verbose   bool
-	aborted   atomic.Bool // interrupted: what fails from now on is no news
-	cleanOnce sync.Once
+	*testkit.Program
+	aborted atomic.Bool // interrupted: what fails from now on is no news
 
 	mu       sync.Mutex
-	cleanups []func()
 	failures []string
 	failed   int
 }
 
-type fatal struct{ msg string }
-
-func (h *harness) Helper()          {}
-func (h *harness) Cleanup(f func()) { h.mu.Lock(); h.cleanups = append(h.cleanups, f); h.mu.Unlock() }
-func (h *harness) Errorf(format string, args ...any) {
-	h.fail(fmt.Sprintf(format, args...))
-}
-func (h *harness) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
-func (h *harness) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
-func (h *harness) Logf(format string, args ...any) {
-	if h.verbose {
-		fmt.Printf("   "+format+"\n", args...)
+func newHarness(verbose bool) *harness {
+	h := &harness{}
+	h.Program = &testkit.Program{Name: "soak", OnError: h.fail}
+	if verbose {
+		h.OnLog = func(msg string) { fmt.Println("   " + msg) }
 	}
-}
-func (h *harness) Skip(args ...any) { h.Fatal(args...) }
-func (h *harness) TempDir() string {
-	dir, err := os.MkdirTemp("", "muc-kick-soak-")
-	if err != nil {
-		h.Fatal(err)
-	}
-	h.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
+	return h
 }
 
 // fail records a failed check; the first 20 are printed at the end.
@@ -178,37 +160,8 @@ func (h *harness) failedCount() int {
 	return h.failed
 }
 
-// cleanup runs the cleanups once, newest first; a second caller (the end of
-// main and a signal at once) waits until they are done.
-func (h *harness) cleanup() {
-	h.cleanOnce.Do(func() {
-		h.mu.Lock()
-		cs := h.cleanups
-		h.cleanups = nil
-		h.mu.Unlock()
-		for i := len(cs) - 1; i >= 0; i-- {
-			cs[i]()
-		}
-	})
-}
-
-// try runs f, turning a Fatal inside it into an error.
-func try(f func()) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			ft, ok := v.(fatal)
-			if !ok {
-				panic(v)
-			}
-			err = errors.New(ft.msg)
-		}
-	}()
-	f()
-	return nil
-}
-
 func (h *harness) run(o options) (code int) {
-	if err := try(func() { h.soak(o) }); err != nil {
+	if err := testkit.Try(func() { h.soak(o) }); err != nil {
 		fmt.Println("soak failed:", err)
 		return 1
 	}
@@ -227,15 +180,22 @@ func (h *harness) soak(o options) {
 	began := time.Now()
 	srv := xmpptest.StartProsody(h)
 	dir := h.TempDir()
-	bin := build(h, dir, o.race)
+	bin := filepath.Join(dir, "muc-kick")
+	var flags []string
+	if o.race {
+		flags = append(flags, "-race")
+	}
+	if err := testkit.Build(bin, ".", flags...); err != nil {
+		h.Fatal(err)
+	}
 	tp := xmpptest.StartProxy(h, srv.ComponentAddr)
 	d := startDaemon(h, bin, dir, srv, tp.Addr())
-	d.waitReady(h, readyTimeout)
+	d.WaitReady(h, readyTimeout)
 
 	fmt.Printf("soak: %s of kicks, Prosody restarted every %s (Stop+Start and Kill+Start in turn), %d rooms × %d occupants, %d kicks in flight at most\n",
 		o.duration, o.restartEvery, o.rooms, o.occupants, o.concurrency)
 	fmt.Printf("muc-kick pid %d (built%s), HTTP %s, Prosody c2s %s, component %s (through a proxy at %s that reads the room's 307s); set up in %s\n",
-		d.cmd.Process.Pid, map[bool]string{true: " with -race", false: ""}[o.race], d.url, srv.ClientAddr, srv.ComponentAddr, tp.Addr(),
+		d.Pid(), map[bool]string{true: " with -race", false: ""}[o.race], d.URL(), srv.ClientAddr, srv.ComponentAddr, tp.Addr(),
 		time.Since(began).Round(time.Millisecond))
 	startMem := d.mem()
 	// The baseline is the most of five reads over a second: the count moves
@@ -294,7 +254,7 @@ func (h *harness) soak(o options) {
 		srv.Start()
 		k.gen.Add(1) // every client connection died with the server
 		up := time.Now()
-		ready := d.waitReady(h, readyTimeout)
+		ready := d.WaitReady(h, readyTimeout)
 		recoveries = append(recoveries, ready.Sub(up))
 		fmt.Printf("restart %d (%s) at %s: stopping took %s, ready again %s after the server; %s; reconnects %d; %s\n",
 			restarts, mode, at.Round(100*time.Millisecond), down.Round(time.Millisecond),
@@ -308,7 +268,7 @@ func (h *harness) soak(o options) {
 	fmt.Printf("kicks stopped after %s\n", time.Since(start).Round(100*time.Millisecond))
 
 	// After the last restart the daemon still kicks.
-	d.waitReady(h, readyTimeout)
+	d.WaitReady(h, readyTimeout)
 	final := &slot{room: "soakfinal@" + srv.MUCDomain, nick: "final"}
 	if err := k.ensure(final); err != nil {
 		h.Errorf("the final occupant cannot join: %v", err)
@@ -343,19 +303,19 @@ func (h *harness) soak(o options) {
 		signal = "SIGQUIT"
 		// Which goroutines? SIGQUIT makes the Go runtime print them all
 		// and exit 2, so there is no SIGTERM check this time.
-		_ = d.cmd.Process.Signal(syscall.SIGQUIT)
+		d.Signal(h, syscall.SIGQUIT)
 		select {
-		case <-d.done:
-			state = d.state
+		case <-d.Done():
+			state = d.State()
 		case <-time.After(10 * time.Second):
 		}
 		fmt.Printf("\nthe daemon's goroutines (SIGQUIT):\n%s\n", d.dump())
 	} else {
 		// SIGTERM: exit 0.
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		d.Signal(h, syscall.SIGTERM)
 		select {
-		case <-d.done:
-			state = d.state
+		case <-d.Done():
+			state = d.State()
 			if state.ExitCode() != 0 {
 				h.Errorf("muc-kick exited with %v after SIGTERM, want 0", state)
 			}
@@ -402,48 +362,23 @@ func (h *harness) soak(o options) {
 		h.Errorf("%d reconnects for %d restarts", d.connected.Load()-1, restarts)
 	}
 	if h.failedCount() > 0 {
-		fmt.Printf("\nmuc-kick log kept in %s; its last lines:\n%s", d.logPath, d.tail())
+		fmt.Printf("\nmuc-kick log kept in %s; its last lines:\n%s", d.logPath, d.Tail())
 		d.keepLog = true
 	}
 }
 
-// build builds muc-kick from this module into dir.
-func build(h *harness, dir string, race bool) string {
-	bin := filepath.Join(dir, "muc-kick")
-	args := []string{"build", "-o", bin}
-	if race {
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/muc-kick/muc-kick")
-	cmd := exec.Command("go", args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		h.Fatalf("go %s: %v", strings.Join(args, " "), err)
-	}
-	return bin
-}
-
 // daemon is the muc-kick subprocess and what its stderr said.
 type daemon struct {
-	cmd     *exec.Cmd
-	url     string
-	probe   *http.Client // for /readyz and /metrics: one keep-alive connection
+	*testkit.Process
 	logPath string
 	keepLog bool
-	done    chan struct{}
-	state   *os.ProcessState
 
 	connected    atomic.Int64 // "component: connected" lines
 	disconnected atomic.Int64
 	kickLines    atomic.Int64
 	warnings     atomic.Int64
 	errorLines   atomic.Int64
-
-	mu   sync.Mutex
-	last []string // the last lines of stderr
 }
-
-var startedHTTP = regexp.MustCompile(`msg="muc-kick started".* http=(\S+)`)
 
 func startDaemon(h *harness, bin, dir string, srv *xmpptest.Server, componentAddr string) *daemon {
 	cfg := fmt.Sprintf(`[component]
@@ -470,76 +405,35 @@ authorization_header = %q
 	if err != nil {
 		h.Fatal(err)
 	}
-	d := &daemon{
-		cmd:     exec.Command(bin, "-config", cfgPath),
-		probe:   &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
-		logPath: logFile.Name(),
-		done:    make(chan struct{}),
-	}
-	stderr, err := d.cmd.StderrPipe()
-	if err != nil {
-		h.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		h.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		w := bufio.NewWriter(logFile)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			w.WriteString(line)
-			w.WriteByte('\n')
-			d.note(line, addr)
-		}
-		w.Flush()
+	d := &daemon{logPath: logFile.Name()}
+	h.Cleanup(func() { // registered first: runs once the daemon is gone
 		logFile.Close()
-	}()
-	go func() {
-		<-logDone
-		_ = d.cmd.Wait()
-		d.state = d.cmd.ProcessState
-		close(d.done)
-	}()
-	h.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
 		if !d.keepLog {
 			os.Remove(d.logPath)
 		}
 	})
-	select {
-	case a := <-addr:
-		d.url = "http://" + a
-	case <-d.done:
-		h.Fatalf("muc-kick exited at once (%v):\n%s", d.state, d.tail())
-	case <-time.After(10 * time.Second):
-		h.Fatalf("muc-kick did not log its HTTP address within 10s:\n%s", d.tail())
+	d.Process = testkit.Start(h, exec.Command(bin, "-config", cfgPath), testkit.Options{
+		Log:      logFile,
+		Line:     d.note,
+		Untailed: isKickLine, // too many to keep: the file has them
+	})
+	if !d.WaitURL(h, 10*time.Second) {
+		h.Fatalf("muc-kick exited at once (%v):\n%s", d.State(), d.Tail())
 	}
 	return d
 }
 
+func isKickLine(line string) bool { return strings.Contains(line, "msg=kick ") }
+
 // note counts what one stderr line says.
-func (d *daemon) note(line string, addr chan<- string) {
+func (d *daemon) note(line string) {
 	switch {
 	case strings.Contains(line, `msg="component: connected"`):
 		d.connected.Add(1)
 	case strings.Contains(line, `msg="component: disconnected"`):
 		d.disconnected.Add(1)
-	case strings.Contains(line, "msg=kick "):
+	case isKickLine(line):
 		d.kickLines.Add(1)
-	case strings.Contains(line, `msg="muc-kick started"`):
-		if m := startedHTTP.FindStringSubmatch(line); m != nil {
-			addr <- m[1]
-		}
 	}
 	switch {
 	case strings.Contains(line, "level=WARN"):
@@ -547,21 +441,12 @@ func (d *daemon) note(line string, addr chan<- string) {
 	case strings.Contains(line, "level=ERROR"):
 		d.errorLines.Add(1)
 	}
-	if strings.Contains(line, "msg=kick ") {
-		return // too many to keep: the file has them
-	}
-	d.mu.Lock()
-	d.last = append(d.last, line)
-	if len(d.last) > 60 {
-		d.last = d.last[len(d.last)-60:]
-	}
-	d.mu.Unlock()
 }
 
 // dump returns the start of what the Go runtime printed on SIGQUIT, from
 // the log file.
 func (d *daemon) dump() string {
-	<-d.done
+	<-d.Done()
 	b, err := os.ReadFile(d.logPath)
 	if err != nil {
 		return err.Error()
@@ -577,80 +462,26 @@ func (d *daemon) dump() string {
 	return strings.Join(lines, "")
 }
 
-func (d *daemon) tail() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return strings.Join(d.last, "\n") + "\n"
-}
-
-// waitReady waits until /readyz says 200 and returns when it did.
-func (d *daemon) waitReady(h *harness, timeout time.Duration) time.Time {
-	deadline := time.Now().Add(timeout)
-	for {
-		select {
-		case <-d.done:
-			h.Fatalf("muc-kick exited (%v); its last lines:\n%s", d.state, d.tail())
-		default:
-		}
-		if resp, err := d.probe.Get(d.url + "/readyz"); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return time.Now()
-			}
-		}
-		if time.Now().After(deadline) {
-			h.Fatalf("muc-kick not ready within %s; its last lines:\n%s", timeout, d.tail())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // mem reads the daemon's memory and threads from /proc, and its goroutines
 // from /metrics if it can.
 func (d *daemon) mem() string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	st, err := d.Status()
 	if err != nil {
 		return fmt.Sprintf("(no /proc status: %v)", err)
 	}
-	v := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, val, ok := strings.Cut(line, ":"); ok {
-			v[k] = strings.TrimSpace(val)
-		}
-	}
-	kib := func(s string) string {
-		n, err := strconv.Atoi(strings.TrimSuffix(s, " kB"))
-		if err != nil {
-			return s
-		}
-		return fmt.Sprintf("%.1f MiB", float64(n)/1024)
-	}
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 	g := ""
 	if n, ok := d.goroutines(); ok {
 		g = fmt.Sprintf(", goroutines %d", n)
 	}
-	return fmt.Sprintf("RSS %s (peak %s), threads %s%s", kib(v["VmRSS"]), kib(v["VmHWM"]), v["Threads"], g)
+	return fmt.Sprintf("RSS %.1f MiB (peak %.1f MiB), threads %d%s", mib(st.RSS), mib(st.HWM), st.Threads, g)
 }
 
 // goroutines reads go_goroutines from the daemon's /metrics, if it has one.
 func (d *daemon) goroutines() (int, bool) {
-	resp, err := d.probe.Get(d.url + "/metrics")
-	if err != nil {
-		return 0, false
-	}
-	body, err := io.ReadAll(resp.Body) // to the end: the connection is reused
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-			n, err := strconv.ParseFloat(v, 64)
-			return int(n), err == nil
-		}
-	}
-	return 0, false
+	m, err := d.Metrics()
+	n, ok := m["go_goroutines"]
+	return int(n), err == nil && ok
 }
 
 // stats counts outcomes; its String is one line.
@@ -828,7 +659,7 @@ func (k *kicker) ensure(s *slot) error {
 	if s.client == nil {
 		gen := k.gen.Load()
 		var c *xmpptest.Client
-		if err := try(func() { c = xmpptest.Connect(k.h, k.srv) }); err != nil {
+		if err := testkit.Try(func() { c = xmpptest.Connect(k.h, k.srv) }); err != nil {
 			return err
 		}
 		s.client, s.gen = c, gen
@@ -861,7 +692,7 @@ type outcome struct {
 // post kicks the occupant of s and counts the answer.
 func (k *kicker) post(s *slot) outcome {
 	body, _ := json.Marshal(map[string]string{"nickname": s.nick, "muc": s.room, "reason": "soak"})
-	req, _ := http.NewRequest("POST", k.d.url+"/muc_kick", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", k.d.URL()+"/muc_kick", bytes.NewReader(body))
 	req.Header.Set("Authorization", authz)
 	req.Header.Set("Content-Type", "application/json")
 	start := time.Now()

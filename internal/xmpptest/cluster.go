@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/testkit"
 )
 
 // StartCluster starts nodes ejabberd nodes of this install on loopback and
@@ -43,7 +45,7 @@ func (i Install) StartCluster(tb TB, nodes int) []*Server {
 	if nodes < 1 {
 		tb.Fatalf("xmpptest: StartCluster: %d nodes", nodes)
 	}
-	ports, err := freePorts(1)
+	ports, err := testkit.FreePorts(1)
 	if err != nil {
 		tb.Fatalf("xmpptest: %v", err)
 	}
@@ -215,7 +217,7 @@ func (c *cluster) ensureEpmd() error {
 		}
 		if conn, err := net.DialTimeout("tcp", c.epmdAddr(), time.Second); err == nil {
 			conn.Close()
-			if listensOn(cmd.Process.Pid, c.epmdPort) {
+			if testkit.ListensOn(cmd.Process.Pid, c.epmdPort) {
 				return nil
 			}
 		}

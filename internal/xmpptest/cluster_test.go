@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/testkit"
 )
 
 // TestCluster: two ejabberd nodes joined into one cluster on loopback.
@@ -76,7 +78,7 @@ func TestCluster(t *testing.T) {
 				begin = time.Now()
 				n2.Kill()
 				for _, pid := range pids {
-					if pidAlive(pid) {
+					if testkit.PidAlive(pid) {
 						t.Errorf("process %d of node 2 alive after Kill", pid)
 					}
 				}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/testkit"
 )
 
 // StartEjabberd starts a throw-away ejabberd on free loopback ports and stops
@@ -244,7 +246,7 @@ func (e *ejabberd) findPid() int {
 		}
 	}
 	// ejabberd writes the pid file only once it has started.
-	for _, pid := range processesMentioning(e.node) {
+	for _, pid := range testkit.PidsMentioning(e.node) {
 		if e.owns(pid) {
 			e.pid = pid
 			return pid
@@ -266,7 +268,7 @@ func (e *ejabberd) owns(pid int) bool {
 
 func (e *ejabberd) exited() bool {
 	if pid := e.findPid(); pid != 0 {
-		return !pidAlive(pid)
+		return !testkit.PidAlive(pid)
 	}
 	// No beam.smp with our node name: it died, unless it is still starting.
 	return time.Since(e.started) > 3*time.Second
@@ -274,16 +276,16 @@ func (e *ejabberd) exited() bool {
 
 func (e *ejabberd) stop() error {
 	pid := e.findPid()
-	if pid == 0 || !pidAlive(pid) {
+	if pid == 0 || !testkit.PidAlive(pid) {
 		return fmt.Errorf("ejabberd node %s is not running", e.node)
 	}
-	kids := childrenOf(pid)
+	kids := testkit.ChildPids(pid)
 	err := e.ctl(60*time.Second, "stop")
 	if err == nil {
-		err = waitPidExit(pid, 30*time.Second)
+		err = testkit.WaitPidsExit(30*time.Second, pid)
 	}
 	if err == nil {
-		err = waitPidsExit(kids, 10*time.Second)
+		err = testkit.WaitPidsExit(10*time.Second, kids...)
 	}
 	if err != nil {
 		_ = e.kill()
@@ -300,22 +302,22 @@ func (e *ejabberd) kill() error {
 	// beam.smp is not our child (ejabberdctl start detaches it), so there is
 	// no process group to kill; its port programs (erl_child_setup) exit
 	// once it is gone.
-	kids := childrenOf(pid)
+	kids := testkit.ChildPids(pid)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		return fmt.Errorf("killing ejabberd (pid %d): %w", pid, err)
 	}
-	if err := waitPidExit(pid, 10*time.Second); err != nil {
+	if err := testkit.WaitPidsExit(10*time.Second, pid); err != nil {
 		return err
 	}
-	return waitPidsExit(kids, 10*time.Second)
+	return testkit.WaitPidsExit(10*time.Second, kids...)
 }
 
 func (e *ejabberd) pids() []int {
 	pid := e.findPid()
-	if pid == 0 || !pidAlive(pid) {
+	if pid == 0 || !testkit.PidAlive(pid) {
 		return nil
 	}
-	return append([]int{pid}, childrenOf(pid)...)
+	return append([]int{pid}, testkit.ChildPids(pid)...)
 }
 
 // register runs `ejabberdctl register`; the node must be running.
@@ -333,36 +335,6 @@ func (e *ejabberd) log() string {
 		fmt.Fprintf(&b, "--- %s ---\n%s", name, readFileString(p))
 	}
 	return b.String()
-}
-
-// childrenOf returns the live child processes of pid (beam.smp's port
-// programs such as erl_child_setup).
-func childrenOf(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var kids []int
-	for _, ent := range entries {
-		child, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		// After ") " come the state and the parent pid.
-		fields := strings.Fields(string(b[i+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) && pidAlive(child) {
-			kids = append(kids, child)
-		}
-	}
-	return kids
 }
 
 // shellQuote quotes s for a POSIX shell.

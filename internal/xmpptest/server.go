@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/testkit"
 )
 
 // Domains of every test server.
@@ -83,7 +84,8 @@ type process interface {
 	stop() error
 	// kill kills the server with SIGKILL and waits for it to exit.
 	kill() error
-	// pids returns the process ids of the running server, for leak checks.
+	// pids returns the process ids of the running server, the main one
+	// first (Server.Pid), and its helpers, for leak checks.
 	pids() []int
 	// log returns the server's log text.
 	log() string
@@ -92,17 +94,9 @@ type process interface {
 }
 
 // TB is the part of testing.TB the harness uses, so that a program (the
-// demo) can start servers too. *testing.T and *testing.B satisfy it.
-type TB interface {
-	Helper()
-	Cleanup(func())
-	Errorf(format string, args ...any)
-	Fatal(args ...any)
-	Fatalf(format string, args ...any)
-	Logf(format string, args ...any)
-	Skip(args ...any)
-	TempDir() string
-}
+// demo, the soak, the benchmark) can start servers too: *testing.T,
+// *testing.B and *testkit.Program satisfy it.
+type TB = testkit.TB
 
 // Kind is a server to run a table-driven test against.
 type Kind struct {
@@ -188,7 +182,7 @@ func SkipIfShort(tb TB) {
 // component listeners plus extra ones for the implementation.
 func newServer(tb TB, inst Install, extraPorts int) (*Server, []int) {
 	tb.Helper()
-	ports, err := freePorts(2 + extraPorts)
+	ports, err := testkit.FreePorts(2 + extraPorts)
 	if err != nil {
 		tb.Fatalf("xmpptest: %v", err)
 	}
@@ -302,7 +296,17 @@ func (s *Server) Register(user, password string) error {
 	return nil
 }
 
-// pids returns the ids of the server's processes while it runs.
+// Pid returns the process id of the running server: Prosody's, or
+// ejabberd's Erlang VM (beam.smp); 0 when it is not running.
+func (s *Server) Pid() int {
+	if pids := s.pids(); len(pids) > 0 {
+		return pids[0]
+	}
+	return 0
+}
+
+// pids returns the ids of the server's processes while it runs, the main
+// one first.
 func (s *Server) pids() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -323,7 +327,7 @@ func (s *Server) waitReady() error {
 		port, _ := strconv.Atoi(p)
 		for {
 			var err error
-			if pids := s.proc.pids(); len(pids) > 0 && listensOn(pids[0], port) {
+			if pids := s.proc.pids(); len(pids) > 0 && testkit.ListensOn(pids[0], port) {
 				var c net.Conn
 				if c, err = net.DialTimeout("tcp", addr, time.Second); err == nil {
 					c.Close()
@@ -343,85 +347,6 @@ func (s *Server) waitReady() error {
 	}
 	return nil
 }
-
-// listensOn reports whether process pid holds a listening TCP socket on
-// 127.0.0.1:port (or on all interfaces).
-func listensOn(pid, port int) bool {
-	inodes := make(map[string]bool)
-	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(table)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
-			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-			f := strings.Fields(line)
-			if len(f) < 10 || f[3] != "0A" { // 0A: LISTEN
-				continue
-			}
-			host, hexPort, ok := strings.Cut(f[1], ":")
-			if !ok {
-				continue
-			}
-			lp, err := strconv.ParseUint(hexPort, 16, 16)
-			if err != nil || int(lp) != port {
-				continue
-			}
-			if host == "0100007F" || strings.Trim(host, "0") == "" {
-				inodes["socket:["+f[9]+"]"] = true
-			}
-		}
-	}
-	if len(inodes) == 0 {
-		return false
-	}
-	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
-	fds, err := os.ReadDir(fdDir)
-	if err != nil {
-		return false
-	}
-	for _, fd := range fds {
-		if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && inodes[target] {
-			return true
-		}
-	}
-	return false
-}
-
-// freePorts returns n ports free on 127.0.0.1 for a server to listen on.
-// They are drawn at random below the kernel's ephemeral range
-// (/proc/sys/net/ipv4/ip_local_port_range, 32768 and up by default): a port
-// from that range, even one free when picked, can be taken by any outgoing
-// connection before the server binds it, and the tests make thousands. A
-// port is never handed out twice by one process, and is checked free by
-// binding it.
-func freePorts(n int) ([]int, error) {
-	pickedMu.Lock()
-	defer pickedMu.Unlock()
-	ports := make([]int, 0, n)
-	for tries := 0; len(ports) < n; tries++ {
-		if tries > 1000 {
-			return nil, errors.New("couldn't find a free port in 20000-32767")
-		}
-		port := 20000 + mathrand.IntN(12768)
-		if picked[port] {
-			continue
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		picked[port] = true
-		ports = append(ports, port)
-	}
-	return ports, nil
-}
-
-var (
-	pickedMu sync.Mutex
-	picked   = make(map[int]bool)
-)
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -517,80 +442,4 @@ func readFileString(path string) string {
 		return fmt.Sprintf("(%v)\n", err)
 	}
 	return string(b)
-}
-
-// pidAlive reports whether pid names a live (not zombie) process.
-func pidAlive(pid int) bool {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses and may
-	// itself contain spaces or parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 || i+2 >= len(b) {
-		return false
-	}
-	state := b[i+2]
-	return state != 'Z' && state != 'X'
-}
-
-// waitPidExit polls until pid is gone or a zombie. Processes that are not
-// our children (a detached ejabberd) are reaped by init at its own pace, so a
-// zombie counts as exited.
-func waitPidExit(pid int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for pidAlive(pid) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("process %d still running after %v", pid, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
-}
-
-// waitPidsExit is waitPidExit for several processes.
-func waitPidsExit(pids []int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for _, pid := range pids {
-		if err := waitPidExit(pid, time.Until(deadline)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// processesMentioning returns the live processes whose command line contains
-// s, for leak checks.
-func processesMentioning(s string) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(cmdline), s) {
-			continue
-		}
-		if pidAlive(pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// FreePort returns a port free on 127.0.0.1 for another program a test
-// starts (HAProxy, say) to listen on; see freePorts for why not port 0.
-func FreePort(tb TB) int {
-	tb.Helper()
-	ports, err := freePorts(1)
-	if err != nil {
-		tb.Fatalf("xmpptest: %v", err)
-	}
-	return ports[0]
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/testkit"
 )
 
 const waitTimeout = 10 * time.Second
@@ -201,38 +203,21 @@ func TestKick(t *testing.T) {
 func assertStopped(t *testing.T, s *Server, pids []int) {
 	t.Helper()
 	for _, pid := range pids {
-		if pidAlive(pid) {
+		if testkit.PidAlive(pid) {
 			t.Errorf("process %d still alive after Stop", pid)
 		}
 	}
-	if left := processesMentioning(s.Dir); len(left) > 0 {
+	if left := testkit.PidsMentioning(s.Dir); len(left) > 0 {
 		t.Errorf("processes still using %s: %v", s.Dir, left)
 	}
 	// An epmd this server started inherits its environment, which names
 	// its directory (EJABBERD_CONFIG_PATH); others (another test's cluster,
 	// a system one) are not this server's business.
-	for _, pid := range processesNamed("epmd") {
+	for _, pid := range testkit.PidsNamed("epmd") {
 		if env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ")); err == nil && strings.Contains(string(env), s.Dir) {
 			t.Errorf("epmd %d, started by the server, is running", pid)
 		}
 	}
-}
-
-// processesNamed returns the live processes whose command name is comm.
-func processesNamed(comm string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err == nil && strings.TrimSpace(string(b)) == comm && pidAlive(pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 func TestKillAndRestart(t *testing.T) {
@@ -250,7 +235,7 @@ func TestKillAndRestart(t *testing.T) {
 			s.Kill()
 			t.Logf("killed in %v", time.Since(begin).Round(time.Millisecond))
 			for _, pid := range pids {
-				if pidAlive(pid) {
+				if testkit.PidAlive(pid) {
 					t.Errorf("process %d alive after Kill", pid)
 				}
 			}

@@ -10,9 +10,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/muc-kick/muc-kick/internal/bench/baseline"
 )
 
 func main() {
@@ -39,13 +38,7 @@ func main() {
 	var once sync.Once
 	r := httprouter.New()
 	r.POST("/muc_kick", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-		var body struct {
-			Nickname string `json:"nickname"`
-			MUC      string `json:"muc"`
-			Reason   string `json:"reason"`
-		}
-		if err := json.NewDecoder(req.Body).Decode(&body); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
+		if !baseline.Decode(w, req) {
 			return
 		}
 		held.Add(1)
@@ -55,8 +48,7 @@ func main() {
 		case <-req.Context().Done():
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"ok":true}`+"\n")
+		baseline.Answer(w)
 	})
 	r.POST("/release", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		once.Do(func() { close(release) })

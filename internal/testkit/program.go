@@ -1,0 +1,113 @@
+package testkit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Program is a TB for a program that uses the test harness (the soak, the
+// benchmark, the demo). Fatal, Fatalf and Skip panic with a value that Try
+// and Run recover: they end the function Try or Run runs, even on another
+// goroutine, if that goroutine runs under Try too. Errorf and Logf hand the
+// message to OnError and OnLog. Cleanup functions run, newest first, when
+// Close is called (Run calls it). Its methods are safe for concurrent use:
+// occupants connect from many goroutines.
+type Program struct {
+	// Name names TempDir's directories: muc-kick-<Name>-*.
+	Name string
+	// OnLog receives what Logf formats; nil drops it.
+	OnLog func(msg string)
+	// OnError receives what Errorf formats; nil prints "error: msg" on
+	// stderr.
+	OnError func(msg string)
+
+	mu        sync.Mutex
+	cleanups  []func()
+	closeOnce sync.Once
+}
+
+// fatal is the panic value of Program.Fatal.
+type fatal struct{ msg string }
+
+func (p *Program) Helper() {}
+
+// Cleanup registers f to run when Close is called; after Close, never.
+func (p *Program) Cleanup(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cleanups = append(p.cleanups, f)
+}
+
+func (p *Program) Errorf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if p.OnError == nil {
+		fmt.Fprintln(os.Stderr, "error: "+msg)
+		return
+	}
+	p.OnError(msg)
+}
+
+func (p *Program) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
+func (p *Program) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
+
+func (p *Program) Logf(format string, args ...any) {
+	if p.OnLog != nil {
+		p.OnLog(fmt.Sprintf(format, args...))
+	}
+}
+
+// Skip ends the function as Fatal does: a program has no test to skip.
+func (p *Program) Skip(args ...any) { p.Fatal(args...) }
+
+// TempDir creates a directory that Close removes.
+func (p *Program) TempDir() string {
+	dir, err := os.MkdirTemp("", "muc-kick-"+p.Name+"-")
+	if err != nil {
+		p.Fatal(err)
+	}
+	p.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// Close runs the cleanup functions once, newest first; a second caller (the
+// end of main and a signal handler at once) waits until they are done.
+func (p *Program) Close() {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		cs := p.cleanups
+		p.cleanups = nil
+		p.mu.Unlock()
+		for i := len(cs) - 1; i >= 0; i-- {
+			cs[i]()
+		}
+	})
+}
+
+// Run runs f, turning a Fatal inside it into an error, then Close.
+func (p *Program) Run(f func() error) error {
+	var ferr error
+	err := Try(func() { ferr = f() })
+	p.Close()
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+// Try runs f and returns the message of a Program's Fatal inside it as an
+// error; any other panic goes on.
+func Try(f func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			ft, ok := v.(fatal)
+			if !ok {
+				panic(v)
+			}
+			err = errors.New(ft.msg)
+		}
+	}()
+	f()
+	return nil
+}

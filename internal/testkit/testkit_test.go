@@ -1,0 +1,191 @@
+package testkit
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain makes the test binary a stand-in for muc-kick when
+// TESTKIT_HELPER is set: it serves /readyz and /metrics, logs its address
+// as muc-kick does, and exits 0 on SIGTERM after a last line without a
+// newline.
+func TestMain(m *testing.M) {
+	if os.Getenv("TESTKIT_HELPER") == "" {
+		os.Exit(m.Run())
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/readyz", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "# HELP go_goroutines Goroutines.\ngo_goroutines 7\nhttp_requests_total{code=\"200\"} 3\n")
+	})
+	go func() { _ = http.Serve(ln, mux) }()
+	fmt.Println("to stdout")
+	fmt.Fprintf(os.Stderr, "time=x level=INFO msg=\"muc-kick started\" version=dev http=%s\n", ln.Addr())
+	<-sigs
+	fmt.Fprint(os.Stderr, "bye")
+	os.Exit(0)
+}
+
+func helper() *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TESTKIT_HELPER=1")
+	return cmd
+}
+
+func TestProcess(t *testing.T) {
+	var lines []string
+	p := Start(t, helper(), Options{Line: func(l string) { lines = append(lines, l) }, Untailed: func(l string) bool { return l == "to stdout" }})
+	if !p.WaitURL(t, 10*time.Second) {
+		t.Fatalf("exited: %v\n%s", p.State(), p.Logs())
+	}
+	if !strings.HasPrefix(p.URL(), "http://127.0.0.1:") {
+		t.Errorf("URL %q", p.URL())
+	}
+	p.WaitReady(t, 10*time.Second)
+	m, err := p.Metrics()
+	if err != nil || m["go_goroutines"] != 7 || len(m) != 1 {
+		t.Errorf("Metrics: %v, %v; want go_goroutines 7 alone", m, err)
+	}
+	if st, err := p.Status(); err != nil || st.RSS <= 0 || st.HWM < st.RSS || st.Threads < 1 {
+		t.Errorf("Status: %+v, %v", st, err)
+	}
+	if p.Exited() || p.State() != nil {
+		t.Error("exited while running")
+	}
+	p.Signal(t, syscall.SIGTERM)
+	if st := p.Wait(t, 10*time.Second); st.ExitCode() != 0 {
+		t.Errorf("exit %v", st)
+	}
+	logs := p.Logs()
+	if !strings.Contains(logs, "to stdout\n") || !strings.HasSuffix(logs, "bye\n") {
+		t.Errorf("logs:\n%s", logs)
+	}
+	if tail := p.Tail(); strings.Contains(tail, "to stdout") || !strings.HasSuffix(tail, "bye\n") {
+		t.Errorf("tail:\n%s", tail)
+	}
+	if len(lines) != 3 || lines[2] != "bye" {
+		t.Errorf("Line saw %q", lines)
+	}
+}
+
+func TestProcessExitsAtOnce(t *testing.T) {
+	p := Start(t, exec.Command("sh", "-c", "echo no config >&2; exit 1"), Options{})
+	if p.WaitURL(t, 10*time.Second) {
+		t.Fatal("WaitURL: true for a process that logged no address")
+	}
+	if st := p.State(); st == nil || st.ExitCode() != 1 {
+		t.Errorf("state %v, want exit status 1", st)
+	}
+	if p.Logs() != "no config\n" {
+		t.Errorf("logs %q", p.Logs())
+	}
+}
+
+func TestProgram(t *testing.T) {
+	var errs, logs []string
+	p := &Program{Name: "testkit", OnError: func(m string) { errs = append(errs, m) }, OnLog: func(m string) { logs = append(logs, m) }}
+	var order []int
+	p.Cleanup(func() { order = append(order, 1) })
+	p.Cleanup(func() { order = append(order, 2) })
+	dir := p.TempDir()
+	err := p.Run(func() error {
+		p.Logf("log %d", 1)
+		p.Errorf("error %d", 2)
+		p.Fatalf("fatal %d", 3)
+		return errors.New("not reached")
+	})
+	if err == nil || err.Error() != "fatal 3" {
+		t.Errorf("Run: %v, want fatal 3", err)
+	}
+	if fmt.Sprint(logs, errs) != "[log 1] [error 2]" {
+		t.Errorf("logs %q, errors %q", logs, errs)
+	}
+	if fmt.Sprint(order) != "[2 1]" {
+		t.Errorf("cleanups ran in the order %v, want [2 1]", order)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("TempDir %s after Close: %v", dir, err)
+	}
+	p.Close() // once only
+	if len(order) != 2 {
+		t.Errorf("cleanups ran again: %v", order)
+	}
+	if err := p.Run(func() error { return errors.New("plain") }); err == nil || err.Error() != "plain" {
+		t.Errorf("Run: %v, want plain", err)
+	}
+	defer func() {
+		if v := recover(); v != "other" {
+			t.Errorf("recovered %v, want the other panic to go on", v)
+		}
+	}()
+	_ = Try(func() { panic("other") })
+}
+
+func TestFreePorts(t *testing.T) {
+	seen := map[int]bool{}
+	for range 20 {
+		ports, err := FreePorts(5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, port := range ports {
+			if port < 20000 || port > 32767 || seen[port] {
+				t.Fatalf("port %d: out of range or handed out twice", port)
+			}
+			seen[port] = true
+		}
+	}
+}
+
+func TestProc(t *testing.T) {
+	if !PidAlive(os.Getpid()) || PidAlive(1<<30) {
+		t.Error("PidAlive")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if !ListensOn(os.Getpid(), ln.Addr().(*net.TCPAddr).Port) {
+		t.Error("ListensOn: false for our own listener")
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	pid := cmd.Process.Pid
+	if kids := ChildPids(os.Getpid()); !strings.Contains(fmt.Sprint(kids), fmt.Sprint(pid)) {
+		t.Errorf("ChildPids %v, want %d among them", kids, pid)
+	}
+	if named := PidsNamed("sleep"); !strings.Contains(fmt.Sprint(named), fmt.Sprint(pid)) {
+		t.Errorf("PidsNamed(sleep) %v, want %d among them", named, pid)
+	}
+	if err := WaitPidsExit(100*time.Millisecond, pid); err == nil {
+		t.Error("WaitPidsExit: nil for a running process")
+	}
+	_ = cmd.Process.Kill()
+	if err := WaitPidsExit(5*time.Second, pid); err != nil {
+		t.Error(err)
+	}
+	if CPUTime(os.Getpid()) < 0 {
+		t.Error("CPUTime < 0")
+	}
+}
