@@ -161,7 +161,7 @@ func pacedBurst(client *http.Client, url string, occ []clusterOccupant, killAt i
 // Then the node is started again, its muc-kick is ready again by itself, and
 // kicks through it land on occupants of both nodes.
 func TestHAClusterNodeKilled(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	onEachCluster(t, func(t *testing.T, c *haCluster) {
 		const dead = 1 // nodes[1] is killed
 		occ := c.populate(t, "nk", 1, 12)
@@ -267,7 +267,7 @@ func TestHAClusterNodeKilled(t *testing.T) {
 // stay up, so every occupant is checked), and every occupant is out at the
 // end (what did not get a 200 is sent again, as a backend would).
 func TestHAClusterInstanceKilled(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	onEachCluster(t, func(t *testing.T, c *haCluster) {
 		occ := c.populate(t, "ik", 1, 12)
 		client := newKickClient()

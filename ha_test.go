@@ -70,7 +70,7 @@ func kill9(p *testkit.Process) time.Time {
 // gets <conflict/> from Prosody. It must stand by (not ready, and say why),
 // and take over within 3 s of the first one's death.
 func TestHAStandbyOnProsody(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	bin := buildDaemon(t)
 	onEachProsody(t, "standby takes over", func(t *testing.T, srv *xmpptest.Server) {
 		active := startBinary(t, bin, srv, binOptions{})
@@ -108,7 +108,7 @@ func TestHAStandbyOnProsody(t *testing.T) {
 // at once (not 504 after iq_timeout); once the second is gone, the first is
 // ready again by itself.
 func TestHASharedDomainOnEjabberd(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	bin := buildDaemon(t)
 	srv := xmpptest.StartEjabberd(t)
 	first := startBinary(t, bin, srv, binOptions{})
@@ -226,7 +226,7 @@ func postKickAbsentOK(client *http.Client, url string, body kickBody) haOutcome 
 // only for an occupant who really got the 307; every occupant out at the end
 // (a request answered otherwise is sent again, as a backend would).
 func TestHALoadBalancerInstanceKilled(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	bin := buildDaemon(t)
 	for _, k := range xmpptest.Kinds() {
 		t.Run(k.Name, func(t *testing.T) {

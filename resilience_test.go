@@ -39,14 +39,6 @@ import (
 // it hung.
 const resilienceClientTimeout = 30 * time.Second
 
-// skipIfShort skips, under -short, a test that builds the daemon before it
-// reaches a server: go build is slow, and xmpptest would skip the test only
-// once it starts one. Tests that start a server first need no call.
-func skipIfShort(t *testing.T) {
-	t.Helper()
-	xmpptest.SkipIfShort(t)
-}
-
 // kickOutcome is what one POST /muc_kick got back.
 type kickOutcome struct {
 	nick       string
@@ -198,7 +190,7 @@ func gotKicked(o *xmpptest.Occupant) bool {
 // itself and kick again. It runs the binary, behind a proxy that reads what
 // the server sends the component.
 func TestResilienceServerKilledDuringBurst(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	bin := buildDaemon(t)
 	for _, kind := range xmpptest.Kinds() {
 		t.Run(kind.Name, func(t *testing.T) {
@@ -480,7 +472,7 @@ func onEachProsody(t *testing.T, name string, f func(t *testing.T, srv *xmpptest
 // TestResilienceBinary runs the built muc-kick binary as a subprocess:
 // signals, exit codes and stderr are what systemd sees.
 func TestResilienceBinary(t *testing.T) {
-	skipIfShort(t)
+	xmpptest.SkipIfShort(t)
 	bin := buildDaemon(t)
 
 	onEachProsody(t, "SIGTERM with kicks in flight", func(t *testing.T, srv *xmpptest.Server) {

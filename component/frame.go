@@ -1,7 +1,6 @@
 package component
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/xml"
@@ -62,46 +61,6 @@ func (f *frame) isIQReply() bool {
 	return t == "result" || t == "error"
 }
 
-// recorder sits between the socket's buffered reader and the stream's
-// xml.Decoder and keeps a copy of every byte the decoder takes, so that the
-// read loop can cut a frame out of the stream by the decoder's offsets. It is
-// an io.ByteReader, so encoding/xml reads from it byte by byte and does not
-// add a read-ahead buffer of its own.
-type recorder struct {
-	r    *bufio.Reader
-	buf  []byte
-	base int64 // the stream offset of buf[0]
-}
-
-func (r *recorder) ReadByte() (byte, error) {
-	b, err := r.r.ReadByte()
-	if err == nil {
-		r.buf = append(r.buf, b)
-	}
-	return b, err
-}
-
-func (r *recorder) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.buf = append(r.buf, p[:n]...)
-	return n, err
-}
-
-// since returns the recorded bytes from stream offset from to offset to.
-func (r *recorder) since(from, to int64) []byte {
-	return r.buf[from-r.base : to-r.base]
-}
-
-// forget drops what was recorded before stream offset upto.
-func (r *recorder) forget(upto int64) {
-	n := copy(r.buf, r.buf[upto-r.base:])
-	r.buf = r.buf[:n]
-	r.base = upto
-	if cap(r.buf) > 64<<10 && n < 4<<10 { // do not keep a big frame's buffer for ever
-		r.buf = append(make([]byte, 0, 4<<10), r.buf...)
-	}
-}
-
 // errNotWellFormed marks a stream that is not XML: fatal, unlike a frame that
 // is XML but does not decode.
 var errNotWellFormed = errors.New("component: the stream is not well-formed XML")
@@ -134,13 +93,13 @@ func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 			oversized = true
 		}
 		if oversized {
-			s.rec.forget(end) // read on without keeping the element
+			s.rec.Forget(end) // read on without keeping the element
 		}
 	}
 	end := s.dec.InputOffset()
 	f.size = end - off
 	if !oversized {
-		f.raw = s.rec.since(off, end)
+		f.raw = s.rec.Since(off, end)
 	}
 	return f, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muc-kick/muc-kick/internal/xmlrec"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -47,7 +48,7 @@ func TestFramesDecodeAsInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As frames.
-	rec := &recorder{r: bufio.NewReader(strings.NewReader(header + strings.Join(stanzas, "\n")))}
+	rec := xmlrec.New(bufio.NewReader(strings.NewReader(header + strings.Join(stanzas, "\n"))))
 	s := &session{rec: rec, dec: xml.NewDecoder(rec)}
 	h, err := s.streamHeader()
 	if err != nil {
@@ -62,7 +63,7 @@ func TestFramesDecodeAsInPlace(t *testing.T) {
 		var f frame
 		for {
 			off := s.dec.InputOffset()
-			s.rec.forget(off)
+			s.rec.Forget(off)
 			tok, err := s.dec.Token()
 			if err != nil {
 				t.Fatalf("stanza %d: %v", i, err)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/xmlrec"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -46,7 +47,7 @@ const writeTimeout = 10 * time.Second
 //	close (our shutdown)                       </stream:stream>, then closed
 type session struct {
 	conn      net.Conn
-	rec       *recorder // what dec reads, kept so frames can be cut out as bytes
+	rec       *xmlrec.Recorder // what dec reads, kept so frames can be cut out as bytes
 	dec       *xml.Decoder
 	nsContext []byte // an opening tag with the stream header's namespace declarations
 
@@ -94,7 +95,7 @@ func dial(ctx context.Context, dialer func(context.Context, string, string) (net
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	rec := &recorder{r: bufio.NewReaderSize(conn, 32<<10)}
+	rec := xmlrec.New(bufio.NewReaderSize(conn, 32<<10))
 	s := &session{
 		conn:    conn,
 		rec:     rec,
@@ -333,7 +334,7 @@ func (s *session) inFlight() int {
 func (s *session) readLoop(handle func(frame)) {
 	for {
 		off := s.dec.InputOffset()
-		s.rec.forget(off)
+		s.rec.Forget(off)
 		tok, err := s.dec.Token()
 		if err != nil {
 			s.fail(streamReadError(err))

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/muc-kick/muc-kick/internal/xmlrec"
 )
 
 // Namespaces used by the client.
@@ -95,44 +97,14 @@ func (e *StanzaError) Error() string {
 	return s
 }
 
-// recorder is the byte source of an xml.Decoder that keeps every byte it
-// hands out, so that the raw text of each top-level element can be cut out
-// by the decoder's input offsets. Because it is an io.ByteReader, the decoder
-// reads from it byte by byte and does no read-ahead buffering of its own.
-type recorder struct {
-	r    *bufio.Reader
-	buf  []byte
-	base int64 // decoder offset of buf[0]
-}
-
-func (r *recorder) ReadByte() (byte, error) {
-	b, err := r.r.ReadByte()
-	if err == nil {
-		r.buf = append(r.buf, b)
-	}
-	return b, err
-}
-
-func (r *recorder) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	b, err := r.ReadByte()
-	if err != nil {
-		return 0, err
-	}
-	p[0] = b
-	return 1, nil
-}
-
 // xmlStream reads one XML stream (a new one after each stream restart).
 type xmlStream struct {
-	rec *recorder
+	rec *xmlrec.Recorder
 	dec *xml.Decoder
 }
 
 func newXMLStream(br *bufio.Reader) *xmlStream {
-	rec := &recorder{r: br}
+	rec := xmlrec.New(br)
 	return &xmlStream{rec: rec, dec: xml.NewDecoder(rec)}
 }
 
@@ -148,7 +120,7 @@ func (x *xmlStream) open() (xml.StartElement, error) {
 			if se.Name.Space != nsStream || se.Name.Local != "stream" {
 				return xml.StartElement{}, fmt.Errorf("xmpptest: expected <stream:stream>, got <%s xmlns=%q>", se.Name.Local, se.Name.Space)
 			}
-			x.trim(x.dec.InputOffset())
+			x.rec.Forget(x.dec.InputOffset())
 			return se.Copy(), nil
 		}
 	}
@@ -170,20 +142,13 @@ func (x *xmlStream) next() (*element, error) {
 				return nil, err
 			}
 			end := x.dec.InputOffset()
-			el.raw = strings.TrimSpace(string(x.rec.buf[start-x.rec.base : end-x.rec.base]))
-			x.trim(end)
+			el.raw = strings.TrimSpace(string(x.rec.Since(start, end)))
+			x.rec.Forget(end)
 			return el, nil
 		case xml.EndElement:
 			return nil, errStreamClosed
 		}
 	}
-}
-
-// trim forgets the recorded bytes before decoder offset off.
-func (x *xmlStream) trim(off int64) {
-	n := off - x.rec.base
-	x.rec.buf = append(x.rec.buf[:0], x.rec.buf[n:]...)
-	x.rec.base = off
 }
 
 // escape returns s escaped for use in XML text or attribute values.
