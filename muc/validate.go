@@ -79,29 +79,14 @@ func checkNode(node string) error {
 	return nil
 }
 
+// checkDomain checks the domain of a room or user JID (jidprep.CheckDomain;
+// a trailing dot is dropped, as servers do).
 func checkDomain(d string) error {
-	d = strings.TrimSuffix(d, ".")
 	if d == "" {
 		return errors.New("no domain after '@'")
 	}
-	if len(d) > jidprep.MaxPart {
-		return fmt.Errorf("domain longer than %d bytes", jidprep.MaxPart)
-	}
-	if strings.Contains(d, "@") {
-		return errors.New("more than one '@'")
-	}
-	for _, label := range strings.Split(d, ".") {
-		if label == "" || len(label) > 63 {
-			return errors.New("domain has an empty or over-long label")
-		}
-		for _, r := range label {
-			if r < utf8.RuneSelf && !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-				return fmt.Errorf("domain contains %q", r)
-			}
-			if r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || !jidprep.XMLChar(r)) {
-				return fmt.Errorf("domain contains %q", r)
-			}
-		}
+	if err := jidprep.CheckDomain(strings.TrimSuffix(d, ".")); err != nil {
+		return fmt.Errorf("domain: %w", err)
 	}
 	return nil
 }

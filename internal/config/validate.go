@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
@@ -293,43 +292,14 @@ func checkTimeout(key string, d Duration) error {
 }
 
 // checkDomain checks that d is a domain name that can be the domainpart of a
-// JID, with the rules muc.ParseRoom applies to the domain of a room, except
-// that a trailing dot is refused rather than dropped. (TOML strings are
-// valid UTF-8, so unlike muc this need not check that.)
+// JID, with the rule muc.ParseRoom applies to the domain of a room
+// (jidprep.CheckDomain), except that a trailing dot is refused rather than
+// dropped.
 func checkDomain(d string) error {
-	switch {
-	case d == "":
-		return errors.New("it is empty")
-	case strings.HasSuffix(d, "."):
+	if strings.HasSuffix(d, ".") {
 		return errors.New(`it ends with "."`)
 	}
-	if len(d) > jidprep.MaxPart {
-		return fmt.Errorf("it is longer than %d bytes", jidprep.MaxPart)
-	}
-	for label := range strings.SplitSeq(d, ".") {
-		if label == "" {
-			return errors.New("it has an empty label")
-		}
-		if len(label) > 63 {
-			return fmt.Errorf("its label %q is longer than 63 bytes", label)
-		}
-		for _, r := range label {
-			if !domainChar(r) {
-				return fmt.Errorf("it contains %q", r)
-			}
-		}
-	}
-	return nil
-}
-
-// domainChar reports whether r may appear in a label of a domain name:
-// ASCII letters, digits, '-' and '_', or a printable non-ASCII character of
-// an internationalized domain name.
-func domainChar(r rune) bool {
-	if r < utf8.RuneSelf {
-		return r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
-	}
-	return !unicode.IsSpace(r) && !unicode.IsControl(r) && jidprep.XMLChar(r)
+	return jidprep.CheckDomain(d)
 }
 
 // checkPath checks that p can be the route of the kick endpoint. Its errors

@@ -72,6 +72,44 @@ func CheckResource(s string) error {
 	return nil
 }
 
+// CheckDomain checks that d can be a domainpart (RFC 7622 §3.2) as muc-kick
+// sends it: not empty, at most MaxPart bytes, labels of 1 to 63 bytes, of
+// ASCII letters, digits, '-' and '_' or printable non-ASCII characters (an
+// internationalized domain name). A trailing dot is the caller's to allow or
+// not. It does not prepare d; see Domain.
+func CheckDomain(d string) error {
+	switch {
+	case d == "":
+		return errors.New("it is empty")
+	case len(d) > MaxPart:
+		return fmt.Errorf("it is longer than %d bytes", MaxPart)
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" {
+			return errors.New("it has an empty label")
+		}
+		if len(label) > 63 {
+			return fmt.Errorf("its label %q is longer than 63 bytes", label)
+		}
+		for _, r := range label {
+			if !domainChar(r) {
+				return fmt.Errorf("it contains %q", r)
+			}
+		}
+	}
+	return nil
+}
+
+// domainChar reports whether r may appear in a label of a domain name:
+// ASCII letters, digits, '-' and '_', or a printable non-ASCII character of
+// an internationalized domain name.
+func domainChar(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+	}
+	return !unicode.IsSpace(r) && !unicode.IsControl(r) && XMLChar(r)
+}
+
 // Node returns the localpart s (a room name or a user name) in the form
 // servers route it by. It does not check the characters that RFC 7622
 // forbids in a localpart ("&'/:<>@ and space); see muc.ParseRoom.
