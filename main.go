@@ -164,12 +164,16 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	stopSignals() // a second signal now ends the process at once
 	notify(log, "STOPPING=1")
 
+	// The listener closes; kicks in flight get the grace period to finish.
 	grace, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownGrace.Duration)
 	defer cancel()
-	if err := srv.Shutdown(grace); err != nil {
-		log.Warn("kicks still in flight at the end of the grace period", "err", err)
-		srv.Close()
+	overdue := srv.Shutdown(grace) != nil
+	if overdue {
+		log.Warn("kicks still in flight at the end of the grace period: answering them 503")
 	}
+	// Leaving the rooms and closing the stream end whatever kicks are still
+	// in flight: one waiting to enter a room gets muc.ErrClosed, one waiting
+	// for the server's answer the stream's end, each a 503 that says so.
 	leave, cancelLeave := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelLeave()
 	if err := mgr.Close(leave); err != nil {
@@ -179,6 +183,14 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	if err := <-compDone; err != nil && !errors.Is(err, context.Canceled) && code == exitOK {
 		log.Error("component", "err", err)
 		code = exitFailure
+	}
+	if overdue {
+		// Let them write those answers, then cut what is left.
+		last, cancelLast := context.WithTimeout(context.Background(), time.Second)
+		defer cancelLast()
+		if srv.Shutdown(last) != nil {
+			srv.Close()
+		}
 	}
 	log.Info("stopped")
 	return code

@@ -620,6 +620,52 @@ func TestResilienceBinary(t *testing.T) {
 		}
 	})
 
+	onEachProsody(t, "the grace period ends: kicks in flight are answered", func(t *testing.T, srv *xmpptest.Server) {
+		const grace = 2 * time.Second
+		p := startBinary(t, bin, srv, binOptions{grace: grace.String()})
+		p.WaitReady(t, 10*time.Second)
+		room := "overdue@" + srv.MUCDomain
+		join(t, srv, room, "watcher")
+		var bodies []kickBody
+		for i := range 4 {
+			bodies = append(bodies, kickBody{join(t, srv, room, fmt.Sprintf("u%d", i)).Nick, room, "overdue"})
+		}
+
+		// The server is frozen for good: the kicks wait for answers that
+		// never come, past the grace period (iq_timeout is 5 s).
+		freezeServer(t, srv)
+		b := burst(newKickClient(), p.URL(), bodies)
+		time.Sleep(500 * time.Millisecond)
+		termAt := time.Now()
+		p.Signal(t, syscall.SIGTERM)
+		state := p.Wait(t, grace+5*time.Second)
+		took := time.Since(termAt)
+		outcomes := b.wait()
+		t.Logf("exited %s after SIGTERM with %v; the kicks in flight got %s", took.Round(time.Millisecond), state, statusCounts(outcomes))
+		if state.ExitCode() != 0 {
+			t.Errorf("exit status %v, want 0", state)
+		}
+		if took < grace {
+			t.Errorf("exited %s after SIGTERM, before the grace period of %s ended", took.Round(time.Millisecond), grace)
+		}
+		// Each gets an answer that says the kick may have happened, not a
+		// connection cut without one.
+		logged := kickLog(t, p)
+		for _, out := range outcomes {
+			switch {
+			case out.err != nil:
+				t.Errorf("%s: no answer: %v", out.nick, out.err)
+			case out.code != 503 || !strings.Contains(out.errText, "may or may not have happened"):
+				t.Errorf("%s: %d %q, want 503: the stream ended before the server answered", out.nick, out.code, out.errText)
+			case logged[out.nick] != out.code:
+				t.Errorf("%s: the client got %d, the daemon logged %d", out.nick, out.code, logged[out.nick])
+			}
+		}
+		if !strings.Contains(p.Logs(), "kicks still in flight at the end of the grace period") {
+			t.Errorf("no warning that the grace period ran out")
+		}
+	})
+
 	for _, kind := range xmpptest.Kinds() {
 		t.Run("wrong secret exits 1 on "+kind.Name, func(t *testing.T) {
 			srv := kind.Start(t)
@@ -766,6 +812,7 @@ type binOptions struct {
 	component string // more lines for [component]
 	domain    string // the component domain; default: the server's
 	nick      string // muc.nick; default kickbot
+	grace     string // http.shutdown_grace; default 30s
 }
 
 // startBinary runs bin with a config for srv, and waits until it logged its
@@ -785,6 +832,9 @@ func startBinary(t testing.TB, bin string, srv *xmpptest.Server, o binOptions) *
 	if o.nick == "" {
 		o.nick = "kickbot"
 	}
+	if o.grace == "" {
+		o.grace = "30s"
+	}
 	path := filepath.Join(t.TempDir(), "config.toml")
 	cfg := componentTOML(o.server, o.domain, o.secret, `iq_timeout = "5s"`, `connect_timeout = "5s"`, o.component) + fmt.Sprintf(`
 [muc]
@@ -795,8 +845,8 @@ linger = "30s"
 [http]
 listen = "127.0.0.1:0"
 authorization_header = %q
-shutdown_grace = "30s"
-`, srv.MUCDomain, o.nick, testAuth)
+shutdown_grace = %q
+`, srv.MUCDomain, o.nick, testAuth, o.grace)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

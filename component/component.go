@@ -571,10 +571,7 @@ func (c *Component) keepalive(s *session) {
 			continue // the reply went to the other stream on our domain: that explains it
 		}
 		if err != nil && !errors.As(err, &serr) { // any answer, even an error, proves the stream alive
-			// %v, not %w: the reason the stream ends must carry no class
-			// (ErrTimeout's), or a request caught in the end would be in
-			// two, ErrDisconnected's and this one.
-			s.fail(fmt.Errorf("component: keepalive: %v", err))
+			s.fail(fmt.Errorf("component: keepalive: %w", err))
 			return
 		}
 	}

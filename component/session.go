@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/xmlrec"
+	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -194,8 +195,15 @@ func (s *session) handshakeAnswer() error {
 	}
 }
 
-// fail ends the session with err; only the first reason is kept.
+// fail ends the session with err; only the first reason is kept. The
+// reason says why the stream ended, not what became of a request: requests
+// get it inside ErrDisconnected or ErrNotConnected, so a reason in a class of
+// its own (a keepalive's ErrTimeout) would put them in two. Of such a reason
+// only the text is kept.
 func (s *session) fail(err error) {
+	if xmpperr.Class(err) != nil {
+		err = errors.New(err.Error())
+	}
 	s.errOnce.Do(func() {
 		s.err = err
 		close(s.done)

@@ -2,6 +2,7 @@ package component
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -49,7 +50,7 @@ func TestErrorClasses(t *testing.T) {
 // TestARequestIsInOneClass: whatever ended the stream, a request in flight
 // fails in ErrStreamLost's class and a stanza sent after in ErrUnavailable's,
 // each in no other: the reason the stream ended, which both wrap, carries no
-// class.
+// class (session.fail keeps only the text of one that does).
 func TestARequestIsInOneClass(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -57,6 +58,7 @@ func TestARequestIsInOneClass(t *testing.T) {
 	}{
 		{"shutdown", func(_ *Component, s *session) { s.fail(ErrClosed) }},
 		{"keepalive unanswered", (*Component).keepalive},
+		{"a reason in a class", func(_ *Component, s *session) { s.fail(fmt.Errorf("writing: %w", ErrTimeout)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := net.Pipe()

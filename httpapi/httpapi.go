@@ -5,10 +5,12 @@
 // Every answer but /metrics is JSON; every failure is {"error": "..."} with
 // the status that says what happened (see status), and a kick by JID that
 // failed part-way also says who was kicked. A handler that panics is
-// recovered and answered 500 {"error": "internal error"}. Handlers are thin: an inner function
-// returns a result or an error, and one function maps errors to statuses:
-// this package's and muc's, which name every outcome of a kick, so that the
-// XMPP connection below muc is none of this package's business.
+// recovered and answered 500 {"error": "internal error"}.
+//
+// Handlers are thin: an inner function returns a result or an error, and one
+// function maps errors to statuses: this package's and muc's, which name
+// every outcome of a kick, so that the XMPP connection below muc is none of
+// this package's business.
 package httpapi
 
 import (

@@ -77,11 +77,12 @@ type versionQuery struct {
 }
 
 // ServerSoftware returns the XMPP server's software name and version ("" when
-// the server does not say), as the manager learns them to name a fix; `muc-kick
-// check` reports them. They are asked for the first time in a session and cached until the session changes. It
-// asks the MUC service mucDomain and its parent domain (the virtual host, on
-// a usual setup) for their version (XEP-0092) and identity (XEP-0030) all at
-// once, so it takes at most one IQ timeout.
+// the server does not say), as the manager learns them to name a fix;
+// `muc-kick check` reports them. They are asked for the first time in a
+// session and cached until the session changes: it asks the MUC service
+// mucDomain and its parent domain (the virtual host, on a usual setup) for
+// their version (XEP-0092) and identity (XEP-0030) all at once, so it takes
+// at most one IQ timeout.
 //
 // Observed (by hand, mod_version loaded as in the stock configs): the virtual
 // host answers the version on Prosody 0.12.3 ("Prosody" "0.12.3"), Prosody

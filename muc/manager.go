@@ -68,6 +68,14 @@ var (
 	ErrStreamLost = xmpperr.ErrStreamLost
 )
 
+// muc's own errors in those classes, for the words of the log and of
+// `muc-kick check`.
+var (
+	errNotConnected = xmpperr.New(ErrUnavailable, "muc: not connected to the XMPP server")
+	errEntryLost    = xmpperr.New(ErrStreamLost, "muc: the stream to the XMPP server ended during the entry")
+	errEntryTimeout = xmpperr.New(ErrNoAnswer, "muc: the room did not answer the entry within the join timeout")
+)
+
 // StanzaError is an XMPP stanza error (RFC 6120 §8.3) the server answered
 // with. errors.Is(err, &StanzaError{Condition: "not-allowed"}) tells a
 // condition, of any type unless Type is set.
@@ -423,7 +431,7 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 		}
 		if !m.up {
 			m.mu.Unlock()
-			return "", nil, ErrUnavailable
+			return "", nil, errNotConnected
 		}
 		m.startEntry(r)
 	}

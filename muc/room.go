@@ -536,7 +536,7 @@ func (m *Manager) SessionChanged(up bool) {
 	for _, r := range m.rooms {
 		switch r.state {
 		case stateJoining:
-			m.entryFailed(r.entry, verdict{kind: vFailed, err: ErrStreamLost})
+			m.entryFailed(r.entry, verdict{kind: vFailed, err: errEntryLost})
 		case stateIn:
 			m.left(r, "the stream ended", false)
 		}
@@ -680,7 +680,7 @@ func (m *Manager) entryError(roomJID string, v verdict) error {
 		return fmt.Errorf("%w: entered %s with role %q, not moderator (server: %s): %s",
 			ErrEntryRefused, roomJID, v.role, describeServer(sw, ver), ModeratorFix(sw, ver, m.conn.Domain()))
 	case vTimeout:
-		return fmt.Errorf("entering %s: %w", roomJID, ErrNoAnswer)
+		return fmt.Errorf("entering %s: %w", roomJID, errEntryTimeout)
 	}
 	return v.err
 }
@@ -691,7 +691,7 @@ func sendError(err error) error {
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrStreamLost) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrStreamLost, err)
+	return fmt.Errorf("%w: %w", errEntryLost, err)
 }
 
 func (m *Manager) leavePresence(roomJID, nick string) presence {

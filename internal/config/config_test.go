@@ -151,7 +151,7 @@ func TestValues(t *testing.T) {
 		{"muc.nick", `""`, `config: muc.nick is not a valid nickname: it is empty`},
 		{"muc.nick", `"  "`, `config: muc.nick is not a valid nickname: it is only white space`},
 		{"muc.nick", `"kick\u0000bot"`, `config: muc.nick is not a valid nickname: it contains the control character U+0000`},
-		{"muc.nick", `"kick\uFFFEbot"`, `config: muc.nick is not a valid nickname: it contains the control character U+FFFE`},
+		{"muc.nick", `"kick\uFFFEbot"`, `config: muc.nick is not a valid nickname: it contains U+FFFE, which XML cannot carry`},
 		{"muc.nick", `"` + strings.Repeat("é", 511) + `a"`, ""},
 		{"muc.nick", `"` + strings.Repeat("é", 512) + `"`, `config: muc.nick is not a valid nickname: longer than 1023 bytes`},
 		{"muc.nick", `"Kick Bot / 🤖"`, ""},

@@ -62,8 +62,11 @@ func CheckResource(s string) error {
 		return errors.New("it is not valid UTF-8")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || !XMLChar(r) {
+		if unicode.IsControl(r) {
 			return fmt.Errorf("it contains the control character %U", r)
+		}
+		if !XMLChar(r) {
+			return fmt.Errorf("it contains %U, which XML cannot carry", r)
 		}
 	}
 	if strings.TrimSpace(s) == "" {

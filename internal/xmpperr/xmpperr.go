@@ -27,6 +27,17 @@ var (
 	ErrStreamLost = errors.New("xmpperr: sent, but the stream ended before the answer")
 )
 
+// Class returns the class err is in (ErrUnavailable, ErrNoAnswer or
+// ErrStreamLost), or nil.
+func Class(err error) error {
+	for _, c := range []error{ErrUnavailable, ErrNoAnswer, ErrStreamLost} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
 // New returns an error with the given text in class (one of the classes
 // above): errors.Is(err, class) holds, and the text does not repeat the
 // class's. Packages define their own sentinels with it, as
