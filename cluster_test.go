@@ -272,7 +272,7 @@ func TestHAClusterInstanceKilled(t *testing.T) {
 		occ := c.populate(t, "ik", 1, 12)
 		client := newKickClient()
 		killAt := int32(len(occ) / 6)
-		outcomes, killed := pacedBurst(client, c.lb.URL(), occ, killAt, func() { kill9(c.instances[0]) })
+		outcomes, killed := pacedBurst(client, c.lb.URL(), occ, killAt, func() { kill9(t, c.instances[0]) })
 
 		var next200 time.Duration = -1
 		var counts []kickOutcome
@@ -366,7 +366,7 @@ func BenchmarkHACluster(b *testing.B) {
 			}
 
 			occ := c.populate(b, "failover", 1, 12)
-			outcomes, killed := pacedBurst(newKickClient(), c.lb.URL(), occ, int32(len(occ)/6), func() { kill9(c.instances[0]) })
+			outcomes, killed := pacedBurst(newKickClient(), c.lb.URL(), occ, int32(len(occ)/6), func() { kill9(b, c.instances[0]) })
 			var next200 time.Duration = -1
 			for i, out := range outcomes {
 				if out.code == 200 {

@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,11 +61,32 @@ func waitNotReadyBecause(t *testing.T, p *testkit.Process, why string, timeout t
 	}
 }
 
-// kill9 kills p with SIGKILL, waits for it to be gone and returns when it
-// was.
-func kill9(p *testkit.Process) time.Time {
-	p.Kill()
-	return time.Now()
+// kill9 kills the daemon p with SIGKILL, waits for it to be gone and
+// returns when it was. It fails t if p had already exited (the kill tested
+// nothing), or is not gone within 5 s, but does not end the test: it runs on
+// a burst's goroutine too.
+func kill9(t testing.TB, p *testkit.Process) time.Time {
+	t.Helper()
+	if p.Exited() {
+		t.Errorf("muc-kick (pid %d) had exited (%v) before kill -9; its last lines:\n%s", p.Pid(), p.State(), p.Tail())
+		return time.Now()
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("kill -9: %v", err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Errorf("muc-kick (pid %d) still running 5 s after kill -9", p.Pid())
+		return time.Now()
+	}
+	killed := time.Now()
+	// It may have exited just before the signal, between the check above
+	// and the kill: only a death by SIGKILL is ours.
+	if ws, ok := p.State().Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("muc-kick (pid %d) had exited (%v) before kill -9; its last lines:\n%s", p.Pid(), p.State(), p.Tail())
+	}
+	return killed
 }
 
 // TestHAStandbyOnProsody: a second muc-kick on the same component domain
@@ -86,7 +109,7 @@ func TestHAStandbyOnProsody(t *testing.T) {
 		join(t, srv, room, "owner")
 		bob := join(t, srv, room, "bob")
 
-		killed := kill9(active)
+		killed := kill9(t, active)
 		standby.WaitReady(t, 3*time.Second)
 		took := time.Since(killed)
 		out := postKick(newKickClient(), standby.URL(), kickBody{"bob", room, "failover"})
@@ -135,7 +158,7 @@ func TestHASharedDomainOnEjabberd(t *testing.T) {
 		}
 	}
 
-	killed := kill9(second)
+	killed := kill9(t, second)
 	first.WaitReady(t, 30*time.Second)
 	t.Logf("the first was ready again %s after the second was killed", time.Since(killed).Round(time.Millisecond))
 }
@@ -270,7 +293,7 @@ func TestHALoadBalancerInstanceKilled(t *testing.T) {
 					defer wg.Done()
 					outcomes[i] = postKickAbsentOK(client, lb.URL(), body)
 					if answered.Add(1) == killAt {
-						killedCh <- kill9(instances[0])
+						killedCh <- kill9(t, instances[0])
 					}
 				}()
 				time.Sleep(5 * time.Millisecond)

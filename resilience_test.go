@@ -311,7 +311,9 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 			d.WaitReady(t, 30*time.Second)
 			t.Logf("ready again %s after the server came back", time.Since(restarted).Round(time.Millisecond))
 			kickWorks(t, client, d.URL(), srv, "afterkill@"+srv.MUCDomain, "after the crash")
-			d.Signal(t, syscall.SIGTERM)
+			if err := d.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
 			if state := d.Wait(t, 15*time.Second); state.ExitCode() != 0 {
 				t.Errorf("exit status %v after SIGTERM, want 0", state)
 			}
@@ -509,7 +511,9 @@ func TestResilienceBinary(t *testing.T) {
 		}
 
 		termAt := time.Now()
-		p.Signal(t, syscall.SIGTERM)
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
 		p.WaitLog(t, "shutting down", 5*time.Second)
 		// New requests after the signal: the listener is closed, so they
 		// are refused, and must not be carried out.
@@ -594,14 +598,18 @@ func TestResilienceBinary(t *testing.T) {
 		client := newKickClient()
 		b := burst(client, p.URL(), []kickBody{{"bob", room, ""}})
 		time.Sleep(500 * time.Millisecond)
-		p.Signal(t, syscall.SIGTERM)
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
 		p.WaitLog(t, "shutting down", 5*time.Second)
 		time.Sleep(300 * time.Millisecond)
 		if p.Exited() {
 			t.Fatalf("the first SIGTERM did not wait for the kick in flight: %v", p.State())
 		}
 		second := time.Now()
-		p.Signal(t, syscall.SIGTERM)
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
 		state := p.Wait(t, 3*time.Second)
 		took := time.Since(second)
 		thaw()
@@ -718,7 +726,9 @@ func TestResilienceBinary(t *testing.T) {
 		p.WaitReady(t, 20*time.Second)
 		t.Logf("ready %s after the server started", time.Since(up).Round(time.Millisecond))
 		kickWorks(t, client, p.URL(), srv, "late@"+srv.MUCDomain, "finally")
-		p.Signal(t, syscall.SIGTERM)
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
 		if state := p.Wait(t, 10*time.Second); state.ExitCode() != 0 {
 			t.Errorf("exit status %v after SIGTERM, want 0", state)
 		}

@@ -223,7 +223,7 @@ func startProcess(tb *testkit.Program, cmd *exec.Cmd, url string, fake *fakeXMPP
 
 // measure reads the process's memory, then its metrics.
 func (p *process) measure() (testkit.Status, map[string]float64) {
-	st, _ := p.Status()
+	st, _ := p.ProcStatus()
 	m, _ := p.Metrics()
 	return st, m
 }

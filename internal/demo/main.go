@@ -25,13 +25,11 @@ const authz = "Basic ZGVtbzpkZW1v" // demo:demo
 
 func main() {
 	d := &testkit.Program{Name: "demo", OnLog: func(msg string) { fmt.Println("   " + msg) }}
-	code := 0
-	if err := testkit.Try(func() { run(d) }); err != nil {
+	// Run stops Prosody and muc-kick on a panic too.
+	if err := d.Run(func() error { run(d); return nil }); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
-		code = 1
+		os.Exit(1)
 	}
-	d.Close()
-	os.Exit(code)
 }
 
 func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
@@ -107,7 +105,9 @@ authorization_header = %q
 	}
 
 	step("6. Stopping muc-kick with SIGTERM: it leaves the room and exits")
-	mk.Signal(d, syscall.SIGTERM)
+	if err := mk.Signal(syscall.SIGTERM); err != nil {
+		d.Fatal(err)
+	}
 	state := mk.Wait(d, 30*time.Second)
 	if _, err := alice.WaitPresence(5*time.Second, func(p xmpptest.Presence) bool {
 		return p.From == room+"/kickbot" && p.Type == "unavailable"

@@ -113,9 +113,7 @@ func main() {
 		h.Close()
 		os.Exit(130)
 	}()
-	code := h.run(o)
-	h.Close()
-	os.Exit(code)
+	os.Exit(h.run(o))
 }
 
 // harness is the soak's testkit.Program (Fatal ends the goroutine that
@@ -160,7 +158,11 @@ func (h *harness) failedCount() int {
 	return h.failed
 }
 
+// run runs the soak and prints the verdict, then stops Prosody and the
+// daemon: on a panic too, which then goes on (Prosody, in a process group of
+// its own, would outlive the soak).
 func (h *harness) run(o options) (code int) {
+	defer h.Close()
 	if err := testkit.Try(func() { h.soak(o) }); err != nil {
 		fmt.Println("soak failed:", err)
 		return 1
@@ -229,6 +231,12 @@ func (h *harness) soak(o options) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { // a panic here ends the soak: stop Prosody first
+				if v := recover(); v != nil {
+					h.Close()
+					panic(v)
+				}
+			}()
 			k.loop(end)
 		}()
 	}
@@ -302,8 +310,9 @@ func (h *harness) soak(o options) {
 	if endG > startG {
 		signal = "SIGQUIT"
 		// Which goroutines? SIGQUIT makes the Go runtime print them all
-		// and exit 2, so there is no SIGTERM check this time.
-		d.Signal(h, syscall.SIGQUIT)
+		// and exit 2, so there is no SIGTERM check this time. If the
+		// daemon has exited already, the summary says how.
+		_ = d.Signal(syscall.SIGQUIT)
 		select {
 		case <-d.Done():
 			state = d.State()
@@ -311,8 +320,9 @@ func (h *harness) soak(o options) {
 		}
 		fmt.Printf("\nthe daemon's goroutines (SIGQUIT):\n%s\n", d.dump())
 	} else {
-		// SIGTERM: exit 0.
-		d.Signal(h, syscall.SIGTERM)
+		// SIGTERM: exit 0. If the daemon has exited already, its exit
+		// state is checked the same.
+		_ = d.Signal(syscall.SIGTERM)
 		select {
 		case <-d.Done():
 			state = d.State()
@@ -465,7 +475,7 @@ func (d *daemon) dump() string {
 // mem reads the daemon's memory and threads from /proc, and its goroutines
 // from /metrics if it can.
 func (d *daemon) mem() string {
-	st, err := d.Status()
+	st, err := d.ProcStatus()
 	if err != nil {
 		return fmt.Sprintf("(no /proc status: %v)", err)
 	}

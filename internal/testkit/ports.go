@@ -33,7 +33,7 @@ func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for tries := 0; len(ports) < n; tries++ {
 		if tries > 1000 {
-			return nil, errors.New("couldn't find a free port in 20000-32767")
+			return nil, errors.New("testkit: couldn't find a free port in 20000-32767")
 		}
 		port := portMin + rand.IntN(portMax-portMin+1)
 		if picked[port] {
@@ -55,7 +55,7 @@ func FreePort(tb TB) int {
 	tb.Helper()
 	ports, err := FreePorts(1)
 	if err != nil {
-		tb.Fatalf("testkit: %v", err)
+		tb.Fatal(err)
 	}
 	return ports[0]
 }

@@ -149,7 +149,7 @@ func ListensOn(pid, port int) bool {
 type Status struct {
 	RSS     int64 // VmRSS: resident memory, in bytes
 	HWM     int64 // VmHWM: the most RSS has been, in bytes
-	Threads int
+	Threads int   // Threads: how many the process has
 }
 
 // ReadStatus reads /proc/PID/status.

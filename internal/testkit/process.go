@@ -86,8 +86,10 @@ type Options struct {
 	// Log receives every line the process writes to stdout or stderr. By
 	// default they go to a Buffer that Logs returns.
 	Log io.Writer
-	// Line, if set, is called with each line as it is read, in order, on
-	// one goroutine.
+	// Line, if set, is called with each line as it is read, in order and
+	// one call at a time, on goroutines of the Process's own: the one that
+	// reads the output, then, for a last line without a newline, the one
+	// that waits for the process's end.
 	Line func(line string)
 	// Untailed, if set, tells the lines that Tail leaves out (the soak's
 	// kick lines: too many to be worth showing).
@@ -111,6 +113,7 @@ type Process struct {
 	started chan struct{} // closed once url is known
 	tail    []string      // the last lines, see Tail
 	partial []byte        // the start of a line not yet ended
+	newLine chan struct{} // closed, and replaced, at each line
 
 	done  chan struct{} // closed when the process has exited and its output is read
 	state *os.ProcessState
@@ -128,6 +131,7 @@ func Start(tb TB, cmd *exec.Cmd, o Options) *Process {
 		client:  &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
 		url:     o.URL,
 		started: make(chan struct{}),
+		newLine: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	if o.URL != "" {
@@ -154,6 +158,7 @@ func Start(tb TB, cmd *exec.Cmd, o Options) *Process {
 			p.line(string(rest))
 		}
 		p.state = cmd.ProcessState
+		p.client.CloseIdleConnections()
 		close(p.done)
 	}()
 	tb.Cleanup(p.Kill)
@@ -163,6 +168,8 @@ func Start(tb TB, cmd *exec.Cmd, o Options) *Process {
 // lineWriter cuts what a process writes into lines.
 type lineWriter struct{ p *Process }
 
+// Write hands each line ended in b to line, and keeps the rest for the
+// next Write; it never fails.
 func (w lineWriter) Write(b []byte) (int, error) {
 	p := w.p
 	n := len(b)
@@ -204,14 +211,17 @@ func (p *Process) line(s string) {
 	if p.o.Line != nil {
 		p.o.Line(s)
 	}
-	if p.o.Untailed == nil || !p.o.Untailed(s) {
-		p.mu.Lock()
+	tailed := p.o.Untailed == nil || !p.o.Untailed(s)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if tailed {
 		p.tail = append(p.tail, s)
 		if len(p.tail) > tailLines {
 			p.tail = p.tail[len(p.tail)-tailLines:]
 		}
-		p.mu.Unlock()
 	}
+	close(p.newLine)
+	p.newLine = make(chan struct{})
 }
 
 // URL returns the process's base URL, "http://host:port", once known.
@@ -316,16 +326,36 @@ func (p *Process) waitReadyz(tb TB, ready bool, timeout time.Duration) time.Time
 	}
 }
 
-// WaitLog waits until the process has logged a line containing substr,
-// and fails tb if it has not within timeout. It needs the Buffer of Logs.
+// WaitLog waits until what the process has logged contains substr, and
+// fails tb if it has not within timeout, or the process exited without. It
+// reads Logs, so it fails at once when Options.Log took the lines.
 func (p *Process) WaitLog(tb TB, substr string, timeout time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.Logs(), substr) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s did not log %q within %s", p.name, substr, timeout)
+	if p.logs == nil {
+		tb.Fatalf("testkit: WaitLog(%q) on %s, whose lines go to Options.Log: Logs is empty", substr, p.name)
+		return
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		// The channel first: a line logged after the check closes it.
+		p.mu.Lock()
+		next := p.newLine
+		p.mu.Unlock()
+		if strings.Contains(p.Logs(), substr) {
+			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-next:
+		case <-p.done:
+			if !strings.Contains(p.Logs(), substr) {
+				tb.Fatalf("%s exited (%v) without logging %q; its last lines:\n%s", p.name, p.state, substr, p.Tail())
+			}
+			return
+		case <-timer.C:
+			tb.Fatalf("%s did not log %q within %s; its last lines:\n%s", p.name, substr, timeout, p.Tail())
+			return
+		}
 	}
 }
 
@@ -367,15 +397,17 @@ func (p *Process) Metrics() (map[string]float64, error) {
 	return m, nil
 }
 
-// Status reads the process's memory and threads from /proc.
-func (p *Process) Status() (Status, error) { return ReadStatus(p.Pid()) }
+// ProcStatus reads the process's memory and threads from /proc/PID/status
+// (see ReadStatus); not to be confused with State, how it ended.
+func (p *Process) ProcStatus() (Status, error) { return ReadStatus(p.Pid()) }
 
-// Signal sends sig to the process, and fails tb if it cannot.
-func (p *Process) Signal(tb TB, sig os.Signal) {
-	tb.Helper()
+// Signal sends sig to the process. Its error wraps os.ErrProcessDone if the
+// process has exited and was waited for.
+func (p *Process) Signal(sig os.Signal) error {
 	if err := p.cmd.Process.Signal(sig); err != nil {
-		tb.Fatalf("signalling %s: %v", p.name, err)
+		return fmt.Errorf("signalling %s: %w", p.name, err)
 	}
+	return nil
 }
 
 // Wait waits until the process has exited (and its output is read), and
@@ -404,10 +436,12 @@ func (p *Process) Stop(timeout time.Duration) *os.ProcessState {
 }
 
 // Kill kills the process with SIGKILL, unless it has exited, and waits
-// until it is gone.
+// until it is gone. The idle connections of the process's own HTTP client
+// are closed then, as whenever the process ends.
 func (p *Process) Kill() {
 	if !p.Exited() {
 		_ = p.cmd.Process.Kill()
 	}
 	<-p.done
+	p.client.CloseIdleConnections() // a Get may have ended after the process
 }

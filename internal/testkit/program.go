@@ -31,6 +31,8 @@ type Program struct {
 // fatal is the panic value of Program.Fatal.
 type fatal struct{ msg string }
 
+// Helper does nothing: a program's messages carry no file and line to
+// skip.
 func (p *Program) Helper() {}
 
 // Cleanup registers f to run when Close is called; after Close, never.
@@ -40,6 +42,8 @@ func (p *Program) Cleanup(f func()) {
 	p.cleanups = append(p.cleanups, f)
 }
 
+// Errorf formats its arguments as fmt.Sprintf does and hands the message to
+// OnError; the function goes on, as a test's Errorf does.
 func (p *Program) Errorf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if p.OnError == nil {
@@ -49,9 +53,15 @@ func (p *Program) Errorf(format string, args ...any) {
 	p.OnError(msg)
 }
 
-func (p *Program) Fatal(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
+// Fatal formats its arguments as fmt.Sprint does and ends the function that
+// Try or Run runs, which returns the message as an error.
+func (p *Program) Fatal(args ...any) { panic(fatal{fmt.Sprint(args...)}) }
+
+// Fatalf is Fatal with a format, as fmt.Sprintf's.
 func (p *Program) Fatalf(format string, args ...any) { panic(fatal{fmt.Sprintf(format, args...)}) }
 
+// Logf formats its arguments as fmt.Sprintf does and hands the message to
+// OnLog.
 func (p *Program) Logf(format string, args ...any) {
 	if p.OnLog != nil {
 		p.OnLog(fmt.Sprintf(format, args...))
@@ -85,11 +95,14 @@ func (p *Program) Close() {
 	})
 }
 
-// Run runs f, turning a Fatal inside it into an error, then Close.
+// Run runs f, turning a Fatal inside it into an error, then Close. Close
+// runs on any other panic too, which then goes on: a server detached from
+// this process (ejabberd, Prosody in a process group of its own) must not
+// outlive it.
 func (p *Program) Run(f func() error) error {
+	defer p.Close()
 	var ferr error
 	err := Try(func() { ferr = f() })
-	p.Close()
 	if err != nil {
 		return err
 	}

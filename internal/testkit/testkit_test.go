@@ -62,15 +62,26 @@ func TestProcess(t *testing.T) {
 	if err != nil || m["go_goroutines"] != 7 || len(m) != 1 {
 		t.Errorf("Metrics: %v, %v; want go_goroutines 7 alone", m, err)
 	}
-	if st, err := p.Status(); err != nil || st.RSS <= 0 || st.HWM < st.RSS || st.Threads < 1 {
-		t.Errorf("Status: %+v, %v", st, err)
+	if st, err := p.ProcStatus(); err != nil || st.RSS <= 0 || st.HWM < st.RSS || st.Threads < 1 {
+		t.Errorf("ProcStatus: %+v, %v", st, err)
 	}
 	if p.Exited() || p.State() != nil {
 		t.Error("exited while running")
 	}
-	p.Signal(t, syscall.SIGTERM)
+	p.WaitLog(t, "to stdout\n", time.Second)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitLog(t, "bye", 10*time.Second) // a line without a newline, at the end
 	if st := p.Wait(t, 10*time.Second); st.ExitCode() != 0 {
 		t.Errorf("exit %v", st)
+	}
+	if err := p.Signal(syscall.SIGTERM); !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("Signal after the end: %v, want os.ErrProcessDone", err)
+	}
+	prog := &Program{}
+	if err := Try(func() { p.WaitLog(prog, "never logged", time.Minute) }); err == nil || !strings.Contains(err.Error(), "exited (exit status 0) without logging") {
+		t.Errorf("WaitLog on an exited process: %v", err)
 	}
 	logs := p.Logs()
 	if !strings.Contains(logs, "to stdout\n") || !strings.HasSuffix(logs, "bye\n") {
@@ -94,6 +105,16 @@ func TestProcessExitsAtOnce(t *testing.T) {
 	}
 	if p.Logs() != "no config\n" {
 		t.Errorf("logs %q", p.Logs())
+	}
+}
+
+func TestWaitLogWithOptionsLog(t *testing.T) {
+	var out Buffer
+	p := Start(t, exec.Command("sh", "-c", "echo hello; sleep 30"), Options{Log: &out})
+	start := time.Now()
+	err := Try(func() { p.WaitLog(&Program{}, "hello", time.Minute) })
+	if err == nil || !strings.Contains(err.Error(), "Options.Log") || time.Since(start) > time.Second {
+		t.Errorf("WaitLog with Options.Log: %v after %s, want a failure at once", err, time.Since(start))
 	}
 }
 
@@ -128,6 +149,22 @@ func TestProgram(t *testing.T) {
 	}
 	if err := p.Run(func() error { return errors.New("plain") }); err == nil || err.Error() != "plain" {
 		t.Errorf("Run: %v, want plain", err)
+	}
+
+	// Another panic goes on, but the cleanups run first.
+	p = &Program{}
+	closed := false
+	p.Cleanup(func() { closed = true })
+	func() {
+		defer func() {
+			if v := recover(); v != "bug" {
+				t.Errorf("recovered %v from Run, want the panic to go on", v)
+			}
+		}()
+		_ = p.Run(func() error { panic("bug") })
+	}()
+	if !closed {
+		t.Error("Run did not run the cleanups on a panic")
 	}
 	defer func() {
 		if v := recover(); v != "other" {
