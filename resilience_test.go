@@ -645,7 +645,9 @@ func TestResilienceBinary(t *testing.T) {
 		b := burst(newKickClient(), p.URL(), bodies)
 		time.Sleep(500 * time.Millisecond)
 		termAt := time.Now()
-		p.Signal(t, syscall.SIGTERM)
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
 		state := p.Wait(t, grace+5*time.Second)
 		took := time.Since(termAt)
 		outcomes := b.wait()
