@@ -70,9 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printVersion(stdout)
 		return exitOK
 	}
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "muc-kick:", err)
+	cfg := loadConfig(*configPath, stderr)
+	if cfg == nil {
 		return exitConfig
 	}
 	if *checkOnly {
@@ -90,6 +89,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, stop, cfg, log, ln)
+}
+
+// loadConfig loads the configuration at path, or prints why it cannot on
+// stderr and returns nil (the caller exits with exitConfig).
+func loadConfig(path string, stderr io.Writer) *config.Config {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "muc-kick:", err)
+		return nil
+	}
+	return cfg
 }
 
 // serve runs the daemon on ln until ctx ends or something fails for good,
@@ -325,9 +335,8 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "muc-kick:", err)
+	cfg := loadConfig(*configPath, stderr)
+	if cfg == nil {
 		return exitConfig
 	}
 	fmt.Fprintf(stdout, "ok    %-12s %s is valid\n", "config", *configPath)
@@ -352,9 +361,8 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "muc-kick:", err)
+	cfg := loadConfig(*configPath, stderr)
+	if cfg == nil {
 		return exitConfig
 	}
 	if len(cfg.HTTP.CredentialKeys) == 0 {

@@ -152,7 +152,7 @@ func ParseJID(s string) (string, error) {
 		}
 	}
 	// As servers route it (see package jidprep).
-	jid := strings.ToLower(domain)
+	var jid string
 	if node != "" {
 		n, d, err := prep(node, domain)
 		if err != nil {
