@@ -16,7 +16,7 @@ build:
 # those .ci/install-servers unpacked), each started on loopback; it says
 # first which servers those are. `make deps` installs all four.
 test:
-	@$(GO) run ./internal/xmpptest/servers
+	@$(GO) run ./tools/servers
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # Every test that needs no XMPP server, and none that does: under -short,
@@ -60,12 +60,12 @@ deps:
 # occupants, and a curl that kicks one.
 demo:
 	@command -v prosody >/dev/null || $(MAKE) deps
-	$(GO) run ./internal/demo
+	$(GO) run ./tools/demo
 
 # Throughput, latency and memory, side by side with baselines measured in the
 # same run; prints four tables. BENCH_FLAGS="-quick" for a short run.
 bench:
-	$(GO) run ./internal/bench $(BENCH_FLAGS)
+	$(GO) run ./tools/bench $(BENCH_FLAGS)
 
 # High availability on a two-node ejabberd cluster (each ejabberd found):
 # kicks/s through HAProxy with one muc-kick against two, and the failover
@@ -77,7 +77,7 @@ bench-ha:
 # requests, outcomes, reconnects, goroutines and RSS at start and end.
 # SOAK_FLAGS="-duration 1m" shortens it.
 soak:
-	$(GO) run ./internal/soak $(SOAK_FLAGS)
+	$(GO) run ./tools/soak $(SOAK_FLAGS)
 
 clean:
 	rm -f $(BIN)

@@ -21,7 +21,7 @@
 //
 // Run it from the repository's root with `make soak`, or
 //
-//	go run ./internal/soak -duration 40s -restart-every 10s   # or -short
+//	go run ./tools/soak -duration 40s -restart-every 10s   # or -short
 //
 // It exits 1 if any check failed.
 package main
