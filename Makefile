@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet check fuzz bench bench-ha demo soak deps clean install deb
+.PHONY: all build test test-short vet fuzz bench bench-ha demo soak deps clean install deb
 
 all: build
 
@@ -30,8 +30,6 @@ test-short:
 vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-
-check: vet test
 
 # Each fuzz target for FUZZTIME; the corpus lives in */testdata/fuzz and is
 # replayed by `make test`. A count of executions (Nx), not a duration: a
