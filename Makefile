@@ -27,8 +27,11 @@ test:
 test-short:
 	$(GO) test -race -count=1 -short ./...
 
+# go vet, staticcheck (a pinned version, fetched by go run) and gofmt.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Each fuzz target for FUZZTIME; the corpus lives in */testdata/fuzz and is
