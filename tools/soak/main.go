@@ -366,7 +366,7 @@ func (h *harness) soak(o options) {
 	}
 
 	if n := st.requests.Load(); d.kickLines.Load() != n {
-		h.Errorf("the daemon logged %d kick lines for %d answered requests (one each, says the README)", d.kickLines.Load(), n)
+		h.Errorf("the daemon logged %d kick lines for %d answered requests (one each, says docs/api.md)", d.kickLines.Load(), n)
 	}
 	if d.connected.Load()-1 < int64(restarts) {
 		h.Errorf("%d reconnects for %d restarts", d.connected.Load()-1, restarts)
