@@ -84,13 +84,16 @@ clean:
 	rm -f $(BIN)
 	rm -rf dist
 
-# The binary, the example configuration, the README and the systemd unit
-# (whose ExecStart follows PREFIX). An existing config.toml is never touched.
+# The binary, the example configuration, the README with docs/ beside it,
+# and the systemd unit (whose ExecStart follows PREFIX). An existing
+# config.toml is never touched.
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/muc-kick
 	install -D -m 0644 config.toml.example $(DESTDIR)/etc/muc-kick/config.toml.example
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/muc-kick/README.md
+	install -d $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs/
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|/usr/local/bin/muc-kick|$(PREFIX)/bin/muc-kick|; s|/usr/local/share/doc|$(PREFIX)/share/doc|' \
 		contrib/systemd/muc-kick.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/muc-kick.service
