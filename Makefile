@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := muc-kick
 
-.PHONY: all build test test-short vet check fuzz bench bench-ha demo soak deps clean install deb
+.PHONY: all build test test-short vet fuzz bench bench-ha demo soak deps clean install deb
 
 all: build
 
@@ -16,7 +16,7 @@ build:
 # those .ci/install-servers unpacked), each started on loopback; it says
 # first which servers those are. `make deps` installs all four.
 test:
-	@$(GO) run ./internal/xmpptest/servers
+	@$(GO) run ./tools/servers
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # Every test that needs no XMPP server, and none that does: under -short,
@@ -27,11 +27,12 @@ test:
 test-short:
 	$(GO) test -race -count=1 -short ./...
 
+# go vet, staticcheck (a pinned version, fetched by go run) and gofmt.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-
-check: vet test
 
 # Each fuzz target for FUZZTIME; the corpus lives in */testdata/fuzz and is
 # replayed by `make test`. A count of executions (Nx), not a duration: a
@@ -60,12 +61,12 @@ deps:
 # occupants, and a curl that kicks one.
 demo:
 	@command -v prosody >/dev/null || $(MAKE) deps
-	$(GO) run ./internal/demo
+	$(GO) run ./tools/demo
 
 # Throughput, latency and memory, side by side with baselines measured in the
 # same run; prints four tables. BENCH_FLAGS="-quick" for a short run.
 bench:
-	$(GO) run ./internal/bench $(BENCH_FLAGS)
+	$(GO) run ./tools/bench $(BENCH_FLAGS)
 
 # High availability on a two-node ejabberd cluster (each ejabberd found):
 # kicks/s through HAProxy with one muc-kick against two, and the failover
@@ -77,19 +78,22 @@ bench-ha:
 # requests, outcomes, reconnects, goroutines and RSS at start and end.
 # SOAK_FLAGS="-duration 1m" shortens it.
 soak:
-	$(GO) run ./internal/soak $(SOAK_FLAGS)
+	$(GO) run ./tools/soak $(SOAK_FLAGS)
 
 clean:
 	rm -f $(BIN)
 	rm -rf dist
 
-# The binary, the example configuration, the README and the systemd unit
-# (whose ExecStart follows PREFIX). An existing config.toml is never touched.
+# The binary, the example configuration, the README with docs/ beside it,
+# and the systemd unit (whose ExecStart follows PREFIX). An existing
+# config.toml is never touched.
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/muc-kick
 	install -D -m 0644 config.toml.example $(DESTDIR)/etc/muc-kick/config.toml.example
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/muc-kick/README.md
+	install -d $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs/
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|/usr/local/bin/muc-kick|$(PREFIX)/bin/muc-kick|; s|/usr/local/share/doc|$(PREFIX)/share/doc|' \
 		contrib/systemd/muc-kick.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/muc-kick.service

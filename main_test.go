@@ -450,7 +450,15 @@ func TestSystemdUnit(t *testing.T) {
 		t.Fatalf("make install: %v\n%s", err, out)
 	}
 	unit := filepath.Join(root, "usr/lib/systemd/system/muc-kick.service")
-	for _, f := range []string{"usr/bin/muc-kick", "usr/lib/systemd/system/muc-kick.service", "usr/share/doc/muc-kick/README.md", "etc/muc-kick/config.toml.example"} {
+	want := []string{"usr/bin/muc-kick", "usr/lib/systemd/system/muc-kick.service", "usr/share/doc/muc-kick/README.md", "etc/muc-kick/config.toml.example"}
+	docs, _ := filepath.Glob("docs/*.md")
+	if len(docs) == 0 {
+		t.Fatal("no docs/*.md")
+	}
+	for _, d := range docs {
+		want = append(want, "usr/share/doc/muc-kick/"+d) // beside the README, whose links point there
+	}
+	for _, f := range want {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("make install did not install %s", f)
 		}

@@ -61,45 +61,64 @@ func documentedStatuses(doc *openapi3.T) map[int]bool {
 	return codes
 }
 
-// TestOpenAPIListsREADMEStatuses checks that every status of the README's
-// table appears in the OpenAPI document, and no other.
-func TestOpenAPIListsREADMEStatuses(t *testing.T) {
+// statusTables are the tables of statuses the docs keep, each found by its
+// header: docs/api.md's, every status in detail, and the README's, at a
+// glance.
+var statusTables = []struct{ path, header string }{
+	{"docs/api.md", "| status | when |"},
+	{"README.md", "| status | means |"},
+}
+
+// TestOpenAPIListsDocumentedStatuses checks that every status of each table
+// of statusTables appears in the OpenAPI document, and no other.
+func TestOpenAPIListsDocumentedStatuses(t *testing.T) {
 	doc := loadOpenAPI(t)
-	readme, err := os.ReadFile("README.md")
+	documented := documentedStatuses(doc)
+	for _, st := range statusTables {
+		t.Run(st.path, func(t *testing.T) {
+			inTable := tableStatuses(t, st.path, st.header)
+			for _, code := range inTable {
+				if !documented[code] {
+					t.Errorf("%s lists status %d; %s does not", st.path, code, openAPIPath)
+				}
+			}
+			for code := range documented {
+				if !slices.Contains(inTable, code) {
+					t.Errorf("%s documents status %d; %s's table does not", openAPIPath, code, st.path)
+				}
+			}
+		})
+	}
+}
+
+// tableStatuses returns the statuses of the table under header in the
+// Markdown file at path, to the table's end.
+func tableStatuses(t *testing.T, path, header string) []int {
+	t.Helper()
+	text, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The table under "| status | when | XMPP traffic |", to its end.
-	_, table, ok := bytes.Cut(readme, []byte("| status | when |"))
+	_, table, ok := bytes.Cut(text, []byte(header))
 	if !ok {
-		t.Fatal(`README.md has no table headed "| status | when |"`)
+		t.Fatalf("%s has no table headed %q", path, header)
 	}
 	table, _, _ = bytes.Cut(table, []byte("\n\n"))
-	var inREADME []int
+	var codes []int
 	for _, m := range regexp.MustCompile(`(?m)^\| ([1-5][0-9][0-9]) \|`).FindAllSubmatch(table, -1) {
 		n, _ := strconv.Atoi(string(m[1]))
-		inREADME = append(inREADME, n)
+		codes = append(codes, n)
 	}
-	if len(inREADME) < 10 {
-		t.Fatalf("found only %v in README.md's status table: has its format changed?", inREADME)
+	if len(codes) < 10 {
+		t.Fatalf("found only %v in %s's status table: has its format changed?", codes, path)
 	}
-	documented := documentedStatuses(doc)
-	for _, code := range inREADME {
-		if !documented[code] {
-			t.Errorf("README.md lists status %d; %s does not", code, openAPIPath)
-		}
-	}
-	for code := range documented {
-		if !slices.Contains(inREADME, code) {
-			t.Errorf("%s documents status %d; README.md's table does not", openAPIPath, code)
-		}
-	}
+	return codes
 }
 
 // TestOpenAPI sends real requests to muc-kick against a real server and
 // validates every response against api/openapi.yaml with kin-openapi, so
 // that the document cannot drift from the code. It covers each status of
-// the README's table (see want at the end).
+// docs/api.md's table (see want at the end).
 func TestOpenAPI(t *testing.T) {
 	doc := loadOpenAPI(t)
 	kind := xmpptest.Kinds()[0] // one server suffices: the document is about muc-kick's side

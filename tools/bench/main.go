@@ -28,9 +28,9 @@
 //
 //	make bench                       # the full run, about 16 minutes (part 4: 12)
 //	make bench BENCH_FLAGS=-quick    # about 25 s
-//	go run ./internal/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
-//	go run ./internal/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
-//	go run ./internal/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
+//	go run ./tools/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
+//	go run ./tools/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
+//	go run ./tools/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
 package main
 
 import (

@@ -21,7 +21,7 @@
 //
 // Run it from the repository's root with `make soak`, or
 //
-//	go run ./internal/soak -duration 40s -restart-every 10s   # or -short
+//	go run ./tools/soak -duration 40s -restart-every 10s   # or -short
 //
 // It exits 1 if any check failed.
 package main
@@ -366,7 +366,7 @@ func (h *harness) soak(o options) {
 	}
 
 	if n := st.requests.Load(); d.kickLines.Load() != n {
-		h.Errorf("the daemon logged %d kick lines for %d answered requests (one each, says the README)", d.kickLines.Load(), n)
+		h.Errorf("the daemon logged %d kick lines for %d answered requests (one each, says docs/api.md)", d.kickLines.Load(), n)
 	}
 	if d.connected.Load()-1 < int64(restarts) {
 		h.Errorf("%d reconnects for %d restarts", d.connected.Load()-1, restarts)

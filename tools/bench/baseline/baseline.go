@@ -1,6 +1,6 @@
 // Package baseline is what the benchmark's baselines do with a kick
-// request, so that the bare handler of part 1 (internal/bench) and the
-// holdserver of part 3 (internal/bench/holdserver) do the same work as
+// request, so that the bare handler of part 1 (tools/bench) and the
+// holdserver of part 3 (tools/bench/holdserver) do the same work as
 // muc-kick's HTTP side, and nothing more: decode the JSON body, answer 200
 // with a JSON body.
 package baseline

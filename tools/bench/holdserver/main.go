@@ -1,4 +1,4 @@
-// Command holdserver is the memory baseline of internal/bench: the smallest
+// Command holdserver is the memory baseline of tools/bench: the smallest
 // server that does what muc-kick's HTTP side does for a kick waiting on a
 // slow XMPP server. It serves POST /muc_kick with httprouter on an
 // http.Server with muc-kick's timeouts, decodes the JSON body, and holds the
@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
-	"github.com/muc-kick/muc-kick/internal/bench/baseline"
+	"github.com/muc-kick/muc-kick/tools/bench/baseline"
 )
 
 func main() {

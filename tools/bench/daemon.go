@@ -13,10 +13,10 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/app"
-	"github.com/muc-kick/muc-kick/internal/bench/baseline"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/testkit"
 	"github.com/muc-kick/muc-kick/muc"
+	"github.com/muc-kick/muc-kick/tools/bench/baseline"
 )
 
 // inproc is muc-kick wired in this process by internal/app, as main.go's

@@ -16,7 +16,7 @@ import (
 
 // memory is part 3: the resident memory of the muc-kick binary, idle, in
 // many rooms, and with many kicks waiting for a server that does not answer;
-// beside it, the same for internal/bench/holdserver, the floor net/http sets.
+// beside it, the same for tools/bench/holdserver, the floor net/http sets.
 func memory(o *options) error {
 	section("3. Memory of the daemon: the muc-kick binary as a subprocess, against a fake XMPP server in this process")
 	tb := newTB(o)
@@ -30,13 +30,13 @@ func memoryRuns(tb *testkit.Program, o *options) error {
 	}
 	dir := tb.TempDir()
 	bin, hold := filepath.Join(dir, "muc-kick"), filepath.Join(dir, "holdserver")
-	for _, b := range [][]string{{bin, "."}, {hold, "./internal/bench/holdserver"}} {
+	for _, b := range [][]string{{bin, "."}, {hold, "./tools/bench/holdserver"}} {
 		if err := testkit.Build(b[0], b[1], "-trimpath"); err != nil {
 			return err
 		}
 	}
 	note("go build -trimpath of %s; iq_timeout 5m, linger 1h, log level info, read by the bench; VmRSS from /proc/PID/status, the", root)
-	note("Go columns from the daemon's /metrics, read just after. Baseline: internal/bench/holdserver, httprouter on an http.Server")
+	note("Go columns from the daemon's /metrics, read just after. Baseline: tools/bench/holdserver, httprouter on an http.Server")
 	note("with muc-kick's timeouts that decodes the JSON and holds each request: what net/http alone costs per request held.")
 	fmt.Println()
 
