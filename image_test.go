@@ -27,8 +27,8 @@ import (
 const imageMaxBytes = 20_000_000
 
 // TestContainerImage builds the image with `make image` and runs a real
-// kick through it: the container, its configuration mounted read-only and
-// the component secret as a mounted file, connects to a throw-away Prosody
+// kick through it: the container, with contrib/container/config.toml
+// mounted read-only and the component secret as a mounted file, connects to a throw-away Prosody
 // on the host; a kick posted to the container's port reaches the occupant
 // as a status-307 presence; the image's health check answers; and SIGTERM
 // (podman stop) ends it with exit code 0 within http.shutdown_grace. It
@@ -68,7 +68,7 @@ func TestContainerImage(t *testing.T) {
 		// compose.yaml's sandbox
 		"--read-only", "--cap-drop=all", "--security-opt=no-new-privileges",
 		"--volume", config+":/etc/muc-kick/config.toml:ro",
-		"--volume", secret+":/run/secrets/muc-kick-secret:ro",
+		"--volume", secret+":/run/secrets/component-secret:ro",
 		"--health-cmd", `["/muc-kick", "healthcheck", "-url", "`+url+`/healthz"]`,
 		"--health-interval=disable", image); err != nil {
 		t.Fatalf("podman run: %v", err)
@@ -149,30 +149,35 @@ func checkImage(t *testing.T, pm podman, image, version string) {
 	}
 }
 
-// writeContainerConfig writes, in dir, a muc-kick configuration for srv
-// that listens on port, and the component secret in a file of its own,
+// writeContainerConfig writes, in dir, contrib/container/config.toml (the
+// configuration compose.yaml mounts) with srv's domains and listener, and
+// port to listen on, and the component secret in a file of its own,
 // readable by the image's user alone. The configuration holds no secret
-// (the API's credential is given by its hash), so it can be read by all.
+// (the API's credential is given by its hash, that of testAuth), so it can
+// be read by all.
 func writeContainerConfig(t *testing.T, dir string, srv *xmpptest.Server, port int) (config, secret string) {
 	t.Helper()
+	raw, err := os.ReadFile("contrib/container/config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
 	sum := sha256.Sum256([]byte(testAuth))
-	text := fmt.Sprintf(`[component]
-server = %q
-domain = %q
-secret_file = "/run/secrets/muc-kick-secret"
-iq_timeout = "5s"
-
-[muc]
-domains = [%q]
-
-[http]
-listen = "127.0.0.1:%d"
-shutdown_grace = "30s"
-
-[[http.client]]
-name = "test"
-authorization_sha256 = %q
-`, srv.ComponentAddr, srv.ComponentDomain, srv.MUCDomain, port, hex.EncodeToString(sum[:]))
+	for _, r := range []struct{ old, new string }{
+		{`server = "prosody:5347"`, fmt.Sprintf("server = %q", srv.ComponentAddr)},
+		{`"kick.example.org"`, strconv.Quote(srv.ComponentDomain)},
+		{`"conference.example.org"`, strconv.Quote(srv.MUCDomain)},
+		{`listen = "0.0.0.0:5280"`, fmt.Sprintf(`listen = "127.0.0.1:%d"`, port)},
+		// Kept as they are, but they must be there: the example's
+		// credential is the test's, and the secret is where it is mounted.
+		{hex.EncodeToString(sum[:]), hex.EncodeToString(sum[:])},
+		{`secret_file = "/run/secrets/component-secret"`, `secret_file = "/run/secrets/component-secret"`},
+	} {
+		if strings.Count(text, r.old) != 1 {
+			t.Fatalf("contrib/container/config.toml: want %s once, found it %d times", r.old, strings.Count(text, r.old))
+		}
+		text = strings.Replace(text, r.old, r.new, 1)
+	}
 	config, secret = filepath.Join(dir, "config.toml"), filepath.Join(dir, "secret")
 	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
