@@ -28,9 +28,10 @@ const imageMaxBytes = 20_000_000
 
 // TestContainerImage builds the image with `make image` and runs a real
 // kick through it: the container, with contrib/container/config.toml
-// mounted read-only and the component secret as a mounted file, connects to a throw-away Prosody
-// on the host; a kick posted to the container's port reaches the occupant
-// as a status-307 presence; the image's health check answers; and SIGTERM
+// mounted read-only and the component secret as a mounted file, connects to
+// a throw-away Prosody on the host; a kick posted to the container's port
+// reaches the occupant as a status-307 presence; the image's health check
+// answers; and SIGTERM
 // (podman stop) ends it with exit code 0 within http.shutdown_grace. It
 // runs in the sandbox contrib/container/compose.yaml sets: a read-only
 // root, no capabilities, no privilege gain.
@@ -87,8 +88,9 @@ func TestContainerImage(t *testing.T) {
 	}
 	kickWorks(t, newKickClient(), url, srv, "container@"+srv.MUCDomain, "kicked from a container")
 
-	// The container's stop timeout is the grace period: had muc-kick not
-	// exited by then, podman would kill it, and the exit code would be 137.
+	// The stop timeout is http.shutdown_grace (30 s: config.toml leaves
+	// the default): had muc-kick not exited by then, podman would kill it,
+	// and the exit code would be 137.
 	stopped := time.Now()
 	if out, err := pm.run(t, "stop", "--time", "30", name); err != nil {
 		t.Fatalf("podman stop: %v: %s", err, out)
