@@ -31,10 +31,9 @@ const imageMaxBytes = 20_000_000
 // mounted read-only and the component secret as a mounted file, connects to
 // a throw-away Prosody on the host; a kick posted to the container's port
 // reaches the occupant as a status-307 presence; the image's health check
-// answers; and SIGTERM
-// (podman stop) ends it with exit code 0 within http.shutdown_grace. It
-// runs in the sandbox contrib/container/compose.yaml sets: a read-only
-// root, no capabilities, no privilege gain.
+// answers; and SIGTERM (podman stop) ends it with exit code 0 within
+// http.shutdown_grace. It runs in the sandbox contrib/container/compose.yaml
+// sets: a read-only root, no capabilities, no privilege gain.
 //
 // Podman runs with contrib/container/containers.conf and a storage of its
 // own in a temporary directory (vfs), so that the test leaves nothing in
