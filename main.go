@@ -58,6 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
 		return checkCmd(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheckCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("muc-kick", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`")
