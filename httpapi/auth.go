@@ -9,18 +9,18 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"golang.org/x/time/rate"
 )
 
 // principal is who a request comes from, once authenticated.
 type principal struct {
 	name    string
-	id      string   // a signed credential's token id; "" for a configured client
-	rooms   []string // patterns; none: every room
-	limiter *bucket  // nil: no rate limit
+	id      string        // a signed credential's token id; "" for a configured client
+	rooms   []string      // patterns; none: every room
+	limiter *rate.Limiter // nil: no rate limit
 }
 
 // staticClient is a configured credential, kept as the SHA-256 of the full
@@ -61,8 +61,8 @@ type Auth struct {
 // burst are unchanged.
 func (a *api) buildAuth(auth Auth, old *authState) *authState {
 	st := &authState{revoked: make(map[string]bool)}
-	add := func(name, header, sum string, rooms []string, rate float64, burst int) {
-		c := staticClient{p: &principal{name: name, rooms: rooms}, rate: rate, burst: burst}
+	add := func(name, header, sum string, rooms []string, perSec float64, burst int) {
+		c := staticClient{p: &principal{name: name, rooms: rooms}, rate: perSec, burst: burst}
 		if header != "" {
 			c.sum = sha256.Sum256([]byte(header))
 			scheme, _, _ := strings.Cut(header, " ")
@@ -73,11 +73,11 @@ func (a *api) buildAuth(auth Auth, old *authState) *authState {
 			b, _ := hex.DecodeString(sum) // validated by the configuration
 			copy(c.sum[:], b)
 		}
-		if rate > 0 {
-			c.p.limiter = newBucket(rate, burst, a.opts.Now())
+		if perSec > 0 {
+			c.p.limiter = rate.NewLimiter(rate.Limit(perSec), max(burst, 1))
 			if old != nil {
 				for _, o := range old.clients {
-					if o.p.name == name && o.rate == rate && o.burst == burst {
+					if o.p.name == name && o.rate == perSec && o.burst == burst {
 						c.p.limiter = o.p.limiter
 					}
 				}
@@ -194,7 +194,7 @@ const maxCredentialLimiters = 10000
 
 // credentialLimiter returns the rate limiter of a signed credential: its
 // own rate, if it carries one, else the configured default; nil for none.
-func (a *api) credentialLimiter(c credential.Claims) *bucket {
+func (a *api) credentialLimiter(c credential.Claims) *rate.Limiter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	spec := a.credRate
@@ -207,22 +207,22 @@ func (a *api) credentialLimiter(c credential.Claims) *bucket {
 	if spec.burst <= 0 {
 		spec.burst = max(1, int(spec.rate))
 	}
-	if b := a.credLimits[c.ID]; b != nil && b.rate == spec.rate && b.burst == float64(spec.burst) {
-		return b
+	if l := a.credLimits[c.ID]; l != nil && l.Limit() == rate.Limit(spec.rate) && l.Burst() == spec.burst {
+		return l
 	}
 	now := a.opts.Now()
 	if len(a.credLimits) >= maxCredentialLimiters {
-		for id, b := range a.credLimits {
-			if b.full(now) {
+		for id, l := range a.credLimits {
+			if full(l, now) {
 				delete(a.credLimits, id)
 			}
 		}
 	}
-	b := newBucket(spec.rate, spec.burst, now)
+	l := rate.NewLimiter(rate.Limit(spec.rate), spec.burst)
 	if len(a.credLimits) < maxCredentialLimiters {
-		a.credLimits[c.ID] = b
+		a.credLimits[c.ID] = l
 	}
-	return b
+	return l
 }
 
 // allow applies the client's rate limit.
@@ -230,108 +230,21 @@ func (p *principal) allow(now time.Time) error {
 	if p.limiter == nil {
 		return nil
 	}
-	if wait := p.limiter.take(now); wait > 0 {
+	if wait := take(p.limiter, now); wait > 0 {
 		return &rateLimitError{base: errRateLimited, client: p.name, wait: wait}
 	}
 	return nil
 }
 
-// rateLimitError is a 429: base is errRateLimited (a client's rate) or
-// errThrottled (an address's failed authentication), client who waits.
-type rateLimitError struct {
-	base   error
-	client string
-	wait   time.Duration
-}
-
-func (e *rateLimitError) Error() string {
-	return fmt.Sprintf("%v: %q may try again in %s", e.base, e.client, e.wait.Round(time.Millisecond))
-}
-
-func (e *rateLimitError) Unwrap() error { return e.base }
-
-// mayActOn reports whether the client's rooms cover room.
-func (p *principal) mayActOn(room string) bool {
-	if len(p.rooms) == 0 {
-		return true
-	}
-	for _, pat := range p.rooms {
-		if MatchRoom(pat, room) {
-			return true
-		}
-	}
-	return false
-}
-
-// MatchRoom reports whether room (a canonical bare JID) matches pattern, in
-// which "*" stands for any text, including none. Both are in canonical form
-// (see muc.ParseRoom).
-//
-// It takes time linear in len(room) + len(pattern), whatever the number of
-// stars: the text before the first star must begin the room, the text after
-// the last must end it, and each piece between stars is taken at its
-// leftmost place after the previous one. Taking the leftmost place is never
-// wrong, since a star can stretch over whatever a later place would have
-// skipped, so nothing is ever tried twice (no backtracking).
-func MatchRoom(pattern, room string) bool {
-	first, rest, star := strings.Cut(pattern, "*")
-	if !star {
-		return pattern == room
-	}
-	if !strings.HasPrefix(room, first) {
-		return false
-	}
-	room = room[len(first):]
-	middle, last := "", rest
-	if i := strings.LastIndexByte(rest, '*'); i >= 0 {
-		middle, last = rest[:i], rest[i+1:]
-	}
-	if !strings.HasSuffix(room, last) {
-		return false
-	}
-	room = room[:len(room)-len(last)]
-	for piece := range strings.SplitSeq(middle, "*") {
-		i := strings.Index(room, piece)
-		if i < 0 {
-			return false
-		}
-		room = room[i+len(piece):]
-	}
-	return true
-}
-
-// bucket is a token bucket: rate tokens a second, at most burst.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate float64, burst int, now time.Time) *bucket {
-	b := float64(max(burst, 1))
-	return &bucket{rate: rate, burst: b, tokens: b, last: now}
-}
-
-// full reports whether the bucket has refilled to its burst by now.
-func (b *bucket) full(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst
-}
-
-// take takes one token, or says how long until one is there.
-func (b *bucket) take(now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.After(b.last) {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
+// take takes one token of l at now, or says how long until one is there.
+func take(l *rate.Limiter, now time.Time) time.Duration {
+	if l.AllowN(now, 1) {
 		return 0
 	}
-	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	return time.Duration((1 - l.TokensAt(now)) / float64(l.Limit()) * float64(time.Second))
+}
+
+// full reports whether l has refilled to its burst by now.
+func full(l *rate.Limiter, now time.Time) bool {
+	return l.TokensAt(now) >= float64(l.Burst())
 }

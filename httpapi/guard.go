@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Limits of failed authentication, per remote address.
@@ -37,8 +39,8 @@ const (
 type guard struct {
 	now      func() time.Time
 	log      *slog.Logger
-	burst    float64
-	rate     float64 // failures a second
+	burst    int
+	rate     rate.Limit // failures a second
 	interval time.Duration
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
 	max      int
@@ -50,8 +52,7 @@ type guard struct {
 
 // failures is what the guard knows of one address.
 type failures struct {
-	tokens float64 // failures still allowed
-	last   time.Time
+	limit *rate.Limiter // a token a failure
 	// The summary window: open from the first failure until the timer logs
 	// how many followed.
 	open              bool
@@ -111,19 +112,11 @@ func (g *guard) blocked(addr netip.Prefix) time.Duration {
 	if f == nil {
 		return 0
 	}
-	g.refill(f)
-	if f.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - f.tokens) / g.rate * float64(time.Second))
-}
-
-func (g *guard) refill(f *failures) {
 	now := g.now()
-	if now.After(f.last) {
-		f.tokens = min(g.burst, f.tokens+now.Sub(f.last).Seconds()*g.rate)
-		f.last = now
+	if tokens := f.limit.TokensAt(now); tokens < 1 {
+		return time.Duration((1 - tokens) / float64(g.rate) * float64(time.Second))
 	}
+	return 0
 }
 
 // failed records a failed authentication from addr.
@@ -134,8 +127,7 @@ func (g *guard) failed(addr netip.Prefix) {
 	if f == g.overflow {
 		return
 	}
-	g.refill(f)
-	f.tokens = max(0, f.tokens-1)
+	f.limit.AllowN(g.now(), 1) // none left: the address waits for the next
 }
 
 // entry finds or makes addr's entry; the overflow one if there is no room.
@@ -145,8 +137,9 @@ func (g *guard) entry(addr netip.Prefix) *failures {
 		return f
 	}
 	if len(g.addrs) >= g.max {
+		now := g.now()
 		for a, f := range g.addrs { // forget the addresses that stopped failing
-			if g.refill(f); f.tokens >= g.burst && !f.open {
+			if full(f.limit, now) && !f.open {
 				delete(g.addrs, a)
 			}
 		}
@@ -154,7 +147,7 @@ func (g *guard) entry(addr netip.Prefix) *failures {
 			return g.overflow
 		}
 	}
-	f := &failures{tokens: g.burst, last: g.now()}
+	f := &failures{limit: rate.NewLimiter(g.rate, g.burst)}
 	g.addrs[addr] = f
 	return f
 }
