@@ -21,6 +21,7 @@ var (
 	errRateLimited  = errors.New("too many requests from this client")
 	errThrottled    = errors.New("too many failed authentications from this address")
 	errBusy         = errors.New("too many kicks in flight; try again shortly")
+	errCrossOrigin  = errors.New("cross-origin requests from web browsers are refused: call this API from a server, not from a web page")
 )
 
 // An errorRow is how a failed moderation request is answered: its status,
@@ -38,6 +39,7 @@ type errorRow struct {
 // 405 and 500 and /readyz's 503 are answered where they are set up, in New.)
 var errorTable = []errorRow{
 	{isAny(errUnauthorized), http.StatusUnauthorized, "unauthorized", own},
+	{isAny(errCrossOrigin), http.StatusForbidden, "cross-origin", own},
 	{isAny(errOutOfScope), http.StatusForbidden, "forbidden", own},
 	{isAny(errRateLimited), http.StatusTooManyRequests, "too-many-requests", own},
 	{isAny(errThrottled), http.StatusTooManyRequests, "throttled", own},

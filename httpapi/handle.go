@@ -104,13 +104,15 @@ func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, o
 }
 
 // audit writes the audit line of a request and tells Observe its outcome.
-// Failures from one address are summarised, so a flood cannot drown the log.
+// Failures from one address that are not authenticated (401, refused as
+// cross-origin, throttled) are summarised, so a flood cannot drown the log.
 func (a *api) audit(r *http.Request, act action, x exchange, code int, outcome string, took time.Duration) {
 	client, id := "-", ""
 	if x.who != nil {
 		client, id = x.who.name, x.who.id
 	}
-	if failed := code == http.StatusUnauthorized || errors.Is(x.err, errThrottled); !failed || a.fails.audit(a.fails.addr(r), code != http.StatusUnauthorized) {
+	throttled := errors.Is(x.err, errThrottled)
+	if failed := throttled || code == http.StatusUnauthorized || errors.Is(x.err, errCrossOrigin); !failed || a.fails.audit(a.fails.addr(r), throttled) {
 		attrs := []any{"client", client, "remote", r.RemoteAddr, "room", x.req.MUC, "nick", x.req.Nickname, "jid", x.req.JID,
 			"status", code, "outcome", outcome, "duration", took.Round(time.Microsecond)}
 		if id != "" { // a signed credential: its id, as http.revoked takes it
@@ -125,6 +127,10 @@ func (a *api) audit(r *http.Request, act action, x exchange, code int, outcome s
 
 // do authorizes, decodes and validates the request, and carries it out.
 func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange) {
+	if err := a.crossOrigin.Check(r); err != nil {
+		x.err = errCrossOrigin
+		return x
+	}
 	addr := a.fails.addr(r)
 	if wait := a.fails.blocked(addr); wait > 0 {
 		x.err = &rateLimitError{base: errThrottled, client: addrString(addr), wait: wait}

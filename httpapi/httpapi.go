@@ -105,6 +105,10 @@ type api struct {
 	auth     atomic.Pointer[authState]
 	inFlight chan struct{} // a semaphore
 	fails    *guard
+	// crossOrigin refuses what a browser sends on behalf of another site's
+	// page (Sec-Fetch-Site, or else an Origin that is not the Host); a
+	// request without those headers, as servers and curl send, passes.
+	crossOrigin *http.CrossOriginProtection
 
 	mu         sync.Mutex               // for Update and what follows
 	credRate   rateSpec                 // of signed credentials without their own
@@ -124,6 +128,7 @@ func New(mod Moderator, opts Options) *Handler {
 		credRate: rateSpec{opts.CredentialRate, opts.CredentialBurst}, credLimits: make(map[string]*rate.Limiter)}
 	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked}, nil))
 	a.fails = newGuard(opts)
+	a.crossOrigin = http.NewCrossOriginProtection()
 
 	r := httprouter.New()
 	dir := path.Dir(opts.Path)
