@@ -131,13 +131,7 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 		x.err = errCrossOrigin
 		return x
 	}
-	addr := a.fails.addr(r)
-	if wait := a.fails.blocked(addr); wait > 0 {
-		x.err = &rateLimitError{base: errThrottled, client: addrString(addr), wait: wait}
-		return x
-	}
-	if x.who, x.err = a.authenticate(r.Header.Get("Authorization")); x.err != nil {
-		a.fails.failed(addr)
+	if x.who, x.err = a.identify(r); x.err != nil {
 		return x
 	}
 	if x.err = x.who.allow(a.opts.Now()); x.err != nil {
@@ -165,6 +159,21 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 	defer cancel()
 	x.res, x.err = a.moderate(ctx, act, x.req, r.Header.Get(AbsentHeader) == "ok")
 	return x
+}
+
+// identify authenticates r, unless its address failed too often: then it
+// is throttled before its credential is even looked at. A failure counts
+// against the address.
+func (a *api) identify(r *http.Request) (*principal, error) {
+	addr := a.fails.addr(r)
+	if wait := a.fails.blocked(addr); wait > 0 {
+		return nil, &rateLimitError{base: errThrottled, client: addrString(addr), wait: wait}
+	}
+	p, err := a.authenticate(r.Header.Get("Authorization"))
+	if err != nil {
+		a.fails.failed(addr)
+	}
+	return p, err
 }
 
 // moderate carries out a valid request: the one place that calls the

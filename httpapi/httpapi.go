@@ -191,19 +191,44 @@ func (opts Options) withDefaults() Options {
 	return opts
 }
 
-func (a *api) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	if !a.opts.Ready() {
-		msg := errNotReady.Error()
+// readyz answers 200 when kicks can be carried out, else 503. Why not is
+// said only to a caller on this host or an authenticated one: to others
+// the detail (a standby, a lost server) would map the deployment.
+func (a *api) readyz(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if a.opts.Ready() {
+		writeJSON(w, http.StatusOK, statusBody{"ready"})
+		return
+	}
+	msg := notReadyGeneric
+	if a.mayKnowWhy(r) {
+		msg = errNotReady.Error()
 		if a.opts.NotReady != nil {
 			if err := a.opts.NotReady(); err != nil {
 				msg = err.Error()
 			}
 		}
-		a.retryAfter(w)
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{msg})
-		return
 	}
-	writeJSON(w, http.StatusOK, statusBody{"ready"})
+	a.retryAfter(w)
+	writeJSON(w, http.StatusServiceUnavailable, errorBody{msg})
+}
+
+// notReadyGeneric is /readyz's 503 body for those who may not know why.
+const notReadyGeneric = "not ready"
+
+// mayKnowWhy reports whether r may read why muc-kick is not ready: it comes
+// straight from a loopback address (not through a proxy, which would make
+// every caller look local), or it authenticates (a wrong credential counts
+// as a failed authentication of its address).
+func (a *api) mayKnowWhy(r *http.Request) bool {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && ap.Addr().Unmap().IsLoopback() &&
+		r.Header.Get("X-Forwarded-For") == "" && r.Header.Get("Forwarded") == "" {
+		return true
+	}
+	if r.Header.Get("Authorization") == "" {
+		return false
+	}
+	_, err := a.identify(r)
+	return err == nil
 }
 
 func (a *api) retryAfter(w http.ResponseWriter) {
