@@ -24,21 +24,25 @@ type principal struct {
 }
 
 // staticClient is a configured credential, kept as the SHA-256 of the full
-// header value: comparing hashes in constant time leaks neither the value
-// nor its length.
+// header value (comparing hashes in constant time leaks neither the value
+// nor its length), or as its argon2id hash.
 type staticClient struct {
 	sum   [sha256.Size]byte
+	argon *argonHash // instead of sum
+	phc   string     // the argon2id hash as configured
 	p     *principal
 	rate  float64
 	burst int
 }
 
 // authState is what Update replaces: the configured clients, the revoked
-// names and ids, and the schemes for WWW-Authenticate.
+// names and ids, the schemes for WWW-Authenticate, and the clients known by
+// an argon2id hash with the values verified against them.
 type authState struct {
 	clients []staticClient
 	revoked map[string]bool
 	schemes []string
+	slow    *slowAuth // nil: no argon2id client
 }
 
 // Auth is the part of Options that SIGHUP can change without a restart.
@@ -61,35 +65,13 @@ type Auth struct {
 // burst are unchanged.
 func (a *api) buildAuth(auth Auth, old *authState) *authState {
 	st := &authState{revoked: make(map[string]bool)}
-	add := func(name, header, sum string, rooms []string, perSec float64, burst int) {
-		c := staticClient{p: &principal{name: name, rooms: rooms}, rate: perSec, burst: burst}
-		if header != "" {
-			c.sum = sha256.Sum256([]byte(header))
-			scheme, _, _ := strings.Cut(header, " ")
-			if !slices.Contains(st.schemes, scheme) {
-				st.schemes = append(st.schemes, scheme)
-			}
-		} else {
-			b, _ := hex.DecodeString(sum) // validated by the configuration
-			copy(c.sum[:], b)
-		}
-		if perSec > 0 {
-			c.p.limiter = rate.NewLimiter(rate.Limit(perSec), max(burst, 1))
-			if old != nil {
-				for _, o := range old.clients {
-					if o.p.name == name && o.rate == perSec && o.burst == burst {
-						c.p.limiter = o.p.limiter
-					}
-				}
-			}
-		}
-		st.clients = append(st.clients, c)
-	}
 	if auth.AuthorizationHeader != "" {
-		add("default", auth.AuthorizationHeader, "", nil, 0, 0)
+		st.add(Client{Name: "default", Header: auth.AuthorizationHeader}, old)
 	}
 	for _, c := range auth.Clients {
-		add(c.Name, c.Header, c.SHA256, c.Rooms, c.Rate, c.Burst)
+		if err := st.add(c, old); err != nil {
+			a.log.Error("httpapi: client refused", "client", c.Name, "err", err)
+		}
 	}
 	if len(a.opts.CredentialKeys) > 0 && !slices.Contains(st.schemes, "Bearer") {
 		st.schemes = append(st.schemes, "Bearer")
@@ -101,6 +83,47 @@ func (a *api) buildAuth(auth Auth, old *authState) *authState {
 		st.revoked[r] = true
 	}
 	return st
+}
+
+// add adds a configured client, which keeps the rate limiter of the one of
+// its name in old, if any, when its rate and burst are unchanged.
+func (st *authState) add(cl Client, old *authState) error {
+	c := staticClient{p: &principal{name: cl.Name, rooms: cl.Rooms}, rate: cl.Rate, burst: cl.Burst}
+	switch {
+	case cl.Header != "":
+		c.sum = sha256.Sum256([]byte(cl.Header))
+		scheme, _, _ := strings.Cut(cl.Header, " ")
+		if !slices.Contains(st.schemes, scheme) {
+			st.schemes = append(st.schemes, scheme)
+		}
+	case cl.Argon2id != "":
+		h, err := parseArgon2id(cl.Argon2id) // validated by the configuration
+		if err != nil {
+			return err
+		}
+		c.argon, c.phc = &h, cl.Argon2id
+		if st.slow == nil {
+			st.slow = newSlowAuth()
+		}
+	default:
+		b, _ := hex.DecodeString(cl.SHA256) // validated by the configuration
+		copy(c.sum[:], b)
+	}
+	if cl.Rate > 0 {
+		c.p.limiter = rate.NewLimiter(rate.Limit(cl.Rate), max(cl.Burst, 1))
+		if old != nil {
+			for _, o := range old.clients {
+				if o.p.name == cl.Name && o.rate == cl.Rate && o.burst == cl.Burst {
+					c.p.limiter = o.p.limiter
+				}
+			}
+		}
+	}
+	st.clients = append(st.clients, c)
+	if c.argon != nil {
+		st.slow.clients = append(st.slow.clients, c)
+	}
+	return nil
 }
 
 // Update replaces the configured clients, the revoked credentials and the
@@ -122,7 +145,7 @@ func (h *Handler) Update(auth Auth) (changes []string) {
 		switch {
 		case !ok:
 			changes = append(changes, "client "+c.p.name+" added")
-		case o.sum != c.sum || !slices.Equal(o.p.rooms, c.p.rooms) || o.rate != c.rate || o.burst != c.burst:
+		case o.sum != c.sum || o.phc != c.phc || !slices.Equal(o.p.rooms, c.p.rooms) || o.rate != c.rate || o.burst != c.burst:
 			changes = append(changes, "client "+c.p.name+" changed")
 		}
 		delete(before, c.p.name)
@@ -154,7 +177,13 @@ type rateSpec struct {
 	burst int
 }
 
-// authenticate finds the client an Authorization value belongs to.
+// errInvalidCredential is a Bearer value that is no signed credential.
+var errInvalidCredential = fmt.Errorf("%w: not a valid credential", errUnauthorized)
+
+// authenticate finds the client an Authorization value belongs to: a
+// configured one by its header or SHA-256, then one verified by its argon2id
+// hash before (cached), then a signed credential, then, paying argon2id, a
+// configured one by its hash.
 func (a *api) authenticate(header string) (*principal, error) {
 	if header == "" {
 		return nil, fmt.Errorf("%w: it is missing", errUnauthorized)
@@ -163,23 +192,39 @@ func (a *api) authenticate(header string) (*principal, error) {
 	sum := sha256.Sum256([]byte(header))
 	var found *principal
 	for _, c := range st.clients { // no early exit: every request costs the same
-		if subtle.ConstantTimeCompare(sum[:], c.sum[:]) == 1 {
+		if c.argon == nil && subtle.ConstantTimeCompare(sum[:], c.sum[:]) == 1 {
 			found = c.p
 		}
 	}
 	if found != nil {
 		return found, nil
 	}
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || len(a.opts.CredentialKeys) == 0 {
-		return nil, errUnauthorized
+	if p := st.slow.cached(header); p != nil {
+		return p, nil
 	}
+	err := errUnauthorized
+	if token, ok := strings.CutPrefix(header, "Bearer "); ok && len(a.opts.CredentialKeys) > 0 {
+		var p *principal
+		if p, err = a.signed(st, token); !errors.Is(err, errInvalidCredential) {
+			return p, err
+		}
+	}
+	if st.slow != nil {
+		if p, serr := a.argon.verify(st.slow, header, a.opts.Now()); p != nil || serr != nil {
+			return p, serr
+		}
+	}
+	return nil, err
+}
+
+// signed verifies a signed credential.
+func (a *api) signed(st *authState, token string) (*principal, error) {
 	claims, err := credential.Verify(a.opts.CredentialKeys, a.opts.CredentialHost, token, a.opts.Now())
 	switch {
 	case errors.Is(err, credential.ErrExpired):
 		return nil, fmt.Errorf("%w: the credential of %q expired (id %s)", errUnauthorized, claims.Name, claims.ID)
 	case err != nil:
-		return nil, fmt.Errorf("%w: not a valid credential", errUnauthorized)
+		return nil, errInvalidCredential
 	case st.revoked[claims.Name] || st.revoked[claims.ID]:
 		return nil, fmt.Errorf("%w: the credential of %q (id %s) is revoked", errUnauthorized, claims.Name, claims.ID)
 	}

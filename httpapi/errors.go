@@ -43,7 +43,7 @@ var errorTable = []errorRow{
 	{isAny(errOutOfScope), http.StatusForbidden, "forbidden", own},
 	{isAny(errRateLimited), http.StatusTooManyRequests, "too-many-requests", own},
 	{isAny(errThrottled), http.StatusTooManyRequests, "throttled", own},
-	{isAny(errBusy), http.StatusServiceUnavailable, "service-unavailable", own},
+	{isAny(errBusy, errVerifyBusy), http.StatusServiceUnavailable, "service-unavailable", own},
 	{isAny(errTooLarge), http.StatusRequestEntityTooLarge, "request-entity-too-large", own},
 	{isAny(errBadRequest), http.StatusBadRequest, "bad-request", func(err error) string {
 		return strings.TrimPrefix(err.Error(), "bad request: ")

@@ -91,11 +91,15 @@ type Options struct {
 // Client is a named caller with its own credential.
 type Client struct {
 	Name   string
-	Header string   // the exact Authorization value, or
-	SHA256 string   // its hex SHA-256
-	Rooms  []string // patterns ("team-*@conference.example.org"); none: all rooms
-	Rate   float64  // requests per second; 0: no limit
-	Burst  int
+	Header string // the exact Authorization value, or
+	SHA256 string // its hex SHA-256, or
+	// Argon2id is its argon2id hash in PHC format (see HashArgon2id):
+	// salted and slow, so that the configuration does not let a local
+	// reader test guesses of a low-entropy value quickly.
+	Argon2id string
+	Rooms    []string // patterns ("team-*@conference.example.org"); none: all rooms
+	Rate     float64  // requests per second; 0: no limit
+	Burst    int
 }
 
 type api struct {
@@ -105,6 +109,7 @@ type api struct {
 	auth     atomic.Pointer[authState]
 	inFlight chan struct{} // a semaphore
 	fails    *guard
+	argon    *argonGate
 	// crossOrigin refuses what a browser sends on behalf of another site's
 	// page (Sec-Fetch-Site, or else an Origin that is not the Host); a
 	// request without those headers, as servers and curl send, passes.
@@ -126,6 +131,7 @@ func New(mod Moderator, opts Options) *Handler {
 	opts = opts.withDefaults()
 	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight),
 		credRate: rateSpec{opts.CredentialRate, opts.CredentialBurst}, credLimits: make(map[string]*rate.Limiter)}
+	a.argon = newArgonGate()
 	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked}, nil))
 	a.fails = newGuard(opts)
 	a.crossOrigin = http.NewCrossOriginProtection()
