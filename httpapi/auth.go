@@ -18,8 +18,9 @@ import (
 // principal is who a request comes from, once authenticated.
 type principal struct {
 	name    string
-	id      string        // a signed credential's token id; "" for a configured client
-	rooms   []string      // patterns; none: every room
+	id      string   // a signed credential's token id; "" for a configured client
+	rooms   []string // patterns; none: every room
+	actions credential.Actions
 	limiter *rate.Limiter // nil: no rate limit
 }
 
@@ -66,7 +67,9 @@ type Auth struct {
 func (a *api) buildAuth(auth Auth, old *authState) *authState {
 	st := &authState{revoked: make(map[string]bool)}
 	if auth.AuthorizationHeader != "" {
-		st.add(Client{Name: "default", Header: auth.AuthorizationHeader}, old)
+		// mod_http_muc_kick's single credential: the whole trust of a
+		// one-backend setup.
+		st.add(Client{Name: "default", Header: auth.AuthorizationHeader, Actions: credential.Everything}, old)
 	}
 	for _, c := range auth.Clients {
 		if err := st.add(c, old); err != nil {
@@ -88,7 +91,11 @@ func (a *api) buildAuth(auth Auth, old *authState) *authState {
 // add adds a configured client, which keeps the rate limiter of the one of
 // its name in old, if any, when its rate and burst are unchanged.
 func (st *authState) add(cl Client, old *authState) error {
-	c := staticClient{p: &principal{name: cl.Name, rooms: cl.Rooms}, rate: cl.Rate, burst: cl.Burst}
+	acts := cl.Actions
+	if acts == 0 {
+		acts = credential.ActionsOf(credential.DefaultActions...)
+	}
+	c := staticClient{p: &principal{name: cl.Name, rooms: cl.Rooms, actions: acts}, rate: cl.Rate, burst: cl.Burst}
 	switch {
 	case cl.Header != "":
 		c.sum = sha256.Sum256([]byte(cl.Header))
@@ -145,7 +152,7 @@ func (h *Handler) Update(auth Auth) (changes []string) {
 		switch {
 		case !ok:
 			changes = append(changes, "client "+c.p.name+" added")
-		case o.sum != c.sum || o.phc != c.phc || !slices.Equal(o.p.rooms, c.p.rooms) || o.rate != c.rate || o.burst != c.burst:
+		case o.sum != c.sum || o.phc != c.phc || !slices.Equal(o.p.rooms, c.p.rooms) || o.p.actions != c.p.actions || o.rate != c.rate || o.burst != c.burst:
 			changes = append(changes, "client "+c.p.name+" changed")
 		}
 		delete(before, c.p.name)
@@ -228,7 +235,18 @@ func (a *api) signed(st *authState, token string) (*principal, error) {
 	case st.revoked[claims.Name] || st.revoked[claims.ID]:
 		return nil, fmt.Errorf("%w: the credential of %q (id %s) is revoked", errUnauthorized, claims.Name, claims.ID)
 	}
-	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, limiter: a.credentialLimiter(claims)}, nil
+	acts, err := claimedActions(claims)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the credential of %q (id %s) lists an %v", errUnauthorized, claims.Name, claims.ID, err)
+	}
+	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, actions: acts, limiter: a.credentialLimiter(claims)}, nil
+}
+
+// claimedActions are the actions a signed credential grants. Claims carry
+// none yet, which means credential.DefaultActions; when credential.Claims
+// gains its "act" claim, nil below becomes c.Actions.
+func claimedActions(c credential.Claims) (credential.Actions, error) {
+	return credential.ParseActions(nil)
 }
 
 // maxCredentialLimiters bounds the rate limiters of signed credentials.

@@ -18,6 +18,7 @@ var (
 	errTooLarge     = errors.New("request body too large")
 	errNotReady     = errors.New("not connected to the XMPP server; try again shortly")
 	errOutOfScope   = errors.New("this client may not act on that room")
+	errNotAllowed   = errors.New("this client may not")
 	errRateLimited  = errors.New("too many requests from this client")
 	errThrottled    = errors.New("too many failed authentications from this address")
 	errBusy         = errors.New("too many kicks in flight; try again shortly")
@@ -40,6 +41,7 @@ type errorRow struct {
 var errorTable = []errorRow{
 	{isAny(errUnauthorized), http.StatusUnauthorized, "unauthorized", own},
 	{isAny(errCrossOrigin), http.StatusForbidden, "cross-origin", own},
+	{isAny(errNotAllowed), http.StatusForbidden, "action-not-allowed", own},
 	{isAny(errOutOfScope), http.StatusForbidden, "forbidden", own},
 	{isAny(errRateLimited), http.StatusTooManyRequests, "too-many-requests", own},
 	{isAny(errThrottled), http.StatusTooManyRequests, "throttled", own},

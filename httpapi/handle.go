@@ -9,21 +9,25 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/muc-kick/muc-kick/internal/credential"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
-type action int
+// action is what a route does: the right a caller must hold for it, and
+// the outcome word of its success, for the log and metrics.
+type action struct {
+	right credential.Action
+	done  string
+}
 
-const (
-	actionKick action = iota
-	actionBan
-	actionUnban
+// The actions of the routes.
+var (
+	actionKick  = action{credential.Kick, "kicked"}
+	actionBan   = action{credential.Ban, "banned"}
+	actionUnban = action{credential.Unban, "unbanned"}
 )
 
-func (a action) String() string { return [...]string{"kick", "ban", "unban"}[a] }
-
-// done is the outcome word of a success, for the log and metrics.
-func (a action) done() string { return [...]string{"kicked", "banned", "unbanned"}[a] }
+func (a action) String() string { return string(a.right) }
 
 // request is the body of a POST: mod_http_muc_kick's {"nickname", "muc",
 // "reason"}, or "jid" instead of "nickname".
@@ -78,7 +82,7 @@ func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, o
 		if x.res.Absent != nil {
 			return http.StatusOK, "absent"
 		}
-		return http.StatusOK, act.done()
+		return http.StatusOK, act.done
 	}
 	code, msg, outcome := classify(x.err)
 	switch code {
@@ -132,6 +136,10 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 		return x
 	}
 	if x.who, x.err = a.identify(r); x.err != nil {
+		return x
+	}
+	if !x.who.actions.Has(act.right) {
+		x.err = fmt.Errorf("%w %s (client %q may: %s)", errNotAllowed, act, x.who.name, x.who.actions)
 		return x
 	}
 	if x.err = x.who.allow(a.opts.Now()); x.err != nil {

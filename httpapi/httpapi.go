@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/muc-kick/muc-kick/internal/credential"
 	"golang.org/x/time/rate"
 )
 
@@ -98,8 +99,11 @@ type Client struct {
 	// reader test guesses of a low-entropy value quickly.
 	Argon2id string
 	Rooms    []string // patterns ("team-*@conference.example.org"); none: all rooms
-	Rate     float64  // requests per second; 0: no limit
-	Burst    int
+	// Actions it may take; the zero value means credential.DefaultActions
+	// (kick, ban, unban: what every client could do before actions).
+	Actions credential.Actions
+	Rate    float64 // requests per second; 0: no limit
+	Burst   int
 }
 
 type api struct {
