@@ -24,7 +24,7 @@ const (
 	// logged as any request is; the others in the following interval are
 	// counted and logged as one line at its end.
 	DefaultFailureLogInterval = 30 * time.Second
-	// maxTrackedAddrs bounds the table of addresses (some 100 bytes each).
+	// maxTrackedAddrs bounds the table of addresses (some 270 bytes each).
 	maxTrackedAddrs = 10000
 )
 
