@@ -9,10 +9,10 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"golang.org/x/time/rate"
 )
 
 // principal is who a request comes from, once authenticated.
@@ -20,25 +20,30 @@ type principal struct {
 	name    string
 	id      string   // a signed credential's token id; "" for a configured client
 	rooms   []string // patterns; none: every room
-	limiter *bucket  // nil: no rate limit
+	actions credential.Actions
+	limiter *rate.Limiter // nil: no rate limit
 }
 
 // staticClient is a configured credential, kept as the SHA-256 of the full
-// header value: comparing hashes in constant time leaks neither the value
-// nor its length.
+// header value (comparing hashes in constant time leaks neither the value
+// nor its length), or as its argon2id hash.
 type staticClient struct {
 	sum   [sha256.Size]byte
+	argon *argonHash // instead of sum
+	phc   string     // the argon2id hash as configured
 	p     *principal
 	rate  float64
 	burst int
 }
 
 // authState is what Update replaces: the configured clients, the revoked
-// names and ids, and the schemes for WWW-Authenticate.
+// names and ids, the schemes for WWW-Authenticate, and the clients known by
+// an argon2id hash with the values verified against them.
 type authState struct {
 	clients []staticClient
 	revoked map[string]bool
 	schemes []string
+	slow    *slowAuth // nil: no argon2id client
 }
 
 // Auth is the part of Options that SIGHUP can change without a restart.
@@ -61,35 +66,15 @@ type Auth struct {
 // burst are unchanged.
 func (a *api) buildAuth(auth Auth, old *authState) *authState {
 	st := &authState{revoked: make(map[string]bool)}
-	add := func(name, header, sum string, rooms []string, rate float64, burst int) {
-		c := staticClient{p: &principal{name: name, rooms: rooms}, rate: rate, burst: burst}
-		if header != "" {
-			c.sum = sha256.Sum256([]byte(header))
-			scheme, _, _ := strings.Cut(header, " ")
-			if !slices.Contains(st.schemes, scheme) {
-				st.schemes = append(st.schemes, scheme)
-			}
-		} else {
-			b, _ := hex.DecodeString(sum) // validated by the configuration
-			copy(c.sum[:], b)
-		}
-		if rate > 0 {
-			c.p.limiter = newBucket(rate, burst, a.opts.Now())
-			if old != nil {
-				for _, o := range old.clients {
-					if o.p.name == name && o.rate == rate && o.burst == burst {
-						c.p.limiter = o.p.limiter
-					}
-				}
-			}
-		}
-		st.clients = append(st.clients, c)
-	}
 	if auth.AuthorizationHeader != "" {
-		add("default", auth.AuthorizationHeader, "", nil, 0, 0)
+		// mod_http_muc_kick's single credential: the whole trust of a
+		// one-backend setup.
+		st.add(Client{Name: "default", Header: auth.AuthorizationHeader, Actions: credential.Everything}, old)
 	}
 	for _, c := range auth.Clients {
-		add(c.Name, c.Header, c.SHA256, c.Rooms, c.Rate, c.Burst)
+		if err := st.add(c, old); err != nil {
+			a.log.Error("httpapi: client refused", "client", c.Name, "err", err)
+		}
 	}
 	if len(a.opts.CredentialKeys) > 0 && !slices.Contains(st.schemes, "Bearer") {
 		st.schemes = append(st.schemes, "Bearer")
@@ -101,6 +86,51 @@ func (a *api) buildAuth(auth Auth, old *authState) *authState {
 		st.revoked[r] = true
 	}
 	return st
+}
+
+// add adds a configured client, which keeps the rate limiter of the one of
+// its name in old, if any, when its rate and burst are unchanged.
+func (st *authState) add(cl Client, old *authState) error {
+	acts := cl.Actions
+	if acts == 0 {
+		acts = credential.ActionsOf(credential.DefaultActions...)
+	}
+	c := staticClient{p: &principal{name: cl.Name, rooms: cl.Rooms, actions: acts}, rate: cl.Rate, burst: cl.Burst}
+	switch {
+	case cl.Header != "":
+		c.sum = sha256.Sum256([]byte(cl.Header))
+		scheme, _, _ := strings.Cut(cl.Header, " ")
+		if !slices.Contains(st.schemes, scheme) {
+			st.schemes = append(st.schemes, scheme)
+		}
+	case cl.Argon2id != "":
+		h, err := parseArgon2id(cl.Argon2id) // validated by the configuration
+		if err != nil {
+			return err
+		}
+		c.argon, c.phc = &h, cl.Argon2id
+		if st.slow == nil {
+			st.slow = newSlowAuth()
+		}
+	default:
+		b, _ := hex.DecodeString(cl.SHA256) // validated by the configuration
+		copy(c.sum[:], b)
+	}
+	if cl.Rate > 0 {
+		c.p.limiter = rate.NewLimiter(rate.Limit(cl.Rate), max(cl.Burst, 1))
+		if old != nil {
+			for _, o := range old.clients {
+				if o.p.name == cl.Name && o.rate == cl.Rate && o.burst == cl.Burst {
+					c.p.limiter = o.p.limiter
+				}
+			}
+		}
+	}
+	st.clients = append(st.clients, c)
+	if c.argon != nil {
+		st.slow.clients = append(st.slow.clients, c)
+	}
+	return nil
 }
 
 // Update replaces the configured clients, the revoked credentials and the
@@ -122,7 +152,7 @@ func (h *Handler) Update(auth Auth) (changes []string) {
 		switch {
 		case !ok:
 			changes = append(changes, "client "+c.p.name+" added")
-		case o.sum != c.sum || !slices.Equal(o.p.rooms, c.p.rooms) || o.rate != c.rate || o.burst != c.burst:
+		case o.sum != c.sum || o.phc != c.phc || !slices.Equal(o.p.rooms, c.p.rooms) || o.p.actions != c.p.actions || o.rate != c.rate || o.burst != c.burst:
 			changes = append(changes, "client "+c.p.name+" changed")
 		}
 		delete(before, c.p.name)
@@ -154,7 +184,13 @@ type rateSpec struct {
 	burst int
 }
 
-// authenticate finds the client an Authorization value belongs to.
+// errInvalidCredential is a Bearer value that is no signed credential.
+var errInvalidCredential = fmt.Errorf("%w: not a valid credential", errUnauthorized)
+
+// authenticate finds the client an Authorization value belongs to: a
+// configured one by its header or SHA-256, then one verified by its argon2id
+// hash before (cached), then a signed credential, then, paying argon2id, a
+// configured one by its hash.
 func (a *api) authenticate(header string) (*principal, error) {
 	if header == "" {
 		return nil, fmt.Errorf("%w: it is missing", errUnauthorized)
@@ -163,27 +199,54 @@ func (a *api) authenticate(header string) (*principal, error) {
 	sum := sha256.Sum256([]byte(header))
 	var found *principal
 	for _, c := range st.clients { // no early exit: every request costs the same
-		if subtle.ConstantTimeCompare(sum[:], c.sum[:]) == 1 {
+		if c.argon == nil && subtle.ConstantTimeCompare(sum[:], c.sum[:]) == 1 {
 			found = c.p
 		}
 	}
 	if found != nil {
 		return found, nil
 	}
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || len(a.opts.CredentialKeys) == 0 {
-		return nil, errUnauthorized
+	if p := st.slow.cached(header); p != nil {
+		return p, nil
 	}
+	err := errUnauthorized
+	if token, ok := strings.CutPrefix(header, "Bearer "); ok && len(a.opts.CredentialKeys) > 0 {
+		var p *principal
+		if p, err = a.signed(st, token); !errors.Is(err, errInvalidCredential) {
+			return p, err
+		}
+	}
+	if st.slow != nil {
+		if p, serr := a.argon.verify(st.slow, header, a.opts.Now()); p != nil || serr != nil {
+			return p, serr
+		}
+	}
+	return nil, err
+}
+
+// signed verifies a signed credential.
+func (a *api) signed(st *authState, token string) (*principal, error) {
 	claims, err := credential.Verify(a.opts.CredentialKeys, a.opts.CredentialHost, token, a.opts.Now())
 	switch {
 	case errors.Is(err, credential.ErrExpired):
 		return nil, fmt.Errorf("%w: the credential of %q expired (id %s)", errUnauthorized, claims.Name, claims.ID)
 	case err != nil:
-		return nil, fmt.Errorf("%w: not a valid credential", errUnauthorized)
+		return nil, errInvalidCredential
 	case st.revoked[claims.Name] || st.revoked[claims.ID]:
 		return nil, fmt.Errorf("%w: the credential of %q (id %s) is revoked", errUnauthorized, claims.Name, claims.ID)
 	}
-	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, limiter: a.credentialLimiter(claims)}, nil
+	acts, err := claimedActions(claims)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the credential of %q (id %s) lists an %v", errUnauthorized, claims.Name, claims.ID, err)
+	}
+	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, actions: acts, limiter: a.credentialLimiter(claims)}, nil
+}
+
+// claimedActions are the actions a signed credential grants. Claims carry
+// none yet, which means credential.DefaultActions; when credential.Claims
+// gains its "act" claim, nil below becomes c.Actions.
+func claimedActions(c credential.Claims) (credential.Actions, error) {
+	return credential.ParseActions(nil)
 }
 
 // maxCredentialLimiters bounds the rate limiters of signed credentials.
@@ -194,7 +257,7 @@ const maxCredentialLimiters = 10000
 
 // credentialLimiter returns the rate limiter of a signed credential: its
 // own rate, if it carries one, else the configured default; nil for none.
-func (a *api) credentialLimiter(c credential.Claims) *bucket {
+func (a *api) credentialLimiter(c credential.Claims) *rate.Limiter {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	spec := a.credRate
@@ -207,22 +270,22 @@ func (a *api) credentialLimiter(c credential.Claims) *bucket {
 	if spec.burst <= 0 {
 		spec.burst = max(1, int(spec.rate))
 	}
-	if b := a.credLimits[c.ID]; b != nil && b.rate == spec.rate && b.burst == float64(spec.burst) {
-		return b
+	if l := a.credLimits[c.ID]; l != nil && l.Limit() == rate.Limit(spec.rate) && l.Burst() == spec.burst {
+		return l
 	}
 	now := a.opts.Now()
 	if len(a.credLimits) >= maxCredentialLimiters {
-		for id, b := range a.credLimits {
-			if b.full(now) {
+		for id, l := range a.credLimits {
+			if full(l, now) {
 				delete(a.credLimits, id)
 			}
 		}
 	}
-	b := newBucket(spec.rate, spec.burst, now)
+	l := rate.NewLimiter(rate.Limit(spec.rate), spec.burst)
 	if len(a.credLimits) < maxCredentialLimiters {
-		a.credLimits[c.ID] = b
+		a.credLimits[c.ID] = l
 	}
-	return b
+	return l
 }
 
 // allow applies the client's rate limit.
@@ -230,108 +293,21 @@ func (p *principal) allow(now time.Time) error {
 	if p.limiter == nil {
 		return nil
 	}
-	if wait := p.limiter.take(now); wait > 0 {
+	if wait := take(p.limiter, now); wait > 0 {
 		return &rateLimitError{base: errRateLimited, client: p.name, wait: wait}
 	}
 	return nil
 }
 
-// rateLimitError is a 429: base is errRateLimited (a client's rate) or
-// errThrottled (an address's failed authentication), client who waits.
-type rateLimitError struct {
-	base   error
-	client string
-	wait   time.Duration
-}
-
-func (e *rateLimitError) Error() string {
-	return fmt.Sprintf("%v: %q may try again in %s", e.base, e.client, e.wait.Round(time.Millisecond))
-}
-
-func (e *rateLimitError) Unwrap() error { return e.base }
-
-// mayActOn reports whether the client's rooms cover room.
-func (p *principal) mayActOn(room string) bool {
-	if len(p.rooms) == 0 {
-		return true
-	}
-	for _, pat := range p.rooms {
-		if MatchRoom(pat, room) {
-			return true
-		}
-	}
-	return false
-}
-
-// MatchRoom reports whether room (a canonical bare JID) matches pattern, in
-// which "*" stands for any text, including none. Both are in canonical form
-// (see muc.ParseRoom).
-//
-// It takes time linear in len(room) + len(pattern), whatever the number of
-// stars: the text before the first star must begin the room, the text after
-// the last must end it, and each piece between stars is taken at its
-// leftmost place after the previous one. Taking the leftmost place is never
-// wrong, since a star can stretch over whatever a later place would have
-// skipped, so nothing is ever tried twice (no backtracking).
-func MatchRoom(pattern, room string) bool {
-	first, rest, star := strings.Cut(pattern, "*")
-	if !star {
-		return pattern == room
-	}
-	if !strings.HasPrefix(room, first) {
-		return false
-	}
-	room = room[len(first):]
-	middle, last := "", rest
-	if i := strings.LastIndexByte(rest, '*'); i >= 0 {
-		middle, last = rest[:i], rest[i+1:]
-	}
-	if !strings.HasSuffix(room, last) {
-		return false
-	}
-	room = room[:len(room)-len(last)]
-	for piece := range strings.SplitSeq(middle, "*") {
-		i := strings.Index(room, piece)
-		if i < 0 {
-			return false
-		}
-		room = room[i+len(piece):]
-	}
-	return true
-}
-
-// bucket is a token bucket: rate tokens a second, at most burst.
-type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate float64, burst int, now time.Time) *bucket {
-	b := float64(max(burst, 1))
-	return &bucket{rate: rate, burst: b, tokens: b, last: now}
-}
-
-// full reports whether the bucket has refilled to its burst by now.
-func (b *bucket) full(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst
-}
-
-// take takes one token, or says how long until one is there.
-func (b *bucket) take(now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.After(b.last) {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
+// take takes one token of l at now, or says how long until one is there.
+func take(l *rate.Limiter, now time.Time) time.Duration {
+	if l.AllowN(now, 1) {
 		return 0
 	}
-	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	return time.Duration((1 - l.TokensAt(now)) / float64(l.Limit()) * float64(time.Second))
+}
+
+// full reports whether l has refilled to its burst by now.
+func full(l *rate.Limiter, now time.Time) bool {
+	return l.TokensAt(now) >= float64(l.Burst())
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"container/list"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Limits of failed authentication, per remote address.
@@ -21,7 +24,7 @@ const (
 	// logged as any request is; the others in the following interval are
 	// counted and logged as one line at its end.
 	DefaultFailureLogInterval = 30 * time.Second
-	// maxTrackedAddrs bounds the table of addresses (some 100 bytes each).
+	// maxTrackedAddrs bounds the table of addresses (some 270 bytes each).
 	maxTrackedAddrs = 10000
 )
 
@@ -34,24 +37,32 @@ const (
 // new address is not limited (its failures are still counted and
 // summarised): an attacker with more than maxTrackedAddrs addresses escapes
 // the limit, but can neither grow the memory nor block anyone.
+//
+// Every operation is O(1) under the mutex that every request takes: the
+// entries are kept in the order of their last failure, least recent first,
+// and before an address gets a new entry the least recent are forgotten as
+// long as they have stopped failing (their burst refilled, their summary
+// window closed). The first that has not stops the search: entries behind
+// it are forgotten once it is.
 type guard struct {
 	now      func() time.Time
 	log      *slog.Logger
-	burst    float64
-	rate     float64 // failures a second
+	burst    int
+	rate     rate.Limit // failures a second
 	interval time.Duration
 	trusted  []netip.Prefix // proxies whose X-Forwarded-For is believed
 	max      int
 
 	mu       sync.Mutex
-	addrs    map[netip.Prefix]*failures
-	overflow *failures // the addresses the full table has no room for
+	addrs    map[netip.Prefix]*list.Element // of order
+	order    list.List                      // of *failures, least recently failed first
+	overflow *failures                      // the addresses the full table has no room for
 }
 
 // failures is what the guard knows of one address.
 type failures struct {
-	tokens float64 // failures still allowed
-	last   time.Time
+	addr  netip.Prefix
+	limit *rate.Limiter // a token a failure
 	// The summary window: open from the first failure until the timer logs
 	// how many followed.
 	open              bool
@@ -61,7 +72,7 @@ type failures struct {
 func newGuard(opts Options) *guard {
 	g := &guard{now: opts.Now, log: opts.Logger, burst: DefaultFailureBurst, rate: DefaultFailureRate,
 		interval: opts.FailureLogInterval, trusted: opts.TrustedProxies, max: maxTrackedAddrs,
-		addrs: make(map[netip.Prefix]*failures), overflow: &failures{}}
+		addrs: make(map[netip.Prefix]*list.Element), overflow: &failures{}}
 	if g.interval <= 0 {
 		g.interval = DefaultFailureLogInterval
 	}
@@ -107,23 +118,14 @@ func (g *guard) isTrusted(a netip.Addr) bool {
 func (g *guard) blocked(addr netip.Prefix) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	f := g.addrs[addr]
-	if f == nil {
+	e := g.addrs[addr]
+	if e == nil {
 		return 0
 	}
-	g.refill(f)
-	if f.tokens >= 1 {
-		return 0
+	if tokens := e.Value.(*failures).limit.TokensAt(g.now()); tokens < 1 {
+		return time.Duration((1 - tokens) / float64(g.rate) * float64(time.Second))
 	}
-	return time.Duration((1 - f.tokens) / g.rate * float64(time.Second))
-}
-
-func (g *guard) refill(f *failures) {
-	now := g.now()
-	if now.After(f.last) {
-		f.tokens = min(g.burst, f.tokens+now.Sub(f.last).Seconds()*g.rate)
-		f.last = now
-	}
+	return 0
 }
 
 // failed records a failed authentication from addr.
@@ -134,29 +136,38 @@ func (g *guard) failed(addr netip.Prefix) {
 	if f == g.overflow {
 		return
 	}
-	g.refill(f)
-	f.tokens = max(0, f.tokens-1)
+	f.limit.AllowN(g.now(), 1) // none left: the address waits for the next
+	g.order.MoveToBack(g.addrs[addr])
 }
 
 // entry finds or makes addr's entry; the overflow one if there is no room.
 // g.mu is held.
 func (g *guard) entry(addr netip.Prefix) *failures {
-	if f := g.addrs[addr]; f != nil {
-		return f
+	if e := g.addrs[addr]; e != nil {
+		return e.Value.(*failures)
 	}
+	g.forget()
 	if len(g.addrs) >= g.max {
-		for a, f := range g.addrs { // forget the addresses that stopped failing
-			if g.refill(f); f.tokens >= g.burst && !f.open {
-				delete(g.addrs, a)
-			}
-		}
-		if len(g.addrs) >= g.max {
-			return g.overflow
-		}
+		return g.overflow
 	}
-	f := &failures{tokens: g.burst, last: g.now()}
-	g.addrs[addr] = f
+	f := &failures{addr: addr, limit: rate.NewLimiter(g.rate, g.burst)}
+	g.addrs[addr] = g.order.PushBack(f)
 	return f
+}
+
+// forget drops the least recently failed entries for as long as they have
+// stopped failing: their burst refilled and no summary window open. Each
+// entry is dropped once, so this costs O(1) a call, amortised. g.mu is held.
+func (g *guard) forget() {
+	now := g.now()
+	for e := g.order.Front(); e != nil; e = g.order.Front() {
+		f := e.Value.(*failures)
+		if f.open || !full(f.limit, now) {
+			return
+		}
+		g.order.Remove(e)
+		delete(g.addrs, f.addr)
+	}
 }
 
 // audit reports whether the audit line of a failed or throttled request

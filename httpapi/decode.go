@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/muc-kick/muc-kick/muc"
+)
+
+// decode reads and checks a request body for act.
+func decode(act action, body io.Reader) (request, error) {
+	var req request
+	fields, err := readObject(body)
+	if err != nil {
+		return req, err
+	}
+	if req.Nickname, err = stringField(fields, "nickname", false); err != nil {
+		return req, err
+	}
+	if req.JID, err = stringField(fields, "jid", false); err != nil {
+		return req, err
+	}
+	if req.MUC, err = stringField(fields, "muc", true); err != nil {
+		return req, err
+	}
+	if req.Reason, err = stringField(fields, "reason", false); err != nil {
+		return req, err
+	}
+	_, hasNick := fields["nickname"]
+	_, hasJID := fields["jid"]
+	switch {
+	case act == actionKick && hasNick && hasJID:
+		return req, fmt.Errorf("%w: give \"nickname\" or \"jid\", not both", errBadRequest)
+	case act == actionKick && !hasJID:
+		if req.Nickname == "" {
+			return req, fmt.Errorf("%w: %q is %s (or give \"jid\")", errBadRequest, "nickname", missingOrEmpty(hasNick))
+		}
+	case act != actionKick && hasNick:
+		return req, fmt.Errorf("%w: a %s takes a \"jid\", not a \"nickname\"", errBadRequest, act)
+	case req.JID == "":
+		return req, fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
+	}
+	return validate(act, req)
+}
+
+// readObject reads a body that must be one unambiguous JSON object.
+func readObject(body io.Reader) (map[string]json.RawMessage, error) {
+	data, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, tooLarge.Limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the body: %v", errBadRequest, err)
+	}
+	var fields map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		return nil, fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
+	}
+	if err := unambiguous(data, dec.InputOffset()); err != nil {
+		return nil, err
+	}
+	return fields, nil
+}
+
+// validate checks and normalizes the room, JID, nickname and reason of req,
+// through muc's rules.
+func validate(act action, req request) (request, error) {
+	room, err := muc.ParseRoom(req.MUC)
+	if err != nil {
+		return req, fmt.Errorf("%w: muc: %w", errBadRequest, err)
+	}
+	req.MUC = room
+	if req.JID != "" {
+		if req.JID, err = muc.ParseJID(req.JID); err != nil {
+			return req, fmt.Errorf("%w: jid: %w", errBadRequest, err)
+		}
+		if act != actionKick && strings.Contains(req.JID, "/") {
+			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
+		}
+	} else if err := muc.CheckNick(req.Nickname); err != nil {
+		return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+	}
+	if err := muc.CheckReason(req.Reason); err != nil {
+		return req, fmt.Errorf("%w: reason: %w", errBadRequest, err)
+	}
+	return req, nil
+}
+
+func missingOrEmpty(present bool) string {
+	if present {
+		return "empty"
+	}
+	return "missing"
+}
+
+// stringField returns the string value of key; null counts as absent.
+func stringField(fields map[string]json.RawMessage, key string, required bool) (string, error) {
+	raw, ok := fields[key]
+	if !ok || string(raw) == "null" {
+		if required {
+			return "", fmt.Errorf("%w: %q is missing", errBadRequest, key)
+		}
+		delete(fields, key)
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("%w: %q must be a string", errBadRequest, key)
+	}
+	if required && s == "" {
+		return "", fmt.Errorf("%w: %q is empty", errBadRequest, key)
+	}
+	return s, nil
+}
