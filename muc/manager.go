@@ -153,15 +153,17 @@ type Manager struct {
 	cancel context.CancelFunc
 
 	entries atomic.Uint64 // rooms entered, ever
+	queries atomic.Uint64 // archive queries sent, ever: their ids
 
-	mu      sync.Mutex
-	rooms   map[string]*room
-	late    map[string]time.Time // occupant JIDs of entries given up on → when
-	server  *serverInfo          // the server's software, learnt once per session
-	session uint64               // bumped at every session change
-	up      bool
-	closed  bool
-	joins   sync.WaitGroup // running entries; Add only with mu held and !closed
+	mu       sync.Mutex
+	rooms    map[string]*room
+	late     map[string]time.Time  // occupant JIDs of entries given up on → when
+	archives map[string]*collector // archive queries waiting for their results, by query id
+	server   *serverInfo           // the server's software, learnt once per session
+	session  uint64                // bumped at every session change
+	up       bool
+	closed   bool
+	joins    sync.WaitGroup // running entries; Add only with mu held and !closed
 }
 
 // NewManager returns a Manager that acts through conn.
@@ -183,6 +185,7 @@ func NewManager(conn Conn, opts Options) *Manager {
 		cancel:   cancel,
 		rooms:    make(map[string]*room),
 		late:     make(map[string]time.Time),
+		archives: make(map[string]*collector),
 	}
 	for _, d := range opts.Domains {
 		m.domains[strings.ToLower(d)] = true
@@ -195,18 +198,6 @@ func NewManager(conn Conn, opts Options) *Manager {
 // nil only once the server has answered the kick with a result.
 func (m *Manager) Kick(ctx context.Context, roomJID, nick, reason string) error {
 	return m.admin(ctx, roomJID, AdminItem{Nick: nick, Role: "none", Reason: reason})
-}
-
-// Ban sets the affiliation of jid (a bare JID) in room to outcast (XEP-0045
-// §9.1): an occupant of that account is removed (status 301) and cannot
-// enter again until Unban.
-func (m *Manager) Ban(ctx context.Context, roomJID, jid, reason string) error {
-	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "outcast", Reason: reason})
-}
-
-// Unban sets the affiliation of jid in room back to none (XEP-0045 §9.2).
-func (m *Manager) Unban(ctx context.Context, roomJID, jid string) error {
-	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "none"})
 }
 
 // KickJID kicks every occupant of room whose real JID is jid (a full JID: that

@@ -120,6 +120,9 @@ type room struct {
 	// occupants maps the nicknames present to their real JIDs, as far as
 	// the room's presences to a moderator tell; kept while joining or in.
 	occupants map[string]string
+	// occupantIDs maps the nicknames present to their occupant ids
+	// (XEP-0421), where the room gives them.
+	occupantIDs map[string]string
 }
 
 // entry is one attempt to enter a room.
@@ -167,8 +170,9 @@ func (m *Manager) startEntry(r *room) *entry {
 	e := &entry{room: r, nick: m.opts.Nick, decided: make(chan struct{}), done: make(chan struct{})}
 	r.state, r.entry, r.nick = stateJoining, e, e.nick
 	r.occupants = make(map[string]string) // the room sends us everyone anew
-	r.users++                             // the entry holds the room
-	m.joins.Add(1)                        // never after Close: callers check m.closed
+	r.occupantIDs = nil
+	r.users++      // the entry holds the room
+	m.joins.Add(1) // never after Close: callers check m.closed
 	go m.runEntry(e)
 	m.evictOver() // one more room held
 	return e
@@ -183,6 +187,7 @@ func (m *Manager) retryNick(e *entry) {
 	e.verdict, e.decided = nil, make(chan struct{})
 	e.room.nick = e.nick
 	e.room.occupants = make(map[string]string)
+	e.room.occupantIDs = nil
 }
 
 // decide records the verdict of an attempt; the first one counts.
@@ -218,6 +223,7 @@ func (m *Manager) entryOut(e *entry, kind verdictKind) {
 	r := e.room
 	r.state = stateOut
 	r.occupants = nil
+	r.occupantIDs = nil
 	if kind == vTimeout || kind == vFailed {
 		m.rememberLate(r.jid + "/" + e.nick)
 	}
@@ -229,6 +235,7 @@ func (m *Manager) entryOut(e *entry, kind verdictKind) {
 func (m *Manager) left(r *room, why string, leave bool) *presence {
 	r.state = stateOut
 	r.occupants = nil
+	r.occupantIDs = nil
 	m.settle(r)
 	m.log.Debug("muc: out of the room", "room", r.jid, "why", why)
 	if !leave {
@@ -343,6 +350,7 @@ func (m *Manager) expire(r *room, gen uint64) {
 	}
 	r.state = stateOut
 	r.occupants = nil
+	r.occupantIDs = nil
 	m.settle(r)
 	leave := m.leavePresence(r.jid, r.nick)
 	m.mu.Unlock()
@@ -369,7 +377,10 @@ func (m *Manager) refusedInside(r *room, e *entry) {
 func (m *Manager) HandlePacket(p stanza.Packet) {
 	pres, ok := p.(stanza.Presence)
 	if !ok {
-		if msg, ok := p.(stanza.Message); ok && m.opts.Policy == PolicyAdaptive {
+		msg, ok := p.(stanza.Message)
+		if res := mamResultOf(msg); ok && res != nil {
+			m.archiveResult(msg.From, res)
+		} else if ok && m.opts.Policy == PolicyAdaptive {
 			m.roomMessage(msg) // what staying costs
 		}
 		return // room messages, subjects, IQs: not our business otherwise
@@ -508,8 +519,17 @@ func (r *room) track(nick string, p stanza.Presence, x *userX) {
 	switch {
 	case p.Type == stanza.PresenceTypeUnavailable:
 		delete(r.occupants, nick)
-	case p.Type == "" && x != nil && len(x.Items) > 0 && x.Items[0].JID != "":
-		r.occupants[nick] = canonicalJID(x.Items[0].JID)
+		delete(r.occupantIDs, nick)
+	case p.Type == "":
+		if x != nil && len(x.Items) > 0 && x.Items[0].JID != "" {
+			r.occupants[nick] = canonicalJID(x.Items[0].JID)
+		}
+		if id := occupantIDOf(p); id != "" {
+			if r.occupantIDs == nil {
+				r.occupantIDs = make(map[string]string)
+			}
+			r.occupantIDs[nick] = id
+		}
 	}
 }
 
