@@ -376,7 +376,9 @@ func (m partialModerator) KickJID(context.Context, string, string, string) ([]st
 	return m.kicked, m.err
 }
 func (m partialModerator) Ban(context.Context, string, string, string) error { return m.err }
-func (m partialModerator) Unban(context.Context, string, string) error       { return m.err }
+func (m partialModerator) Unban(context.Context, string, string) (bool, error) {
+	return m.err == nil, m.err
+}
 
 // TestOpenAPIPartialKick validates the body of a kick by JID that failed
 // part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status

@@ -20,8 +20,8 @@ func (nopModerator) Kick(context.Context, string, string, string) error { return
 func (nopModerator) KickJID(context.Context, string, string, string) ([]string, error) {
 	return []string{"n"}, nil
 }
-func (nopModerator) Ban(context.Context, string, string, string) error { return nil }
-func (nopModerator) Unban(context.Context, string, string) error       { return nil }
+func (nopModerator) Ban(context.Context, string, string, string) error   { return nil }
+func (nopModerator) Unban(context.Context, string, string) (bool, error) { return true, nil }
 
 // cheapArgon2id hashes value with the smallest parameters, for tests.
 func cheapArgon2id(value string) string {

@@ -177,8 +177,8 @@ func (b *blockingKicker) Kick(ctx context.Context, _, _, _ string) error {
 func (b *blockingKicker) KickJID(context.Context, string, string, string) ([]string, error) {
 	return nil, nil
 }
-func (b *blockingKicker) Ban(context.Context, string, string, string) error { return nil }
-func (b *blockingKicker) Unban(context.Context, string, string) error       { return nil }
+func (b *blockingKicker) Ban(context.Context, string, string, string) error   { return nil }
+func (b *blockingKicker) Unban(context.Context, string, string) (bool, error) { return true, nil }
 
 func TestMaxInFlight(t *testing.T) {
 	k := &blockingKicker{started: make(chan struct{}, 10), release: make(chan struct{})}

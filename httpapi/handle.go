@@ -42,12 +42,14 @@ type request struct {
 // full or, for a kick by JID, in part (then with Error). Its fields are in
 // the order of their names, as mod_http_muc_kick's clients have seen them.
 type result struct {
-	Absent   []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
-	Banned   string   `json:"banned,omitempty"`
-	Error    string   `json:"error,omitempty"`
-	Kicked   []string `json:"kicked,omitzero"` // [] with Absent
-	MUC      string   `json:"muc"`
-	Unbanned string   `json:"unbanned,omitempty"`
+	Absent []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
+	// AlreadyUnbanned: an unban of a JID with no affiliation, not banned.
+	AlreadyUnbanned bool     `json:"already_unbanned,omitempty"`
+	Banned          string   `json:"banned,omitempty"`
+	Error           string   `json:"error,omitempty"`
+	Kicked          []string `json:"kicked,omitzero"` // [] with Absent
+	MUC             string   `json:"muc"`
+	Unbanned        string   `json:"unbanned,omitempty"`
 }
 
 type errorBody struct {
@@ -79,8 +81,11 @@ func (a *api) handle(act action) httprouter.Handle {
 func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, outcome string) {
 	if x.err == nil {
 		writeJSON(w, http.StatusOK, x.res)
-		if x.res.Absent != nil {
+		switch {
+		case x.res.Absent != nil:
 			return http.StatusOK, "absent"
+		case x.res.AlreadyUnbanned:
+			return http.StatusOK, "already-unbanned"
 		}
 		return http.StatusOK, act.done
 	}
@@ -194,8 +199,9 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		err = a.mod.Ban(ctx, req.MUC, req.JID, req.Reason)
 		res.Banned = req.JID
 	case act == actionUnban:
-		err = a.mod.Unban(ctx, req.MUC, req.JID)
-		res.Unbanned = req.JID
+		var lifted bool
+		lifted, err = a.mod.Unban(ctx, req.MUC, req.JID)
+		res.Unbanned, res.AlreadyUnbanned = req.JID, err == nil && !lifted
 	case req.JID != "":
 		res.Kicked, err = a.mod.KickJID(ctx, req.MUC, req.JID, req.Reason)
 		if err == nil && res.Kicked == nil {

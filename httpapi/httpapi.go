@@ -38,7 +38,9 @@ type Moderator interface {
 	Kick(ctx context.Context, room, nick, reason string) error
 	KickJID(ctx context.Context, room, jid, reason string) ([]string, error)
 	Ban(ctx context.Context, room, jid, reason string) error
-	Unban(ctx context.Context, room, jid string) error
+	// Unban lifts a ban; lifted is false when the JID had no
+	// affiliation, so nothing was sent.
+	Unban(ctx context.Context, room, jid string) (lifted bool, err error)
 }
 
 // Options configure the handler.

@@ -25,11 +25,16 @@ type kick struct {
 	action, jid        string // "" for a kick by nickname
 }
 
+// equal reports whether k and o are the same call.
+func (k kick) equal(o kick) bool { return k == o }
+
 // fakeKicker records what reaches XMPP and answers with err.
 type fakeKicker struct {
 	mu    sync.Mutex
 	kicks []kick
 	err   error
+	// notBanned: an unban finds the JID without affiliation (lifted false).
+	notBanned bool
 }
 
 func (f *fakeKicker) record(k kick) error {
@@ -54,8 +59,9 @@ func (f *fakeKicker) Ban(_ context.Context, room, jid, reason string) error {
 	return f.record(kick{room: room, reason: reason, action: "ban", jid: jid})
 }
 
-func (f *fakeKicker) Unban(_ context.Context, room, jid string) error {
-	return f.record(kick{room: room, action: "unban", jid: jid})
+func (f *fakeKicker) Unban(_ context.Context, room, jid string) (lifted bool, err error) {
+	err = f.record(kick{room: room, action: "unban", jid: jid})
+	return err == nil && !f.notBanned, err
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {
