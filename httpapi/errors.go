@@ -50,9 +50,13 @@ var errorTable = []errorRow{
 	{isAny(errBadRequest), http.StatusBadRequest, "bad-request", func(err error) string {
 		return strings.TrimPrefix(err.Error(), "bad request: ")
 	}},
+	{isAny(muc.ErrProtectedJID), http.StatusBadRequest, "protected-jid", clean},
 	{isAny(muc.ErrUnknownDomain), http.StatusNotFound, "unknown-domain", clean},
 	{isAny(muc.ErrRoomNotFound), http.StatusNotFound, "room-not-found", clean},
 	{isAny(muc.ErrOccupantNotFound), http.StatusNotFound, "occupant-not-found", clean},
+	{isAny(muc.ErrMessageNotFound), http.StatusNotFound, "message-not-found", clean},
+	{isAny(muc.ErrAffiliated), http.StatusConflict, "affiliated", clean},
+	{isAny(muc.ErrNotSupported), http.StatusNotImplemented, "not-supported", clean},
 	{isAny(muc.ErrRefused, muc.ErrEntryRefused), http.StatusForbidden, "forbidden", clean},
 	{isAny(muc.ErrClosed), http.StatusServiceUnavailable, "service-unavailable",
 		say("muc-kick is shutting down; try again shortly")},
