@@ -379,6 +379,12 @@ func (m partialModerator) Ban(context.Context, string, string, string) error { r
 func (m partialModerator) Unban(context.Context, string, string) (bool, error) {
 	return m.err == nil, m.err
 }
+func (m partialModerator) SetRole(context.Context, string, string, muc.Role, string) error {
+	return m.err
+}
+func (m partialModerator) SetRoleJID(context.Context, string, string, muc.Role, string) ([]string, error) {
+	return m.kicked, m.err
+}
 
 // TestOpenAPIPartialKick validates the body of a kick by JID that failed
 // part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status

@@ -31,21 +31,30 @@ func decode(act action, body io.Reader) (request, error) {
 	if req.Reason, err = stringField(fields, "reason", false); err != nil {
 		return req, err
 	}
+	if err := checkTarget(act, fields, req); err != nil {
+		return req, err
+	}
+	return validate(act, req)
+}
+
+// checkTarget checks that req names whom act needs: for a kick, mute or
+// unmute a "nickname" or a "jid"; for a ban or unban a "jid".
+func checkTarget(act action, fields map[string]json.RawMessage, req request) error {
 	_, hasNick := fields["nickname"]
 	_, hasJID := fields["jid"]
 	switch {
-	case act == actionKick && hasNick && hasJID:
-		return req, fmt.Errorf("%w: give \"nickname\" or \"jid\", not both", errBadRequest)
-	case act == actionKick && !hasJID:
+	case act.target == anOccupant && hasNick && hasJID:
+		return fmt.Errorf("%w: give \"nickname\" or \"jid\", not both", errBadRequest)
+	case act.target == anOccupant && !hasJID:
 		if req.Nickname == "" {
-			return req, fmt.Errorf("%w: %q is %s (or give \"jid\")", errBadRequest, "nickname", missingOrEmpty(hasNick))
+			return fmt.Errorf("%w: %q is %s (or give \"jid\")", errBadRequest, "nickname", missingOrEmpty(hasNick))
 		}
-	case act != actionKick && hasNick:
-		return req, fmt.Errorf("%w: a %s takes a \"jid\", not a \"nickname\"", errBadRequest, act)
+	case act.target != anOccupant && hasNick:
+		return fmt.Errorf("%w: a %s takes a \"jid\", not a \"nickname\"", errBadRequest, act)
 	case req.JID == "":
-		return req, fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
+		return fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
 	}
-	return validate(act, req)
+	return nil
 }
 
 // readObject reads a body that must be one unambiguous JSON object.
@@ -81,7 +90,7 @@ func validate(act action, req request) (request, error) {
 		if req.JID, err = muc.ParseJID(req.JID); err != nil {
 			return req, fmt.Errorf("%w: jid: %w", errBadRequest, err)
 		}
-		if act != actionKick && strings.Contains(req.JID, "/") {
+		if act.target != anOccupant && strings.Contains(req.JID, "/") {
 			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
 		}
 	} else if err := muc.CheckNick(req.Nickname); err != nil {

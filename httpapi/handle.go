@@ -13,18 +13,31 @@ import (
 	"github.com/muc-kick/muc-kick/muc"
 )
 
-// action is what a route does: the right a caller must hold for it, and
-// the outcome word of its success, for the log and metrics.
+// action is what a route does: the right a caller must hold for it, the
+// outcome word of its success, for the log and metrics, whom its request
+// names, and for a mute or an unmute the role it gives.
 type action struct {
-	right credential.Action
-	done  string
+	right  credential.Action
+	done   string
+	target target
+	role   muc.Role
 }
+
+// target is whom a request names.
+type target int
+
+const (
+	anOccupant target = iota // "nickname", or "jid": bare, every session of the account; full, that one
+	anAccount                // "jid", bare
+)
 
 // The actions of the routes.
 var (
-	actionKick  = action{credential.Kick, "kicked"}
-	actionBan   = action{credential.Ban, "banned"}
-	actionUnban = action{credential.Unban, "unbanned"}
+	actionKick   = action{credential.Kick, "kicked", anOccupant, ""}
+	actionBan    = action{credential.Ban, "banned", anAccount, ""}
+	actionUnban  = action{credential.Unban, "unbanned", anAccount, ""}
+	actionMute   = action{credential.Mute, "muted", anOccupant, muc.RoleVisitor}
+	actionUnmute = action{credential.Unmute, "unmuted", anOccupant, muc.RoleParticipant}
 )
 
 func (a action) String() string { return string(a.right) }
@@ -39,7 +52,7 @@ type request struct {
 }
 
 // result is the answer to a moderation request that was carried out, in
-// full or, for a kick by JID, in part (then with Error). Its fields are in
+// full or, for a kick, mute or unmute by JID, in part (then with Error). Its fields are in
 // the order of their names, as mod_http_muc_kick's clients have seen them.
 type result struct {
 	Absent []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
@@ -49,7 +62,23 @@ type result struct {
 	Error           string   `json:"error,omitempty"`
 	Kicked          []string `json:"kicked,omitzero"` // [] with Absent
 	MUC             string   `json:"muc"`
+	Muted           []string `json:"muted,omitempty"`
 	Unbanned        string   `json:"unbanned,omitempty"`
+	Unmuted         []string `json:"unmuted,omitempty"`
+}
+
+// changedSome reports whether r names occupants kicked, muted or unmuted.
+func (r result) changedSome() bool {
+	return len(r.Kicked)+len(r.Muted)+len(r.Unmuted) > 0
+}
+
+// roleChanged records nicks as given act's role.
+func (r *result) roleChanged(act action, nicks []string) {
+	if act == actionMute {
+		r.Muted = nicks
+	} else {
+		r.Unmuted = nicks
+	}
 }
 
 type errorBody struct {
@@ -103,7 +132,7 @@ func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, o
 			w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(rl.wait.Seconds())))))
 		}
 	}
-	if x.req.JID != "" && len(x.res.Kicked) > 0 { // a kick by JID that failed part-way
+	if x.req.JID != "" && x.res.changedSome() { // a change by JID that failed part-way
 		x.res.Error = msg
 		writeJSON(w, code, x.res)
 	} else {
@@ -202,6 +231,13 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		var lifted bool
 		lifted, err = a.mod.Unban(ctx, req.MUC, req.JID)
 		res.Unbanned, res.AlreadyUnbanned = req.JID, err == nil && !lifted
+	case act.role != "" && req.JID != "":
+		var nicks []string
+		nicks, err = a.mod.SetRoleJID(ctx, req.MUC, req.JID, act.role, req.Reason)
+		res.roleChanged(act, nicks)
+	case act.role != "":
+		err = a.mod.SetRole(ctx, req.MUC, req.Nickname, act.role, req.Reason)
+		res.roleChanged(act, []string{req.Nickname})
 	case req.JID != "":
 		res.Kicked, err = a.mod.KickJID(ctx, req.MUC, req.JID, req.Reason)
 		if err == nil && res.Kicked == nil {

@@ -22,7 +22,8 @@ const auth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // kick is one call that reached the moderator.
 type kick struct {
 	room, nick, reason string
-	action, jid        string // "" for a kick by nickname
+	action, jid        string   // "" for a kick by nickname
+	role               muc.Role // of a mute or unmute
 }
 
 // equal reports whether k and o are the same call.
@@ -35,6 +36,7 @@ type fakeKicker struct {
 	err   error
 	// notBanned: an unban finds the JID without affiliation (lifted false).
 	notBanned bool
+	nicks     []string // the sessions a change by JID changed, if set
 }
 
 func (f *fakeKicker) record(k kick) error {
@@ -62,6 +64,23 @@ func (f *fakeKicker) Ban(_ context.Context, room, jid, reason string) error {
 func (f *fakeKicker) Unban(_ context.Context, room, jid string) (lifted bool, err error) {
 	err = f.record(kick{room: room, action: "unban", jid: jid})
 	return err == nil && !f.notBanned, err
+}
+
+func (f *fakeKicker) SetRole(_ context.Context, room, nick string, role muc.Role, reason string) error {
+	return f.record(kick{room: room, nick: nick, reason: reason, action: "role", role: role})
+}
+
+func (f *fakeKicker) SetRoleJID(_ context.Context, room, jid string, role muc.Role, reason string) ([]string, error) {
+	err := f.record(kick{room: room, reason: reason, action: "rolejid", jid: jid, role: role})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.nicks != nil { // changed before err, or all of them
+		return f.nicks, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{"n1", "n2"}, nil
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/muc"
 )
 
 // toolboxCase is one request to a moderation route and everything a user
@@ -58,6 +61,9 @@ func (tc toolboxCase) run(t *testing.T) {
 			}
 		}
 	}
+	if tc.outcome == "" { // answered by the router: no audit line
+		return
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(outcomes) != 1 || outcomes[0] != tc.outcome {
@@ -83,5 +89,133 @@ func TestUnbanSaysWhetherABanWasLifted(t *testing.T) {
 			audit: `msg=unban client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=bob@example.org status=200`},
 	} {
 		t.Run(tc.name, tc.run)
+	}
+}
+
+func TestMuteUnmute(t *testing.T) {
+	refused := fmt.Errorf("%w (%w)", muc.ErrRefused, &muc.StanzaError{Type: "cancel", Condition: "not-allowed"})
+	const bad = `msg=mute client=default remote=192.0.2.1:1234 room=r@conference.example.org`
+	for _, tc := range []toolboxCase{
+		{name: "mute by nickname", path: "/muc_mute", body: `{"nickname":"Bob","muc":"R@conference.example.org","reason":"calm down"}`,
+			code: 200, want: `{"muc":"r@conference.example.org","muted":["Bob"]}`,
+			calls:   []kick{{room: room, nick: "Bob", reason: "calm down", action: "role", role: muc.RoleVisitor}},
+			outcome: "muted", audit: `msg=mute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick=Bob jid="" status=200`},
+		{name: "mute by bare JID", path: "/muc_mute", body: `{"jid":"Bob@Example.org","muc":"r@conference.example.org"}`,
+			code: 200, want: `{"muc":"r@conference.example.org","muted":["n1","n2"]}`,
+			calls:   []kick{{room: room, action: "rolejid", jid: "bob@example.org", role: muc.RoleVisitor}},
+			outcome: "muted", audit: `msg=mute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=bob@example.org status=200`},
+		{name: "mute by full JID", path: "/muc_mute", body: `{"jid":"bob@example.org/phone","muc":"r@conference.example.org"}`,
+			fake: func(k *fakeKicker) { k.nicks = []string{"Bob (phone)"} },
+			code: 200, want: `{"muc":"r@conference.example.org","muted":["Bob (phone)"]}`,
+			calls:   []kick{{room: room, action: "rolejid", jid: "bob@example.org/phone", role: muc.RoleVisitor}},
+			outcome: "muted", audit: `jid=bob@example.org/phone status=200`},
+		{name: "unmute by nickname", path: "/muc_unmute", body: `{"nickname":"Bob","muc":"r@conference.example.org"}`,
+			code: 200, want: `{"muc":"r@conference.example.org","unmuted":["Bob"]}`,
+			calls:   []kick{{room: room, nick: "Bob", action: "role", role: muc.RoleParticipant}},
+			outcome: "unmuted", audit: `msg=unmute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick=Bob jid="" status=200`},
+		{name: "unmute by JID", path: "/muc_unmute", body: `{"jid":"bob@example.org","muc":"r@conference.example.org","reason":"ok"}`,
+			code: 200, want: `{"muc":"r@conference.example.org","unmuted":["n1","n2"]}`,
+			calls:   []kick{{room: room, reason: "ok", action: "rolejid", jid: "bob@example.org", role: muc.RoleParticipant}},
+			outcome: "unmuted", audit: `msg=unmute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=bob@example.org status=200`},
+		{name: "mute of a moderator refused", path: "/muc_mute", body: `{"nickname":"Mod","muc":"r@conference.example.org"}`,
+			fake: func(k *fakeKicker) { k.err = refused },
+			code: 403, want: `{"error":"the server refused the kick (xmpp error cancel/not-allowed)"}`,
+			calls:   []kick{{room: room, nick: "Mod", action: "role", role: muc.RoleVisitor}},
+			outcome: "forbidden", audit: `msg=mute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick=Mod jid="" status=403`},
+		{name: "mute by JID failing part-way", path: "/muc_mute", body: `{"jid":"bob@example.org","muc":"r@conference.example.org"}`,
+			fake: func(k *fakeKicker) { k.nicks, k.err = []string{"n1"}, refused },
+			code: 403, want: `{"error":"the server refused the kick (xmpp error cancel/not-allowed)","muc":"r@conference.example.org","muted":["n1"]}`,
+			calls:   []kick{{room: room, action: "rolejid", jid: "bob@example.org", role: muc.RoleVisitor}},
+			outcome: "forbidden", audit: `jid=bob@example.org status=403`},
+		{name: "unmute by JID failing part-way", path: "/muc_unmute", body: `{"jid":"bob@example.org","muc":"r@conference.example.org"}`,
+			fake: func(k *fakeKicker) { k.nicks, k.err = []string{"n1"}, muc.ErrNoAnswer },
+			code: 504, want: `{"error":"the XMPP server did not answer in time; the kick may or may not have happened","muc":"r@conference.example.org","unmuted":["n1"]}`,
+			calls:   []kick{{room: room, action: "rolejid", jid: "bob@example.org", role: muc.RoleParticipant}},
+			outcome: "gateway-timeout", audit: `jid=bob@example.org status=504`},
+		{name: "mute by JID of nobody", path: "/muc_mute", body: `{"jid":"bob@example.org","muc":"r@conference.example.org"}`,
+			fake: func(k *fakeKicker) {
+				k.err = fmt.Errorf("%w: nobody in r@conference.example.org is bob@example.org", muc.ErrOccupantNotFound)
+			},
+			code: 404, want: `{"error":"no occupant matches: nobody in r@conference.example.org is bob@example.org"}`,
+			calls:   []kick{{room: room, action: "rolejid", jid: "bob@example.org", role: muc.RoleVisitor}},
+			outcome: "occupant-not-found", audit: `status=404`},
+		{name: "nickname and jid", path: "/muc_mute", body: `{"nickname":"Bob","jid":"bob@example.org","muc":"r@conference.example.org"}`,
+			code: 400, want: `{"error":"give \"nickname\" or \"jid\", not both"}`, outcome: "bad-request", audit: bad},
+		{name: "neither", path: "/muc_mute", body: `{"muc":"r@conference.example.org"}`,
+			code: 400, want: `{"error":"\"nickname\" is missing (or give \"jid\")"}`, outcome: "bad-request", audit: bad},
+		{name: "empty jid", path: "/muc_mute", body: `{"jid":"","muc":"r@conference.example.org"}`,
+			code: 400, want: `{"error":"\"jid\" is empty"}`, outcome: "bad-request", audit: bad},
+		{name: "bad jid", path: "/muc_unmute", body: `{"jid":"bob@","muc":"r@conference.example.org"}`,
+			code: 400, want: `{"error":"jid: muc: invalid JID: \"bob@\": no domain after '@'"}`, outcome: "bad-request",
+			audit: `msg=unmute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid="" status=400`},
+		{name: "no muc", path: "/muc_mute", body: `{"nickname":"Bob"}`,
+			code: 400, want: `{"error":"\"muc\" is missing"}`, outcome: "bad-request", audit: `msg=mute client=default remote=192.0.2.1:1234 room="" nick=Bob jid="" status=400`},
+		{name: "reason with a control character", path: "/muc_mute", body: `{"nickname":"Bob","muc":"r@conference.example.org","reason":"\u0007"}`,
+			code: 400, want: `{"error":"reason: muc: invalid reason: it contains the control character U+0007"}`, outcome: "bad-request", audit: `nick=Bob jid="" status=400`},
+		{name: "GET mute", method: "GET", path: "/muc_mute",
+			code: 405, want: `{"error":"method GET is not allowed here; use POST"}`},
+	} {
+		t.Run(tc.name, tc.run)
+	}
+}
+
+// TestNewActionsMustBeGranted: each new route needs its own action. A
+// client without it is refused with a 403 naming it before the Moderator
+// is called; one that names no actions has only kick, ban and unban; one
+// granted the action, and the single authorization header, may.
+func TestNewActionsMustBeGranted(t *testing.T) {
+	const (
+		kicker = "Basic a2lja2VyOmtpY2tlcg=="
+		plain  = "Basic cGxhaW46cGxhaW4="
+	)
+	for _, tc := range []struct {
+		method, path, body string
+		right              credential.Action
+		done               string
+	}{
+		{"POST", "/muc_mute", `{"nickname":"Bob","muc":"r@conference.example.org"}`, credential.Mute, "muted"},
+		{"POST", "/muc_unmute", `{"jid":"bob@example.org","muc":"r@conference.example.org"}`, credential.Unmute, "unmuted"},
+	} {
+		t.Run(string(tc.right), func(t *testing.T) {
+			k := &fakeKicker{}
+			logs := &lineWriter{}
+			var outcomes []string
+			var mu sync.Mutex
+			h := httpapi.New(k, httpapi.Options{
+				AuthorizationHeader: auth,
+				Clients: []httpapi.Client{
+					{Name: "kicker", Header: kicker, Actions: credential.ActionsOf(credential.Kick, credential.Ban)},
+					{Name: "plain", Header: plain},
+					{Name: "granted", Header: "Basic Z3JhbnRlZA==", Actions: credential.ActionsOf(tc.right)},
+				},
+				Logger:  slog.New(slog.NewTextHandler(logs, nil)),
+				Observe: func(o string, _ int, _ time.Duration) { mu.Lock(); outcomes = append(outcomes, o); mu.Unlock() },
+			})
+			for _, who := range []struct{ authz, may string }{{kicker, `client \"kicker\" may: kick,ban`}, {plain, `client \"plain\" may: kick,ban,unban`}} {
+				r := do(t, h, tc.method, tc.path, who.authz, tc.body)
+				want := fmt.Sprintf(`{"error":"this client may not %s (%s)"}`+"\n", tc.right, who.may)
+				if r.code != 403 || r.raw != want {
+					t.Errorf("%s: %d %s, want 403 %s", who.may, r.code, r.raw, want)
+				}
+			}
+			k.mu.Lock()
+			if len(k.kicks) != 0 {
+				t.Errorf("refused requests reached the Moderator: %+v", k.kicks)
+			}
+			k.mu.Unlock()
+			for _, authz := range []string{"Basic Z3JhbnRlZA==", auth} {
+				if r := do(t, h, tc.method, tc.path, authz, tc.body); r.code != 200 {
+					t.Errorf("granted: %d %s", r.code, r.raw)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if want := []string{"action-not-allowed", "action-not-allowed", tc.done, tc.done}; fmt.Sprint(outcomes) != fmt.Sprint(want) {
+				t.Errorf("outcomes %q, want %q", outcomes, want)
+			}
+			if !strings.Contains(logs.String(), "msg="+string(tc.right)+" client=kicker remote=192.0.2.1:1234") {
+				t.Errorf("audit lines:\n%s", logs)
+			}
+		})
 	}
 }
