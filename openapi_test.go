@@ -385,6 +385,9 @@ func (m partialModerator) SetRole(context.Context, string, string, muc.Role, str
 func (m partialModerator) SetRoleJID(context.Context, string, string, muc.Role, string) ([]string, error) {
 	return m.kicked, m.err
 }
+func (m partialModerator) Occupants(context.Context, string) ([]httpapi.Occupant, error) {
+	return nil, m.err
+}
 
 // TestOpenAPIPartialKick validates the body of a kick by JID that failed
 // part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status

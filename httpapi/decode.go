@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -57,6 +61,33 @@ func checkTarget(act action, fields map[string]json.RawMessage, req request) err
 	return nil
 }
 
+// decodeQuery reads and checks the query of a GET for act: "muc" once, and
+// nothing else, as strictly as a body.
+func decodeQuery(act action, rawQuery string) (request, error) {
+	var req request
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return req, fmt.Errorf("%w: the query is not URL-encoded: %v", errBadRequest, err)
+	}
+	for _, key := range slices.Sorted(maps.Keys(q)) {
+		if key != "muc" {
+			return req, fmt.Errorf("%w: unknown query parameter %q; the only one is \"muc\"", errBadRequest, key)
+		}
+	}
+	switch v := q["muc"]; {
+	case len(v) == 0:
+		return req, fmt.Errorf("%w: the query parameter \"muc\" is missing", errBadRequest)
+	case len(v) > 1:
+		return req, fmt.Errorf("%w: the query parameter \"muc\" appears %d times", errBadRequest, len(v))
+	case v[0] == "":
+		return req, fmt.Errorf("%w: the query parameter \"muc\" is empty", errBadRequest)
+	case !utf8.ValidString(v[0]):
+		return req, fmt.Errorf("%w: the query parameter \"muc\" must be UTF-8", errBadRequest)
+	}
+	req.MUC = q.Get("muc")
+	return validate(act, req)
+}
+
 // readObject reads a body that must be one unambiguous JSON object.
 func readObject(body io.Reader) (map[string]json.RawMessage, error) {
 	data, err := io.ReadAll(body)
@@ -93,8 +124,10 @@ func validate(act action, req request) (request, error) {
 		if act.target != anOccupant && strings.Contains(req.JID, "/") {
 			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
 		}
-	} else if err := muc.CheckNick(req.Nickname); err != nil {
-		return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+	} else if req.Nickname != "" || act.target == anOccupant {
+		if err := muc.CheckNick(req.Nickname); err != nil {
+			return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+		}
 	}
 	if err := muc.CheckReason(req.Reason); err != nil {
 		return req, fmt.Errorf("%w: reason: %w", errBadRequest, err)

@@ -29,6 +29,7 @@ type target int
 const (
 	anOccupant target = iota // "nickname", or "jid": bare, every session of the account; full, that one
 	anAccount                // "jid", bare
+	theRoom                  // the room alone, in the query: "?muc=room@service"
 )
 
 // The actions of the routes.
@@ -38,6 +39,8 @@ var (
 	actionUnban  = action{credential.Unban, "unbanned", anAccount, ""}
 	actionMute   = action{credential.Mute, "muted", anOccupant, muc.RoleVisitor}
 	actionUnmute = action{credential.Unmute, "unmuted", anOccupant, muc.RoleParticipant}
+	// The occupant list.
+	actionOccupants = action{credential.Occupants, "listed", theRoom, ""}
 )
 
 func (a action) String() string { return string(a.right) }
@@ -57,14 +60,15 @@ type request struct {
 type result struct {
 	Absent []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
 	// AlreadyUnbanned: an unban of a JID with no affiliation, not banned.
-	AlreadyUnbanned bool     `json:"already_unbanned,omitempty"`
-	Banned          string   `json:"banned,omitempty"`
-	Error           string   `json:"error,omitempty"`
-	Kicked          []string `json:"kicked,omitzero"` // [] with Absent
-	MUC             string   `json:"muc"`
-	Muted           []string `json:"muted,omitempty"`
-	Unbanned        string   `json:"unbanned,omitempty"`
-	Unmuted         []string `json:"unmuted,omitempty"`
+	AlreadyUnbanned bool       `json:"already_unbanned,omitempty"`
+	Banned          string     `json:"banned,omitempty"`
+	Error           string     `json:"error,omitempty"`
+	Kicked          []string   `json:"kicked,omitzero"` // [] with Absent
+	MUC             string     `json:"muc"`
+	Muted           []string   `json:"muted,omitempty"`
+	Occupants       []occupant `json:"occupants,omitzero"` // [] in an empty room
+	Unbanned        string     `json:"unbanned,omitempty"`
+	Unmuted         []string   `json:"unmuted,omitempty"`
 }
 
 // changedSome reports whether r names occupants kicked, muted or unmuted.
@@ -179,7 +183,7 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 	if x.err = x.who.allow(a.opts.Now()); x.err != nil {
 		return x
 	}
-	if x.req, x.err = decode(act, http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)); x.err != nil {
+	if x.req, x.err = a.read(act, w, r); x.err != nil {
 		return x
 	}
 	if !x.who.mayActOn(x.req.MUC) {
@@ -201,6 +205,15 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 	defer cancel()
 	x.res, x.err = a.moderate(ctx, act, x.req, r.Header.Get(AbsentHeader) == "ok")
 	return x
+}
+
+// read decodes and validates the request for act: the query of a GET, the
+// body of a POST.
+func (a *api) read(act action, w http.ResponseWriter, r *http.Request) (request, error) {
+	if act.target == theRoom {
+		return decodeQuery(act, r.URL.RawQuery)
+	}
+	return decode(act, http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
 }
 
 // identify authenticates r, unless its address failed too often: then it
@@ -231,6 +244,10 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		var lifted bool
 		lifted, err = a.mod.Unban(ctx, req.MUC, req.JID)
 		res.Unbanned, res.AlreadyUnbanned = req.JID, err == nil && !lifted
+	case act == actionOccupants:
+		var list []Occupant
+		list, err = a.mod.Occupants(ctx, req.MUC)
+		res.Occupants = occupantsOf(list)
 	case act.role != "" && req.JID != "":
 		var nicks []string
 		nicks, err = a.mod.SetRoleJID(ctx, req.MUC, req.JID, act.role, req.Reason)

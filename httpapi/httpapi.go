@@ -1,7 +1,7 @@
 // Package httpapi serves muc-kick's HTTP API: POST /muc_kick, compatible
 // with Prosody's mod_http_muc_kick (and extended to kick by JID), POST
-// /muc_ban, /muc_unban, /muc_mute and /muc_unmute beside it, and the
-// /healthz, /readyz and /metrics probes.
+// /muc_ban, /muc_unban, /muc_mute and /muc_unmute and GET /muc_occupants
+// beside it, and the /healthz, /readyz and /metrics probes.
 //
 // Every answer but /metrics is JSON; every failure is {"error": "..."} with
 // the status that says what happened (see errorTable), and a kick, mute or
@@ -48,13 +48,26 @@ type Moderator interface {
 	// (muc.RoleParticipant), by nickname or as KickJID kicks.
 	SetRole(ctx context.Context, room, nick string, role muc.Role, reason string) error
 	SetRoleJID(ctx context.Context, room, jid string, role muc.Role, reason string) ([]string, error)
+	// Occupants lists the occupants of room, but the component's own; a
+	// room that does not exist is muc.ErrRoomNotFound.
+	Occupants(ctx context.Context, room string) ([]Occupant, error)
+}
+
+// Occupant is one occupant of a room as the Moderator knows it, with the
+// fields of muc's.
+type Occupant struct {
+	Nick        string
+	Role        string // moderator, participant, visitor
+	Affiliation string // owner, admin, member, none
+	JID         string // the real JID, when the room shows it; "" otherwise
+	OccupantID  string // XEP-0421, when the room provides it; "" otherwise
 }
 
 // Options configure the handler.
 type Options struct {
 	// Path is where kicks are posted; default /muc_kick. The other
 	// routes go beside it, in the same directory: /muc_ban, /muc_unban,
-	// /muc_mute, /muc_unmute.
+	// /muc_mute, /muc_unmute, /muc_occupants.
 	Path string
 	// AuthorizationHeader is the exact Authorization value of
 	// mod_http_muc_kick's single credential; its client is named "default".
@@ -157,6 +170,7 @@ func New(mod Moderator, opts Options) *Handler {
 	r.POST(path.Join(dir, "muc_unban"), a.handle(actionUnban))
 	r.POST(path.Join(dir, "muc_mute"), a.handle(actionMute))
 	r.POST(path.Join(dir, "muc_unmute"), a.handle(actionUnmute))
+	r.GET(path.Join(dir, "muc_occupants"), a.handle(actionOccupants))
 	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeJSON(w, http.StatusOK, statusBody{"ok"})
 	})

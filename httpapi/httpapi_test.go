@@ -37,6 +37,7 @@ type fakeKicker struct {
 	// notBanned: an unban finds the JID without affiliation (lifted false).
 	notBanned bool
 	nicks     []string // the sessions a change by JID changed, if set
+	occupants []httpapi.Occupant
 }
 
 func (f *fakeKicker) record(k kick) error {
@@ -81,6 +82,13 @@ func (f *fakeKicker) SetRoleJID(_ context.Context, room, jid string, role muc.Ro
 		return nil, err
 	}
 	return []string{"n1", "n2"}, nil
+}
+
+func (f *fakeKicker) Occupants(_ context.Context, room string) ([]httpapi.Occupant, error) {
+	err := f.record(kick{room: room, action: "occupants"})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.occupants, err
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {

@@ -175,6 +175,7 @@ func TestNewActionsMustBeGranted(t *testing.T) {
 	}{
 		{"POST", "/muc_mute", `{"nickname":"Bob","muc":"r@conference.example.org"}`, credential.Mute, "muted"},
 		{"POST", "/muc_unmute", `{"jid":"bob@example.org","muc":"r@conference.example.org"}`, credential.Unmute, "unmuted"},
+		{"GET", "/muc_occupants?muc=r@conference.example.org", "", credential.Occupants, "listed"},
 	} {
 		t.Run(string(tc.right), func(t *testing.T) {
 			k := &fakeKicker{}
@@ -217,5 +218,56 @@ func TestNewActionsMustBeGranted(t *testing.T) {
 				t.Errorf("audit lines:\n%s", logs)
 			}
 		})
+	}
+}
+
+func TestOccupants(t *testing.T) {
+	const ok = `msg=occupants client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid="" status=200`
+	const bad = `msg=occupants client=default remote=192.0.2.1:1234 room="" nick="" jid="" status=400`
+	listed := []kick{{room: room, action: "occupants"}}
+	for _, tc := range []toolboxCase{
+		{name: "two occupants", method: "GET", path: "/muc_occupants?muc=R%40Conference.example.org",
+			fake: func(k *fakeKicker) {
+				k.occupants = []httpapi.Occupant{
+					{Nick: "Alice", Role: "moderator", Affiliation: "owner", JID: "alice@example.org/desk", OccupantID: "b2NjLWE="},
+					{Nick: "Bob", Role: "visitor", Affiliation: "none"},
+				}
+			},
+			code: 200, want: `{"muc":"r@conference.example.org","occupants":[` +
+				`{"nickname":"Alice","role":"moderator","affiliation":"owner","jid":"alice@example.org/desk","occupant_id":"b2NjLWE="},` +
+				`{"nickname":"Bob","role":"visitor","affiliation":"none"}]}`,
+			calls: listed, outcome: "listed", audit: ok},
+		{name: "nobody there", method: "GET", path: "/muc_occupants?muc=r@conference.example.org",
+			code: 200, want: `{"muc":"r@conference.example.org","occupants":[]}`, calls: listed, outcome: "listed", audit: ok},
+		{name: "no such room", method: "GET", path: "/muc_occupants?muc=r@conference.example.org",
+			fake: func(k *fakeKicker) { k.err = fmt.Errorf("%w (item-not-found)", muc.ErrRoomNotFound) },
+			code: 404, want: `{"error":"the room does not exist (item-not-found)"}`, calls: listed, outcome: "room-not-found",
+			audit: `room=r@conference.example.org nick="" jid="" status=404`},
+		{name: "no query", method: "GET", path: "/muc_occupants",
+			code: 400, want: `{"error":"the query parameter \"muc\" is missing"}`, outcome: "bad-request", audit: bad},
+		{name: "empty muc", method: "GET", path: "/muc_occupants?muc=",
+			code: 400, want: `{"error":"the query parameter \"muc\" is empty"}`, outcome: "bad-request", audit: bad},
+		{name: "muc twice", method: "GET", path: "/muc_occupants?muc=a@conference.example.org&muc=b@conference.example.org",
+			code: 400, want: `{"error":"the query parameter \"muc\" appears 2 times"}`, outcome: "bad-request", audit: bad},
+		{name: "unknown parameter", method: "GET", path: "/muc_occupants?muc=r@conference.example.org&nickname=Bob",
+			code: 400, want: `{"error":"unknown query parameter \"nickname\"; the only one is \"muc\""}`, outcome: "bad-request", audit: bad},
+		{name: "muc in another case", method: "GET", path: "/muc_occupants?MUC=r@conference.example.org",
+			code: 400, want: `{"error":"unknown query parameter \"MUC\"; the only one is \"muc\""}`, outcome: "bad-request", audit: bad},
+		{name: "bad escape", method: "GET", path: "/muc_occupants?muc=r%zz@conference.example.org",
+			code: 400, want: `{"error":"the query is not URL-encoded: invalid URL escape \"%zz\""}`, outcome: "bad-request", audit: bad},
+		{name: "semicolon", method: "GET", path: "/muc_occupants?muc=r@conference.example.org;x=1",
+			code: 400, want: `{"error":"the query is not URL-encoded: invalid semicolon separator in query"}`, outcome: "bad-request", audit: bad},
+		{name: "invalid UTF-8", method: "GET", path: "/muc_occupants?muc=r%ff@conference.example.org",
+			code: 400, want: `{"error":"the query parameter \"muc\" must be UTF-8"}`, outcome: "bad-request", audit: bad},
+		{name: "a server, not a room", method: "GET", path: "/muc_occupants?muc=conference.example.org",
+			code: 400, want: `{"error":"muc: muc: invalid room JID: \"conference.example.org\" has no room name; give room@service"}`, outcome: "bad-request",
+			audit: `msg=occupants client=default remote=192.0.2.1:1234 room=conference.example.org nick="" jid="" status=400`},
+		{name: "a room with a resource", method: "GET", path: "/muc_occupants?muc=r@conference.example.org/Bob",
+			code: 400, want: `{"error":"muc: muc: invalid room JID: \"r@conference.example.org/Bob\" has a resource; give the bare room JID, room@service"}`, outcome: "bad-request",
+			audit: `room=r@conference.example.org/Bob nick="" jid="" status=400`},
+		{name: "POST", path: "/muc_occupants", body: `{"muc":"r@conference.example.org"}`,
+			code: 405, want: `{"error":"method POST is not allowed here; use GET"}`},
+	} {
+		t.Run(tc.name, tc.run)
 	}
 }

@@ -5,6 +5,8 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -75,7 +77,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		onAPI = stats.Handler()
 	}
 	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
-	handler := httpapi.New(mgr, httpapi.Options{
+	handler := httpapi.New(moderator{mgr}, httpapi.Options{
 		Path:                cfg.HTTP.Path,
 		AuthorizationHeader: auth.AuthorizationHeader,
 		Clients:             auth.Clients,
@@ -113,6 +115,18 @@ func Auth(cfg *config.Config) httpapi.Auth {
 	}
 	return httpapi.Auth{AuthorizationHeader: cfg.HTTP.AuthorizationHeader, Clients: clients, Revoked: cfg.HTTP.Revoked,
 		CredentialRate: cfg.HTTP.CredentialRate, CredentialBurst: int(cfg.HTTP.CredentialBurst)}
+}
+
+// moderator is the room manager as the HTTP API calls it.
+type moderator struct{ *muc.Manager }
+
+// errNoOccupantList is the answer to an occupant list until muc keeps one.
+var errNoOccupantList = fmt.Errorf("%w: this build of muc-kick lists no occupants", muc.ErrNotSupported)
+
+// Occupants lists no occupants: muc does not keep them yet (see the
+// moderation work of issue 21), so the answer is 501.
+func (moderator) Occupants(context.Context, string) ([]httpapi.Occupant, error) {
+	return nil, errNoOccupantList
 }
 
 // sessionHook passes the component's session changes on to the room
