@@ -388,6 +388,9 @@ func (m partialModerator) SetRoleJID(context.Context, string, string, muc.Role, 
 func (m partialModerator) Occupants(context.Context, string) ([]httpapi.Occupant, error) {
 	return nil, m.err
 }
+func (m partialModerator) Retract(context.Context, string, muc.Selection, string) (muc.Retraction, error) {
+	return muc.Retraction{}, m.err
+}
 
 // TestOpenAPIPartialKick validates the body of a kick by JID that failed
 // part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status

@@ -35,7 +35,12 @@ func decode(act action, body io.Reader) (request, error) {
 	if req.Reason, err = stringField(fields, "reason", false); err != nil {
 		return req, err
 	}
-	if err := checkTarget(act, fields, req); err != nil {
+	if act.target == aSender {
+		err = decodeSelection(fields, &req)
+	} else {
+		err = checkTarget(act, fields, req)
+	}
+	if err != nil {
 		return req, err
 	}
 	return validate(act, req)

@@ -30,6 +30,7 @@ const (
 	anOccupant target = iota // "nickname", or "jid": bare, every session of the account; full, that one
 	anAccount                // "jid", bare
 	theRoom                  // the room alone, in the query: "?muc=room@service"
+	aSender                  // "id"; or "nickname" or "jid" (bare), with "last" and/or "since"
 )
 
 // The actions of the routes.
@@ -41,17 +42,22 @@ var (
 	actionUnmute = action{credential.Unmute, "unmuted", anOccupant, muc.RoleParticipant}
 	// The occupant list.
 	actionOccupants = action{credential.Occupants, "listed", theRoom, ""}
+	actionRetract   = action{credential.Retract, "retracted", aSender, ""}
 )
 
 func (a action) String() string { return string(a.right) }
 
 // request is the body of a POST: mod_http_muc_kick's {"nickname", "muc",
-// "reason"}, or "jid" instead of "nickname".
+// "reason"}, or "jid" instead of "nickname"; for a retraction also "id",
+// "last" and "since". A GET's query gives "muc" alone.
 type request struct {
 	Nickname string
 	JID      string // canonical
 	MUC      string // canonical bare room JID after validation
 	Reason   string
+	ID       string    // a retraction's message
+	Last     int       // a retraction's count of the sender's newest messages; 0: none
+	Since    time.Time // a retraction's bound: messages archived since; zero: none
 }
 
 // result is the answer to a moderation request that was carried out, in
@@ -63,10 +69,12 @@ type result struct {
 	AlreadyUnbanned bool       `json:"already_unbanned,omitempty"`
 	Banned          string     `json:"banned,omitempty"`
 	Error           string     `json:"error,omitempty"`
-	Kicked          []string   `json:"kicked,omitzero"` // [] with Absent
+	Failed          []failure  `json:"failed,omitempty"` // messages a retraction could not retract
+	Kicked          []string   `json:"kicked,omitzero"`  // [] with Absent
 	MUC             string     `json:"muc"`
 	Muted           []string   `json:"muted,omitempty"`
 	Occupants       []occupant `json:"occupants,omitzero"` // [] in an empty room
+	Retracted       []string   `json:"retracted,omitempty"`
 	Unbanned        string     `json:"unbanned,omitempty"`
 	Unmuted         []string   `json:"unmuted,omitempty"`
 }
@@ -119,6 +127,8 @@ func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, o
 			return http.StatusOK, "absent"
 		case x.res.AlreadyUnbanned:
 			return http.StatusOK, "already-unbanned"
+		case x.res.Failed != nil:
+			return http.StatusOK, "partly-retracted"
 		}
 		return http.StatusOK, act.done
 	}
@@ -155,8 +165,11 @@ func (a *api) audit(r *http.Request, act action, x exchange, code int, outcome s
 	}
 	throttled := errors.Is(x.err, errThrottled)
 	if failed := throttled || code == http.StatusUnauthorized || errors.Is(x.err, errCrossOrigin); !failed || a.fails.audit(a.fails.addr(r), throttled) {
-		attrs := []any{"client", client, "remote", r.RemoteAddr, "room", x.req.MUC, "nick", x.req.Nickname, "jid", x.req.JID,
-			"status", code, "outcome", outcome, "duration", took.Round(time.Microsecond)}
+		attrs := []any{"client", client, "remote", r.RemoteAddr, "room", x.req.MUC, "nick", x.req.Nickname, "jid", x.req.JID}
+		if x.req.ID != "" { // a retraction of one message
+			attrs = append(attrs, "id", x.req.ID)
+		}
+		attrs = append(attrs, "status", code, "outcome", outcome, "duration", took.Round(time.Microsecond))
 		if id != "" { // a signed credential: its id, as http.revoked takes it
 			attrs = append(attrs[:2:2], append([]any{"credential_id", id}, attrs[2:]...)...)
 		}
@@ -248,6 +261,11 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		var list []Occupant
 		list, err = a.mod.Occupants(ctx, req.MUC)
 		res.Occupants = occupantsOf(list)
+	case act == actionRetract:
+		var r muc.Retraction
+		sel := muc.Selection{ID: req.ID, Nick: req.Nickname, JID: req.JID, Last: req.Last, Since: req.Since}
+		r, err = a.mod.Retract(ctx, req.MUC, sel, req.Reason)
+		err = res.retraction(r, err)
 	case act.role != "" && req.JID != "":
 		var nicks []string
 		nicks, err = a.mod.SetRoleJID(ctx, req.MUC, req.JID, act.role, req.Reason)

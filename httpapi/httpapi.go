@@ -1,7 +1,7 @@
 // Package httpapi serves muc-kick's HTTP API: POST /muc_kick, compatible
 // with Prosody's mod_http_muc_kick (and extended to kick by JID), POST
-// /muc_ban, /muc_unban, /muc_mute and /muc_unmute and GET /muc_occupants
-// beside it, and the /healthz, /readyz and /metrics probes.
+// /muc_ban, /muc_unban, /muc_mute, /muc_unmute and /muc_retract and GET
+// /muc_occupants beside it, and the /healthz, /readyz and /metrics probes.
 //
 // Every answer but /metrics is JSON; every failure is {"error": "..."} with
 // the status that says what happened (see errorTable), and a kick, mute or
@@ -51,6 +51,9 @@ type Moderator interface {
 	// Occupants lists the occupants of room, but the component's own; a
 	// room that does not exist is muc.ErrRoomNotFound.
 	Occupants(ctx context.Context, room string) ([]Occupant, error)
+	// Retract retracts the messages sel names (XEP-0425): what it could,
+	// and what it could not with why.
+	Retract(ctx context.Context, room string, sel muc.Selection, reason string) (muc.Retraction, error)
 }
 
 // Occupant is one occupant of a room as the Moderator knows it, with the
@@ -67,7 +70,7 @@ type Occupant struct {
 type Options struct {
 	// Path is where kicks are posted; default /muc_kick. The other
 	// routes go beside it, in the same directory: /muc_ban, /muc_unban,
-	// /muc_mute, /muc_unmute, /muc_occupants.
+	// /muc_mute, /muc_unmute, /muc_occupants, /muc_retract.
 	Path string
 	// AuthorizationHeader is the exact Authorization value of
 	// mod_http_muc_kick's single credential; its client is named "default".
@@ -171,6 +174,7 @@ func New(mod Moderator, opts Options) *Handler {
 	r.POST(path.Join(dir, "muc_mute"), a.handle(actionMute))
 	r.POST(path.Join(dir, "muc_unmute"), a.handle(actionUnmute))
 	r.GET(path.Join(dir, "muc_occupants"), a.handle(actionOccupants))
+	r.POST(path.Join(dir, "muc_retract"), a.handle(actionRetract))
 	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeJSON(w, http.StatusOK, statusBody{"ok"})
 	})

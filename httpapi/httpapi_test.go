@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/muc"
@@ -22,12 +23,17 @@ const auth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // kick is one call that reached the moderator.
 type kick struct {
 	room, nick, reason string
-	action, jid        string   // "" for a kick by nickname
-	role               muc.Role // of a mute or unmute
+	action, jid        string        // "" for a kick by nickname
+	role               muc.Role      // of a mute or unmute
+	sel                muc.Selection // of a retraction
 }
 
 // equal reports whether k and o are the same call.
-func (k kick) equal(o kick) bool { return k == o }
+func (k kick) equal(o kick) bool {
+	ks, os := k.sel.Since, o.sel.Since
+	k.sel.Since, o.sel.Since = time.Time{}, time.Time{}
+	return k == o && ks.Equal(os)
+}
 
 // fakeKicker records what reaches XMPP and answers with err.
 type fakeKicker struct {
@@ -35,9 +41,10 @@ type fakeKicker struct {
 	kicks []kick
 	err   error
 	// notBanned: an unban finds the JID without affiliation (lifted false).
-	notBanned bool
-	nicks     []string // the sessions a change by JID changed, if set
-	occupants []httpapi.Occupant
+	notBanned  bool
+	nicks      []string // the sessions a change by JID changed, if set
+	occupants  []httpapi.Occupant
+	retraction muc.Retraction
 }
 
 func (f *fakeKicker) record(k kick) error {
@@ -89,6 +96,13 @@ func (f *fakeKicker) Occupants(_ context.Context, room string) ([]httpapi.Occupa
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.occupants, err
+}
+
+func (f *fakeKicker) Retract(_ context.Context, room string, sel muc.Selection, reason string) (muc.Retraction, error) {
+	err := f.record(kick{room: room, reason: reason, action: "retract", sel: sel})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.retraction, err
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {

@@ -176,9 +176,10 @@ func TestNewActionsMustBeGranted(t *testing.T) {
 		{"POST", "/muc_mute", `{"nickname":"Bob","muc":"r@conference.example.org"}`, credential.Mute, "muted"},
 		{"POST", "/muc_unmute", `{"jid":"bob@example.org","muc":"r@conference.example.org"}`, credential.Unmute, "unmuted"},
 		{"GET", "/muc_occupants?muc=r@conference.example.org", "", credential.Occupants, "listed"},
+		{"POST", "/muc_retract", `{"muc":"r@conference.example.org","id":"x"}`, credential.Retract, "retracted"},
 	} {
 		t.Run(string(tc.right), func(t *testing.T) {
-			k := &fakeKicker{}
+			k := &fakeKicker{retraction: muc.Retraction{Retracted: []string{"x"}}}
 			logs := &lineWriter{}
 			var outcomes []string
 			var mu sync.Mutex
@@ -270,4 +271,107 @@ func TestOccupants(t *testing.T) {
 	} {
 		t.Run(tc.name, tc.run)
 	}
+}
+
+func TestRetract(t *testing.T) {
+	since, _ := time.Parse(time.RFC3339, "2026-12-01T10:00:00+01:00")
+	const ok = `msg=retract client=default remote=192.0.2.1:1234 room=r@conference.example.org`
+	const bad = `msg=retract client=default remote=192.0.2.1:1234 room=r@conference.example.org`
+	retracted := func(ids ...string) func(*fakeKicker) {
+		return func(k *fakeKicker) { k.retraction = muc.Retraction{Retracted: ids} }
+	}
+	notFound := func(id string) error {
+		return fmt.Errorf("%w: no message %q in the room's archive (cancel/item-not-found)", muc.ErrMessageNotFound, id)
+	}
+	r := func(body string) string { return `{"muc":"r@conference.example.org",` + body + `}` }
+	for _, tc := range []toolboxCase{
+		{name: "by id", path: "/muc_retract", body: r(`"id":"5d8a6f0c","reason":"spam"`), fake: retracted("5d8a6f0c"),
+			code: 200, want: `{"muc":"r@conference.example.org","retracted":["5d8a6f0c"]}`,
+			calls:   []kick{{room: room, reason: "spam", action: "retract", sel: muc.Selection{ID: "5d8a6f0c"}}},
+			outcome: "retracted", audit: ok + ` nick="" jid="" id=5d8a6f0c status=200`},
+		{name: "by JID, the last 20", path: "/muc_retract", body: r(`"jid":"Spammer@Example.org","last":20`), fake: retracted("b", "a"),
+			code: 200, want: `{"muc":"r@conference.example.org","retracted":["b","a"]}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "spammer@example.org", Last: 20}}},
+			outcome: "retracted", audit: ok + ` nick="" jid=spammer@example.org status=200`},
+		{name: "by nickname, since", path: "/muc_retract", body: r(`"nickname":"Spammer","since":"2026-12-01T10:00:00+01:00"`), fake: retracted("a"),
+			code: 200, want: `{"muc":"r@conference.example.org","retracted":["a"]}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{Nick: "Spammer", Since: since}}},
+			outcome: "retracted", audit: ok + ` nick=Spammer jid="" status=200`},
+		{name: "last and since, nulls absent", path: "/muc_retract", body: r(`"id":null,"jid":"s@example.org","last":1,"since":"2026-12-01T09:00:00Z","reason":null`), fake: retracted("a"),
+			code: 200, want: `{"muc":"r@conference.example.org","retracted":["a"]}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 1, Since: since}}},
+			outcome: "retracted", audit: ok + ` nick="" jid=s@example.org status=200`},
+		{name: "some failed", path: "/muc_retract", body: r(`"jid":"s@example.org","last":100`),
+			fake: func(k *fakeKicker) {
+				k.retraction = muc.Retraction{Retracted: []string{"a"}, Failed: []muc.RetractFailure{{ID: "b", Err: notFound("b")}, {ID: "c", Err: muc.ErrNoAnswer}}}
+			},
+			code: 200, want: `{"failed":[{"id":"b","error":"no message matches: no message \"b\" in the room's archive (cancel/item-not-found)"},` +
+				`{"id":"c","error":"the XMPP server did not answer in time; the kick may or may not have happened"}],` +
+				`"muc":"r@conference.example.org","retracted":["a"]}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 100}}},
+			outcome: "partly-retracted", audit: ok + ` nick="" jid=s@example.org status=200`},
+		{name: "all failed", path: "/muc_retract", body: r(`"jid":"s@example.org","last":2`),
+			fake: func(k *fakeKicker) {
+				k.retraction = muc.Retraction{Failed: []muc.RetractFailure{{ID: "b", Err: notFound("b")}, {ID: "c", Err: notFound("c")}}}
+			},
+			code: 404, want: `{"error":"no message matches: no message \"b\" in the room's archive (cancel/item-not-found)"}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 2}}},
+			outcome: "message-not-found", audit: ok + ` nick="" jid=s@example.org status=404`},
+		{name: "no such message", path: "/muc_retract", body: r(`"id":"x"`), fake: func(k *fakeKicker) { k.err = notFound("x") },
+			code: 404, want: `{"error":"no message matches: no message \"x\" in the room's archive (cancel/item-not-found)"}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
+			outcome: "message-not-found", audit: ok + ` nick="" jid="" id=x status=404`},
+		{name: "not supported", path: "/muc_retract", body: r(`"id":"x"`),
+			fake: func(k *fakeKicker) {
+				k.err = fmt.Errorf("%w: %s", muc.ErrNotSupported, muc.RetractionFix("ejabberd", "23.01", "conference.example.org", false))
+			},
+			code: 501, want: `{"error":"the room does not support this: retraction needs ejabberd 24.12 or later (23.01 has no XEP-0425) with mod_mam loaded and \"mam: true\" in mod_muc's default_room_options (or the room's configuration)"}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
+			outcome: "not-supported", audit: ok + ` nick="" jid="" id=x status=501`},
+		{name: "refused", path: "/muc_retract", body: r(`"id":"x"`),
+			fake: func(k *fakeKicker) {
+				k.err = fmt.Errorf("%w (%w)", muc.ErrRefused, &muc.StanzaError{Type: "auth", Condition: "forbidden"})
+			},
+			code: 403, want: `{"error":"the server refused the kick (xmpp error auth/forbidden)"}`,
+			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
+			outcome: "forbidden", audit: ok + ` nick="" jid="" id=x status=403`},
+	} {
+		t.Run(tc.name, tc.run)
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"nothing named", `"last":5`, `give \"id\", or \"nickname\" or \"jid\" with \"last\" and/or \"since\"`},
+		{"only nulls", `"id":null,"jid":null`, `give \"id\", or \"nickname\" or \"jid\" with \"last\" and/or \"since\"`},
+		{"id and jid", `"id":"x","jid":"s@example.org"`, `give one of \"id\", \"nickname\" and \"jid\"`},
+		{"nickname and jid", `"nickname":"S","jid":"s@example.org","last":1`, `give one of \"id\", \"nickname\" and \"jid\"`},
+		{"id with last", `"id":"x","last":1`, `\"last\" and \"since\" select a sender's messages: give them with \"nickname\" or \"jid\", not with \"id\"`},
+		{"id with since", `"id":"x","since":"2026-12-01T09:00:00Z"`, `\"last\" and \"since\" select a sender's messages: give them with \"nickname\" or \"jid\", not with \"id\"`},
+		{"sender alone", `"jid":"s@example.org"`, `with \"nickname\" or \"jid\", give \"last\" (1-100), \"since\" (RFC 3339) or both`},
+		{"last 0", `"jid":"s@example.org","last":0`, `\"last\" must be an integer from 1 to 100, got 0`},
+		{"last 101", `"jid":"s@example.org","last":101`, `\"last\" must be an integer from 1 to 100, got 101`},
+		{"last negative", `"jid":"s@example.org","last":-1`, `\"last\" must be an integer from 1 to 100, got -1`},
+		{"last fraction", `"jid":"s@example.org","last":1.5`, `\"last\" must be an integer from 1 to 100, got 1.5`},
+		{"last exponent", `"jid":"s@example.org","last":1e1`, `\"last\" must be an integer from 1 to 100, got 1e1`},
+		{"last string", `"jid":"s@example.org","last":"5"`, `\"last\" must be an integer from 1 to 100, got \"5\"`},
+		{"last huge", `"jid":"s@example.org","last":99999999999999999999`, `\"last\" must be an integer from 1 to 100, got 99999999999999999999`},
+		{"since not RFC 3339", `"jid":"s@example.org","since":"yesterday"`, `\"since\" must be an RFC 3339 time such as \"2026-01-02T15:04:05Z\", got \"yesterday\"`},
+		{"since without zone", `"jid":"s@example.org","since":"2026-12-01T09:00:00"`, `\"since\" must be an RFC 3339 time such as \"2026-01-02T15:04:05Z\", got \"2026-12-01T09:00:00\"`},
+		{"since a number", `"jid":"s@example.org","since":1764579600`, `\"since\" must be an RFC 3339 time such as \"2026-01-02T15:04:05Z\", got 1764579600`},
+		{"empty id", `"id":""`, `\"id\" is empty`},
+		{"id a number", `"id":5`, `\"id\" must be a string`},
+		{"id too long", `"id":"` + strings.Repeat("x", 257) + `"`, `\"id\" is longer than 256 bytes`},
+		{"id with a control character", `"id":"a\u0001b"`, `\"id\" holds the control character U+0001`},
+		{"id with a C1 control", `"id":"a\u0085b"`, `\"id\" holds the control character U+0085`},
+		{"empty nickname", `"nickname":"","last":1`, `\"nickname\" is empty`},
+		{"empty jid", `"jid":"","last":1`, `\"jid\" is empty`},
+		{"full JID", `"jid":"s@example.org/phone","last":1`, `jid: a retract applies to an account: give a bare JID, without /resource`},
+		{"bad nickname", `"nickname":"a\u0000b","last":1`, `nickname: muc: invalid nickname: it contains the control character U+0000`},
+		{"reason a number", `"id":"x","reason":1`, `\"reason\" must be a string`},
+	} {
+		t.Run(tc.name, toolboxCase{path: "/muc_retract", body: r(tc.body), code: 400, want: `{"error":"` + tc.want + `"}`,
+			outcome: "bad-request", audit: bad}.run)
+	}
+	longest := strings.Repeat("é", 128) // 256 bytes
+	t.Run("id of 256 bytes", toolboxCase{path: "/muc_retract", body: r(`"id":"` + longest + `"`), fake: retracted(longest),
+		code: 200, want: `{"muc":"r@conference.example.org","retracted":["` + longest + `"]}`,
+		calls: []kick{{room: room, action: "retract", sel: muc.Selection{ID: longest}}}, outcome: "retracted", audit: ok}.run)
 }
