@@ -375,3 +375,28 @@ func TestRetract(t *testing.T) {
 		code: 200, want: `{"muc":"r@conference.example.org","retracted":["` + longest + `"]}`,
 		calls: []kick{{room: room, action: "retract", sel: muc.Selection{ID: longest}}}, outcome: "retracted", audit: ok}.run)
 }
+
+// TestBanUnbanChangeOnlyWhatTheySay: muc's refusals of a ban or unban that
+// would strip an affiliation (409) or touch a protected domain (400).
+func TestBanUnbanChangeOnlyWhatTheySay(t *testing.T) {
+	fail := func(err error) func(*fakeKicker) { return func(k *fakeKicker) { k.err = err } }
+	for _, tc := range []toolboxCase{
+		{name: "ban of an owner", path: "/muc_ban", body: `{"jid":"o@example.org","muc":"r@conference.example.org"}`,
+			fake: fail(fmt.Errorf("%w: o@example.org is an owner of r@conference.example.org; a ban would strip it", muc.ErrAffiliated)),
+			code: 409, want: `{"error":"the JID holds an affiliation in the room: o@example.org is an owner of r@conference.example.org; a ban would strip it"}`,
+			calls:   []kick{{room: room, action: "ban", jid: "o@example.org"}},
+			outcome: "affiliated", audit: `msg=ban client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=o@example.org status=409`},
+		{name: "unban of a member", path: "/muc_unban", body: `{"jid":"m@example.org","muc":"r@conference.example.org"}`,
+			fake: fail(fmt.Errorf("%w: m@example.org is a member of r@conference.example.org, not banned; an unban would strip it", muc.ErrAffiliated)),
+			code: 409, want: `{"error":"the JID holds an affiliation in the room: m@example.org is a member of r@conference.example.org, not banned; an unban would strip it"}`,
+			calls:   []kick{{room: room, action: "unban", jid: "m@example.org"}},
+			outcome: "affiliated", audit: `msg=unban client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=m@example.org status=409`},
+		{name: "ban of the MUC service", path: "/muc_ban", body: `{"jid":"conference.example.org","muc":"r@conference.example.org"}`,
+			fake: fail(fmt.Errorf("%w: conference.example.org is of conference.example.org", muc.ErrProtectedJID)),
+			code: 400, want: `{"error":"muc-kick does not ban its own domain or a MUC service: conference.example.org is of conference.example.org"}`,
+			calls:   []kick{{room: room, action: "ban", jid: "conference.example.org"}},
+			outcome: "protected-jid", audit: `msg=ban client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=conference.example.org status=400`},
+	} {
+		t.Run(tc.name, tc.run)
+	}
+}
