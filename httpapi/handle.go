@@ -47,6 +47,14 @@ var (
 
 func (a action) String() string { return string(a.right) }
 
+// verb is what a caller not granted a may not do, naming the action.
+func (a action) verb() string {
+	if a == actionOccupants {
+		return `list the occupants (action "occupants")`
+	}
+	return string(a.right)
+}
+
 // request is the body of a POST: mod_http_muc_kick's {"nickname", "muc",
 // "reason"}, or "jid" instead of "nickname"; for a retraction also "id",
 // "last" and "since". A GET's query gives "muc" alone.
@@ -190,7 +198,7 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 		return x
 	}
 	if !x.who.actions.Has(act.right) {
-		x.err = fmt.Errorf("%w %s (client %q may: %s)", errNotAllowed, act, x.who.name, x.who.actions)
+		x.err = fmt.Errorf("%w %s (client %q may: %s)", errNotAllowed, act.verb(), x.who.name, x.who.actions)
 		return x
 	}
 	if x.err = x.who.allow(a.opts.Now()); x.err != nil {

@@ -195,7 +195,11 @@ func TestNewActionsMustBeGranted(t *testing.T) {
 			})
 			for _, who := range []struct{ authz, may string }{{kicker, `client \"kicker\" may: kick,ban`}, {plain, `client \"plain\" may: kick,ban,unban`}} {
 				r := do(t, h, tc.method, tc.path, who.authz, tc.body)
-				want := fmt.Sprintf(`{"error":"this client may not %s (%s)"}`+"\n", tc.right, who.may)
+				verb := string(tc.right)
+				if tc.right == credential.Occupants {
+					verb = `list the occupants (action \"occupants\")`
+				}
+				want := fmt.Sprintf(`{"error":"this client may not %s (%s)"}`+"\n", verb, who.may)
 				if r.code != 403 || r.raw != want {
 					t.Errorf("%s: %d %s, want 403 %s", who.may, r.code, r.raw, want)
 				}
