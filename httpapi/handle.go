@@ -47,6 +47,17 @@ var (
 
 func (a action) String() string { return string(a.right) }
 
+// noun names the change act asks for, "" when it changes nothing.
+func (a action) noun() string {
+	switch a {
+	case actionOccupants:
+		return ""
+	case actionRetract:
+		return "retraction"
+	}
+	return string(a.right)
+}
+
 // verb is what a caller not granted a may not do, naming the action.
 func (a action) verb() string {
 	if a == actionOccupants {
@@ -140,7 +151,7 @@ func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, o
 		}
 		return http.StatusOK, act.done
 	}
-	code, msg, outcome := classify(x.err)
+	code, msg, outcome := classify(x.err, act)
 	switch code {
 	case http.StatusUnauthorized:
 		for _, s := range a.auth.Load().schemes {

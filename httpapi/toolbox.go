@@ -48,7 +48,7 @@ func (res *result) retraction(r muc.Retraction, err error) error {
 	}
 	res.Retracted = r.Retracted
 	for _, f := range r.Failed {
-		_, msg, _ := classify(f.Err)
+		_, msg, _ := classify(f.Err, actionRetract)
 		res.Failed = append(res.Failed, failure{ID: f.ID, Error: msg})
 	}
 	return err

@@ -129,7 +129,7 @@ func TestMuteUnmute(t *testing.T) {
 			outcome: "forbidden", audit: `jid=bob@example.org status=403`},
 		{name: "unmute by JID failing part-way", path: "/muc_unmute", body: `{"jid":"bob@example.org","muc":"r@conference.example.org"}`,
 			fake: func(k *fakeKicker) { k.nicks, k.err = []string{"n1"}, muc.ErrNoAnswer },
-			code: 504, want: `{"error":"the XMPP server did not answer in time; the kick may or may not have happened","muc":"r@conference.example.org","unmuted":["n1"]}`,
+			code: 504, want: `{"error":"the XMPP server did not answer in time; the unmute may or may not have happened","muc":"r@conference.example.org","unmuted":["n1"]}`,
 			calls:   []kick{{room: room, action: "rolejid", jid: "bob@example.org", role: muc.RoleParticipant}},
 			outcome: "gateway-timeout", audit: `jid=bob@example.org status=504`},
 		{name: "mute by JID of nobody", path: "/muc_mute", body: `{"jid":"bob@example.org","muc":"r@conference.example.org"}`,
@@ -248,6 +248,10 @@ func TestOccupants(t *testing.T) {
 			fake: func(k *fakeKicker) { k.err = fmt.Errorf("%w (item-not-found)", muc.ErrRoomNotFound) },
 			code: 404, want: `{"error":"the room does not exist (item-not-found)"}`, calls: listed, outcome: "room-not-found",
 			audit: `room=r@conference.example.org nick="" jid="" status=404`},
+		{name: "no answer", method: "GET", path: "/muc_occupants?muc=r@conference.example.org",
+			fake: func(k *fakeKicker) { k.err = muc.ErrNoAnswer },
+			code: 504, want: `{"error":"the XMPP server did not answer in time"}`, calls: listed, outcome: "gateway-timeout",
+			audit: `room=r@conference.example.org nick="" jid="" status=504`},
 		{name: "no query", method: "GET", path: "/muc_occupants",
 			code: 400, want: `{"error":"the query parameter \"muc\" is missing"}`, outcome: "bad-request", audit: bad},
 		{name: "empty muc", method: "GET", path: "/muc_occupants?muc=",
@@ -310,7 +314,7 @@ func TestRetract(t *testing.T) {
 				k.retraction = muc.Retraction{Retracted: []string{"a"}, Failed: []muc.RetractFailure{{ID: "b", Err: notFound("b")}, {ID: "c", Err: muc.ErrNoAnswer}}}
 			},
 			code: 200, want: `{"failed":[{"id":"b","error":"no message matches: no message \"b\" in the room's archive (cancel/item-not-found)"},` +
-				`{"id":"c","error":"the XMPP server did not answer in time; the kick may or may not have happened"}],` +
+				`{"id":"c","error":"the XMPP server did not answer in time; the retraction may or may not have happened"}],` +
 				`"muc":"r@conference.example.org","retracted":["a"]}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 100}}},
 			outcome: "partly-retracted", audit: ok + ` nick="" jid=s@example.org status=200`},
