@@ -408,3 +408,21 @@ func TestBanUnbanChangeOnlyWhatTheySay(t *testing.T) {
 		t.Run(tc.name, tc.run)
 	}
 }
+
+func TestNewPathsFollowKickPath(t *testing.T) {
+	k := &fakeKicker{retraction: muc.Retraction{Retracted: []string{"x"}}}
+	h := httpapi.New(k, httpapi.Options{Path: "/api/muc_kick", AuthorizationHeader: auth, Logger: slog.New(slog.DiscardHandler)})
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/api/muc_mute", `{"nickname":"Bob","muc":"r@conference.example.org"}`},
+		{"POST", "/api/muc_unmute", `{"nickname":"Bob","muc":"r@conference.example.org"}`},
+		{"GET", "/api/muc_occupants?muc=r@conference.example.org", ""},
+		{"POST", "/api/muc_retract", `{"id":"x","muc":"r@conference.example.org"}`},
+	} {
+		if r := do(t, h, tc.method, tc.path, auth, tc.body); r.code != 200 {
+			t.Errorf("%s: %d %s", tc.path, r.code, r.raw)
+		}
+		if r := do(t, h, tc.method, strings.TrimPrefix(tc.path, "/api"), auth, tc.body); r.code != 404 {
+			t.Errorf("%s beside a moved kick path: %d", strings.TrimPrefix(tc.path, "/api"), r.code)
+		}
+	}
+}
