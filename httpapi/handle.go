@@ -185,9 +185,7 @@ func (a *api) audit(r *http.Request, act action, x exchange, code int, outcome s
 	throttled := errors.Is(x.err, errThrottled)
 	if failed := throttled || code == http.StatusUnauthorized || errors.Is(x.err, errCrossOrigin); !failed || a.fails.audit(a.fails.addr(r), throttled) {
 		attrs := []any{"client", client, "remote", r.RemoteAddr, "room", x.req.MUC, "nick", x.req.Nickname, "jid", x.req.JID}
-		if x.req.ID != "" { // a retraction of one message
-			attrs = append(attrs, "id", x.req.ID)
-		}
+		attrs = append(attrs, x.req.selection()...)
 		attrs = append(attrs, "status", code, "outcome", outcome, "duration", took.Round(time.Microsecond))
 		if id != "" { // a signed credential: its id, as http.revoked takes it
 			attrs = append(attrs[:2:2], append([]any{"credential_id", id}, attrs[2:]...)...)

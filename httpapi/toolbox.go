@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -25,6 +26,22 @@ func occupantsOf(list []Occupant) []occupant {
 		out = append(out, occupant{Nickname: o.Nick, Role: o.Role, Affiliation: o.Affiliation, JID: o.JID, OccupantID: o.OccupantID})
 	}
 	return out
+}
+
+// selection is what a retraction selects, for its audit line: "id", or
+// "last" and/or "since"; nothing for other requests.
+func (req request) selection() []any {
+	var attrs []any
+	if req.ID != "" {
+		attrs = append(attrs, "id", req.ID)
+	}
+	if req.Last != 0 {
+		attrs = append(attrs, "last", req.Last)
+	}
+	if !req.Since.IsZero() {
+		attrs = append(attrs, "since", req.Since.Format(time.RFC3339))
+	}
+	return attrs
 }
 
 // failure is a message a retraction could not retract, with why.

@@ -300,15 +300,15 @@ func TestRetract(t *testing.T) {
 		{name: "by JID, the last 20", path: "/muc_retract", body: r(`"jid":"Spammer@Example.org","last":20`), fake: retracted("b", "a"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["b","a"]}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "spammer@example.org", Last: 20}}},
-			outcome: "retracted", audit: ok + ` nick="" jid=spammer@example.org status=200`},
+			outcome: "retracted", audit: ok + ` nick="" jid=spammer@example.org last=20 status=200`},
 		{name: "by nickname, since", path: "/muc_retract", body: r(`"nickname":"Spammer","since":"2026-12-01T10:00:00+01:00"`), fake: retracted("a"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["a"]}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{Nick: "Spammer", Since: since}}},
-			outcome: "retracted", audit: ok + ` nick=Spammer jid="" status=200`},
+			outcome: "retracted", audit: ok + ` nick=Spammer jid="" since=2026-12-01T10:00:00+01:00 status=200`},
 		{name: "last and since, nulls absent", path: "/muc_retract", body: r(`"id":null,"jid":"s@example.org","last":1,"since":"2026-12-01T09:00:00Z","reason":null`), fake: retracted("a"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["a"]}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 1, Since: since}}},
-			outcome: "retracted", audit: ok + ` nick="" jid=s@example.org status=200`},
+			outcome: "retracted", audit: ok + ` nick="" jid=s@example.org last=1 since=2026-12-01T09:00:00Z status=200`},
 		{name: "some failed", path: "/muc_retract", body: r(`"jid":"s@example.org","last":100`),
 			fake: func(k *fakeKicker) {
 				k.retraction = muc.Retraction{Retracted: []string{"a"}, Failed: []muc.RetractFailure{{ID: "b", Err: notFound("b")}, {ID: "c", Err: muc.ErrNoAnswer}}}
@@ -317,14 +317,14 @@ func TestRetract(t *testing.T) {
 				`{"id":"c","error":"the XMPP server did not answer in time; the retraction may or may not have happened"}],` +
 				`"muc":"r@conference.example.org","retracted":["a"]}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 100}}},
-			outcome: "partly-retracted", audit: ok + ` nick="" jid=s@example.org status=200`},
+			outcome: "partly-retracted", audit: ok + ` nick="" jid=s@example.org last=100 status=200`},
 		{name: "all failed", path: "/muc_retract", body: r(`"jid":"s@example.org","last":2`),
 			fake: func(k *fakeKicker) {
 				k.retraction = muc.Retraction{Failed: []muc.RetractFailure{{ID: "b", Err: notFound("b")}, {ID: "c", Err: notFound("c")}}}
 			},
 			code: 404, want: `{"error":"no message matches: no message \"b\" in the room's archive (cancel/item-not-found)"}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 2}}},
-			outcome: "message-not-found", audit: ok + ` nick="" jid=s@example.org status=404`},
+			outcome: "message-not-found", audit: ok + ` nick="" jid=s@example.org last=2 status=404`},
 		{name: "no such message", path: "/muc_retract", body: r(`"id":"x"`), fake: func(k *fakeKicker) { k.err = notFound("x") },
 			code: 404, want: `{"error":"no message matches: no message \"x\" in the room's archive (cancel/item-not-found)"}`,
 			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
