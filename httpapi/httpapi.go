@@ -32,15 +32,16 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
 // Moderator carries out kicks and bans; *muc.Manager is one.
 type Moderator interface {
-	Kick(ctx context.Context, room, nick, reason string) error
-	KickJID(ctx context.Context, room, jid, reason string) ([]string, error)
-	Ban(ctx context.Context, room, jid, reason string) error
-	Unban(ctx context.Context, room, jid string) error
+	Kick(ctx context.Context, room jid.JID, nick, reason string) error
+	KickJID(ctx context.Context, room, user jid.JID, reason string) ([]string, error)
+	Ban(ctx context.Context, room, user jid.JID, reason string) error
+	Unban(ctx context.Context, room, user jid.JID) error
 }
 
 // Options configure the handler.
@@ -230,6 +231,8 @@ type request struct {
 	JID      string // canonical
 	MUC      string // canonical bare room JID after validation
 	Reason   string
+	room     jid.JID // MUC, parsed
+	user     jid.JID // JID, parsed
 }
 
 type errorBody struct {
@@ -319,17 +322,17 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request, who **princ
 	result := map[string]any{"muc": req.MUC}
 	switch {
 	case act == actionBan:
-		err = a.mod.Ban(ctx, req.MUC, req.JID, req.Reason)
+		err = a.mod.Ban(ctx, req.room, req.user, req.Reason)
 		result["banned"] = req.JID
 	case act == actionUnban:
-		err = a.mod.Unban(ctx, req.MUC, req.JID)
+		err = a.mod.Unban(ctx, req.room, req.user)
 		result["unbanned"] = req.JID
 	case req.JID != "":
 		var nicks []string
-		nicks, err = a.mod.KickJID(ctx, req.MUC, req.JID, req.Reason)
+		nicks, err = a.mod.KickJID(ctx, req.room, req.user, req.Reason)
 		result["kicked"] = nicks
 	default:
-		err = a.mod.Kick(ctx, req.MUC, req.Nickname, req.Reason)
+		err = a.mod.Kick(ctx, req.room, req.Nickname, req.Reason)
 		result["kicked"] = []string{req.Nickname}
 		if errors.Is(err, muc.ErrOccupantNotFound) && r.Header.Get(AbsentHeader) == "ok" {
 			// Opted in: the occupant is not there, which is what the kick
@@ -391,16 +394,16 @@ func decode(act action, body io.Reader) (request, error) {
 	case req.JID == "":
 		return req, fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
 	}
-	room, err := muc.ParseRoom(req.MUC)
-	if err != nil {
+	if req.room, err = jid.ParseRoom(req.MUC); err != nil {
 		return req, fmt.Errorf("%w: muc: %w", errBadRequest, err)
 	}
-	req.MUC = room
+	req.MUC = req.room.String()
 	if req.JID != "" {
-		if req.JID, err = muc.ParseJID(req.JID); err != nil {
+		if req.user, err = jid.Parse(req.JID); err != nil {
 			return req, fmt.Errorf("%w: jid: %w", errBadRequest, err)
 		}
-		if act != actionKick && strings.Contains(req.JID, "/") {
+		req.JID = req.user.String()
+		if act != actionKick && !req.user.IsBare() {
 			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
 		}
 	} else if err := muc.CheckNick(req.Nickname); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -93,7 +94,7 @@ type versionQuery struct {
 // mod_version the identities still tell the family: Prosody's MUC service is
 // "Prosody Chatrooms" (unless renamed) and its hosts "Prosody"; ejabberd's
 // MUC service is "Chatrooms" and its hosts "ejabberd".
-func (m *Manager) ServerSoftware(mucDomain string) (software, version string) {
+func (m *Manager) ServerSoftware(mucDomain jid.JID) (software, version string) {
 	m.mu.Lock()
 	s := m.server
 	mine := s == nil
@@ -121,10 +122,10 @@ func (m *Manager) ServerSoftware(mucDomain string) (software, version string) {
 // askSoftware sends the version and identity queries at once and combines
 // the answers: a version answer naming a known server first, then an
 // identity naming one.
-func (m *Manager) askSoftware(mucDomain string) (string, string) {
-	targets := []string{mucDomain}
-	if _, parent, ok := strings.Cut(mucDomain, "."); ok && parent != "" {
-		targets = append(targets, parent)
+func (m *Manager) askSoftware(mucDomain jid.JID) (string, string) {
+	targets := []string{mucDomain.String()}
+	if parent, ok := mucDomain.Parent(); ok {
+		targets = append(targets, parent.String())
 	}
 	type answer struct{ name, version, identity string }
 	answers := make([]answer, len(targets))

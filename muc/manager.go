@@ -31,6 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
 )
@@ -155,10 +156,10 @@ type Manager struct {
 	entries atomic.Uint64 // rooms entered, ever
 
 	mu      sync.Mutex
-	rooms   map[string]*room
-	late    map[string]time.Time // occupant JIDs of entries given up on → when
-	server  *serverInfo          // the server's software, learnt once per session
-	session uint64               // bumped at every session change
+	rooms   map[jid.JID]*room
+	late    map[jid.JID]time.Time // occupant JIDs of entries given up on → when
+	server  *serverInfo           // the server's software, learnt once per session
+	session uint64                // bumped at every session change
 	up      bool
 	closed  bool
 	joins   sync.WaitGroup // running entries; Add only with mu held and !closed
@@ -181,8 +182,8 @@ func NewManager(conn Conn, opts Options) *Manager {
 		resource: "muc-kick",
 		ctx:      ctx,
 		cancel:   cancel,
-		rooms:    make(map[string]*room),
-		late:     make(map[string]time.Time),
+		rooms:    make(map[jid.JID]*room),
+		late:     make(map[jid.JID]time.Time),
 	}
 	for _, d := range opts.Domains {
 		m.domains[strings.ToLower(d)] = true
@@ -190,23 +191,23 @@ func NewManager(conn Conn, opts Options) *Manager {
 	return m
 }
 
-// Kick removes the occupant with nickname nick from room (a canonical bare
-// JID from ParseRoom), with an optional reason shown to everyone. It returns
-// nil only once the server has answered the kick with a result.
-func (m *Manager) Kick(ctx context.Context, roomJID, nick, reason string) error {
-	return m.admin(ctx, roomJID, AdminItem{Nick: nick, Role: "none", Reason: reason})
+// Kick removes the occupant with nickname nick from room (from
+// jid.ParseRoom), with an optional reason shown to everyone. It returns nil
+// only once the server has answered the kick with a result.
+func (m *Manager) Kick(ctx context.Context, room jid.JID, nick, reason string) error {
+	return m.admin(ctx, room, AdminItem{Nick: nick, Role: "none", Reason: reason})
 }
 
-// Ban sets the affiliation of jid (a bare JID) in room to outcast (XEP-0045
-// §9.1): an occupant of that account is removed (status 301) and cannot
-// enter again until Unban.
-func (m *Manager) Ban(ctx context.Context, roomJID, jid, reason string) error {
-	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "outcast", Reason: reason})
+// Ban sets the affiliation of user (a bare JID) in room to outcast
+// (XEP-0045 §9.1): an occupant of that account is removed (status 301) and
+// cannot enter again until Unban.
+func (m *Manager) Ban(ctx context.Context, room, user jid.JID, reason string) error {
+	return m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "outcast", Reason: reason})
 }
 
-// Unban sets the affiliation of jid in room back to none (XEP-0045 §9.2).
-func (m *Manager) Unban(ctx context.Context, roomJID, jid string) error {
-	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "none"})
+// Unban sets the affiliation of user in room back to none (XEP-0045 §9.2).
+func (m *Manager) Unban(ctx context.Context, room, user jid.JID) error {
+	return m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "none"})
 }
 
 // KickJID kicks every occupant of room whose real JID is jid (a full JID: that
@@ -219,8 +220,8 @@ func (m *Manager) Unban(ctx context.Context, roomJID, jid string) error {
 //
 // When a kick fails after others succeeded, KickJID returns the nicknames
 // kicked so far together with the error.
-func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]string, error) {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) KickJID(ctx context.Context, roomJID, user jid.JID, reason string) ([]string, error) {
+	if err := m.serves(roomJID); err != nil {
 		return nil, err
 	}
 	r, err := m.acquire(roomJID)
@@ -236,11 +237,11 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]s
 	}
 	var kicked []string
 	err = m.inside(ctx, r, func(from string) error {
-		for _, nick := range m.occupantsOf(r, jid) {
+		for _, nick := range m.occupantsOf(r, user) {
 			if slices.Contains(kicked, nick) {
 				continue
 			}
-			_, err := m.conn.IQ(ctx, "set", from, roomJID, KickQuery(nick, reason))
+			_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), KickQuery(nick, reason))
 			switch kerr := kickError(err, true); {
 			case kerr == nil:
 				kicked = append(kicked, nick)
@@ -256,7 +257,7 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]s
 		return kicked, err
 	}
 	if len(kicked) == 0 {
-		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, jid)
+		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, user)
 	}
 	return kicked, nil
 }
@@ -264,8 +265,8 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]s
 // probe asks room for its disco#info (XEP-0045 §6.4) from the component's
 // bare JID: a missing room answers item-not-found on Prosody and ejabberd
 // and is not created. Any other answer lets the entry decide.
-func (m *Manager) probe(ctx context.Context, roomJID string) error {
-	_, err := m.conn.IQ(ctx, "get", "", roomJID, discoInfoQuery{})
+func (m *Manager) probe(ctx context.Context, roomJID jid.JID) error {
+	_, err := m.conn.IQ(ctx, "get", "", roomJID.String(), discoInfoQuery{})
 	var serr *StanzaError
 	switch {
 	case err == nil:
@@ -278,14 +279,13 @@ func (m *Manager) probe(ctx context.Context, roomJID string) error {
 	return err
 }
 
-// occupantsOf lists the nicknames in r whose real JID is, or belongs to, jid.
-func (m *Manager) occupantsOf(r *room, jid string) []string {
+// occupantsOf lists the nicknames in r whose real JID is, or belongs to, user.
+func (m *Manager) occupantsOf(r *room, user jid.JID) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	bare := !strings.Contains(jid, "/")
 	var nicks []string
 	for nick, real := range r.occupants {
-		if real == jid || bare && strings.HasPrefix(real, jid+"/") {
+		if real.Equal(user) || user.IsBare() && real.Bare().Equal(user) {
 			nicks = append(nicks, nick)
 		}
 	}
@@ -293,17 +293,19 @@ func (m *Manager) occupantsOf(r *room, jid string) []string {
 	return nicks
 }
 
-func (m *Manager) checkDomain(roomJID string) error {
-	if !m.domains[Domain(roomJID)] {
-		return fmt.Errorf("%w: %s is not in muc.domains", ErrUnknownDomain, Domain(roomJID))
+// serves checks that room is on one of the MUC services this manager acts
+// on (Options.Domains).
+func (m *Manager) serves(room jid.JID) error {
+	if d := room.Domain().String(); !m.domains[d] {
+		return fmt.Errorf("%w: %s is not in muc.domains", ErrUnknownDomain, d)
 	}
 	return nil
 }
 
 // admin sends one muc#admin change to room: first from the component's bare
 // JID, and, when the server wants a present moderator, again from inside.
-func (m *Manager) admin(ctx context.Context, roomJID string, item AdminItem) error {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) admin(ctx context.Context, roomJID jid.JID, item AdminItem) error {
+	if err := m.serves(roomJID); err != nil {
 		return err
 	}
 	r, err := m.acquire(roomJID)
@@ -314,14 +316,14 @@ func (m *Manager) admin(ctx context.Context, roomJID string, item AdminItem) err
 
 	q := AdminQuery{Item: item}
 	if !m.isIn(r) {
-		_, err := m.conn.IQ(ctx, "set", "", roomJID, q)
+		_, err := m.conn.IQ(ctx, "set", "", roomJID.String(), q)
 		if !errors.Is(err, errNotAllowed) {
 			return kickError(err, false)
 		}
 		// Not allowed from outside: enter as a moderator and try again.
 	}
 	return m.inside(ctx, r, func(from string) error {
-		_, err := m.conn.IQ(ctx, "set", from, roomJID, q)
+		_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), q)
 		return err
 	})
 }
@@ -381,16 +383,16 @@ func kickError(err error, inRoom bool) error {
 }
 
 // acquire marks a kick in progress in room, creating its record.
-func (m *Manager) acquire(jid string) (*room, error) {
+func (m *Manager) acquire(roomJID jid.JID) (*room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
-	r := m.rooms[jid]
+	r := m.rooms[roomJID]
 	if r == nil {
-		r = &room{jid: jid}
-		m.rooms[jid] = r
+		r = &room{jid: roomJID}
+		m.rooms[roomJID] = r
 	}
 	r.users++
 	m.disarm(r)
@@ -450,8 +452,8 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 // into it would, without kicking anyone: `muc-kick check` proves the
 // component's rights with it. Like a kick, it never leaves a room created:
 // an entry that creates the room leaves again and reports ErrRoomNotFound.
-func (m *Manager) Enter(ctx context.Context, roomJID string) error {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) Enter(ctx context.Context, roomJID jid.JID) error {
+	if err := m.serves(roomJID); err != nil {
 		return err
 	}
 	r, err := m.acquire(roomJID)

@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -101,7 +101,7 @@ const maxLate = 1024
 
 // room is what the manager knows of one room; guarded by Manager.mu.
 type room struct {
-	jid   string
+	jid   jid.JID
 	state roomState
 	entry *entry // the current attempt while joining; the one that got us in while in
 	nick  string // our nickname there, while joining or in
@@ -119,7 +119,7 @@ type room struct {
 	evicted    bool
 	// occupants maps the nicknames present to their real JIDs, as far as
 	// the room's presences to a moderator tell; kept while joining or in.
-	occupants map[string]string
+	occupants map[string]jid.JID
 }
 
 // entry is one attempt to enter a room.
@@ -166,9 +166,9 @@ const (
 func (m *Manager) startEntry(r *room) *entry {
 	e := &entry{room: r, nick: m.opts.Nick, decided: make(chan struct{}), done: make(chan struct{})}
 	r.state, r.entry, r.nick = stateJoining, e, e.nick
-	r.occupants = make(map[string]string) // the room sends us everyone anew
-	r.users++                             // the entry holds the room
-	m.joins.Add(1)                        // never after Close: callers check m.closed
+	r.occupants = make(map[string]jid.JID) // the room sends us everyone anew
+	r.users++                              // the entry holds the room
+	m.joins.Add(1)                         // never after Close: callers check m.closed
 	go m.runEntry(e)
 	m.evictOver() // one more room held
 	return e
@@ -182,7 +182,7 @@ func (m *Manager) retryNick(e *entry) {
 	e.retried = true
 	e.verdict, e.decided = nil, make(chan struct{})
 	e.room.nick = e.nick
-	e.room.occupants = make(map[string]string)
+	e.room.occupants = make(map[string]jid.JID)
 }
 
 // decide records the verdict of an attempt; the first one counts.
@@ -219,7 +219,7 @@ func (m *Manager) entryOut(e *entry, kind verdictKind) {
 	r.state = stateOut
 	r.occupants = nil
 	if kind == vTimeout || kind == vFailed {
-		m.rememberLate(r.jid + "/" + e.nick)
+		m.rememberLate(r.jid.WithResource(e.nick))
 	}
 	m.settle(r)
 }
@@ -392,16 +392,16 @@ func (m *Manager) handlePresenceLocked(pres stanza.Presence) *presence {
 // handlePresence routes a presence to the transition it means, with m.mu
 // held, and returns a leave presence to send, if any.
 func (m *Manager) handlePresence(pres stanza.Presence) *presence {
-	bare, nick, hasNick := strings.Cut(pres.From, "/")
-	if !hasNick || nick == "" {
+	from, ok := jid.FromServer(pres.From)
+	nick := from.Resource()
+	if !ok || nick == "" {
 		return nil // not from an occupant JID
 	}
-	bare = strings.ToLower(bare)
 	x := mucUser(pres)
-	r := m.rooms[bare]
+	r := m.rooms[from.Bare()]
 	switch {
 	case r == nil || r.state == stateOut:
-		return m.lateAnswer(pres)
+		return m.lateAnswer(from, pres)
 	case nick != r.nick:
 		r.track(nick, pres, x)
 		m.spend(r)
@@ -465,32 +465,32 @@ func (m *Manager) inRoomPresence(r *room, pres stanza.Presence, x *userX) *prese
 // roomMessage counts a message from a room (groupchat, subject, or private
 // from an occupant) against the cost of staying there.
 func (m *Manager) roomMessage(msg stanza.Message) {
-	bare, _, _ := strings.Cut(msg.From, "/")
-	bare = strings.ToLower(bare)
+	from, ok := jid.FromServer(msg.From)
+	if !ok {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r := m.rooms[bare]; r != nil {
+	if r := m.rooms[from.Bare()]; r != nil {
 		m.spend(r)
 	}
 }
 
 // lateAnswer leaves a room that let us in after we gave up entering it.
-func (m *Manager) lateAnswer(pres stanza.Presence) *presence {
+func (m *Manager) lateAnswer(from jid.JID, pres stanza.Presence) *presence {
 	if pres.Type != "" || m.closed {
 		return nil
 	}
-	bare, nick, _ := strings.Cut(pres.From, "/")
-	key := strings.ToLower(bare) + "/" + nick
-	if _, ok := m.late[key]; !ok {
+	if _, ok := m.late[from]; !ok {
 		return nil // not an answer to an entry of ours
 	}
-	delete(m.late, key)
-	p := m.leavePresence(strings.ToLower(bare), nick)
+	delete(m.late, from)
+	p := m.leavePresence(from.Bare(), from.Resource())
 	return &p
 }
 
 // rememberLate records an entry given up on, so that a late answer is left.
-func (m *Manager) rememberLate(occupantJID string) {
+func (m *Manager) rememberLate(occupantJID jid.JID) {
 	now := time.Now()
 	for k, t := range m.late {
 		if now.Sub(t) > lateWindow {
@@ -508,8 +508,10 @@ func (r *room) track(nick string, p stanza.Presence, x *userX) {
 	switch {
 	case p.Type == stanza.PresenceTypeUnavailable:
 		delete(r.occupants, nick)
-	case p.Type == "" && x != nil && len(x.Items) > 0 && x.Items[0].JID != "":
-		r.occupants[nick] = canonicalJID(x.Items[0].JID)
+	case p.Type == "" && x != nil && len(x.Items) > 0:
+		if real, ok := jid.FromServer(x.Items[0].JID); ok {
+			r.occupants[nick] = real
+		}
 	}
 }
 
@@ -593,7 +595,7 @@ func (m *Manager) runEntry(e *entry) {
 			m.mu.Unlock()
 			break
 		}
-		join := presence{From: m.fullJID(), To: r.jid + "/" + e.nick, X: &joinX{}}
+		join := presence{From: m.fullJID(), To: r.jid.WithResource(e.nick).String(), X: &joinX{}}
 		decided := e.decided
 		m.mu.Unlock()
 
@@ -661,7 +663,7 @@ func (m *Manager) runEntry(e *entry) {
 }
 
 // entryError is the error an entry's verdict means for the caller.
-func (m *Manager) entryError(roomJID string, v verdict) error {
+func (m *Manager) entryError(roomJID jid.JID, v verdict) error {
 	var serr *StanzaError
 	switch v.kind {
 	case vEntered:
@@ -676,7 +678,7 @@ func (m *Manager) entryError(roomJID string, v verdict) error {
 	case vCreated:
 		return fmt.Errorf("%w (our entry created it; left again)", ErrRoomNotFound)
 	case vNotModerator:
-		sw, ver := m.ServerSoftware(Domain(roomJID))
+		sw, ver := m.ServerSoftware(roomJID.Domain())
 		return fmt.Errorf("%w: entered %s with role %q, not moderator (server: %s): %s",
 			ErrEntryRefused, roomJID, v.role, describeServer(sw, ver), ModeratorFix(sw, ver, m.conn.Domain()))
 	case vTimeout:
@@ -694,8 +696,8 @@ func sendError(err error) error {
 	return fmt.Errorf("%w: %w", errEntryLost, err)
 }
 
-func (m *Manager) leavePresence(roomJID, nick string) presence {
-	return presence{From: m.fullJID(), To: roomJID + "/" + nick, Type: "unavailable"}
+func (m *Manager) leavePresence(roomJID jid.JID, nick string) presence {
+	return presence{From: m.fullJID(), To: roomJID.WithResource(nick).String(), Type: "unavailable"}
 }
 
 func (m *Manager) send(p presence) {
