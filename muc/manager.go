@@ -9,8 +9,13 @@
 // the server answers not-allowed, enters the room as a moderator and kicks
 // from its occupant's full JID.
 //
-// The lifecycle of a room (out, joining, in) is the state machine in
-// room.go.
+// Where each part lives: the Manager (this file) keeps the set of rooms,
+// the lock and the API; a room (room.go) owns its lifecycle (out, joining,
+// in), drawn there, and decides each transition; hold.go says when an
+// unused room is left (the Policy); entry.go runs one entry attempt;
+// events.go takes the stanzas and session changes to the rooms and sends
+// what they ask; server.go learns the server's software and names the fix
+// it needs to make the component a moderator; stanzas.go holds the XML.
 //
 // Callers need only this package's errors: the outcomes of a kick, the
 // classes of a request the server did not answer (ErrUnavailable,
@@ -32,61 +37,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/jid"
-	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
-)
-
-// Outcomes of a kick that are not transport failures. Callers test them with
-// errors.Is; the wrapped text says more.
-var (
-	// ErrUnknownDomain: the room is not on one of the configured MUC domains.
-	ErrUnknownDomain = errors.New("muc: the room is not on a MUC domain this service acts on")
-	// ErrRoomNotFound: the server has no such room.
-	ErrRoomNotFound = errors.New("muc: the room does not exist")
-	// ErrOccupantNotFound: nobody in the room has that nickname.
-	ErrOccupantNotFound = errors.New("muc: no occupant matches")
-	// ErrRefused: the server refused the kick itself.
-	ErrRefused = errors.New("muc: the server refused the kick")
-	// ErrEntryRefused: the component could not enter the room as a moderator.
-	ErrEntryRefused = errors.New("muc: the component could not enter the room")
-	// ErrClosed: the manager is shutting down; nothing was sent (class
-	// ErrUnavailable).
-	ErrClosed = xmpperr.New(ErrUnavailable, "muc: shutting down")
-)
-
-// Outcomes of a request the server did not answer, whether a kick or an
-// entry into a room. Each is a class: an error is in one at most, and
-// callers test it with errors.Is.
-var (
-	// ErrUnavailable: nothing was sent: there is no stream, or the
-	// component or the manager is shutting down. Trying again later may work.
-	ErrUnavailable = xmpperr.ErrUnavailable
-	// ErrNoAnswer: the request was sent and no answer came in time; it may
-	// or may not have been carried out.
-	ErrNoAnswer = xmpperr.ErrNoAnswer
-	// ErrStreamLost: the request was sent and the stream ended before the
-	// answer came; it may or may not have been carried out.
-	ErrStreamLost = xmpperr.ErrStreamLost
-)
-
-// muc's own errors in those classes, for the words of the log and of
-// `muc-kick check`.
-var (
-	errNotConnected = xmpperr.New(ErrUnavailable, "muc: not connected to the XMPP server")
-	errEntryLost    = xmpperr.New(ErrStreamLost, "muc: the stream to the XMPP server ended during the entry")
-	errEntryTimeout = xmpperr.New(ErrNoAnswer, "muc: the room did not answer the entry within the join timeout")
-)
-
-// StanzaError is an XMPP stanza error (RFC 6120 §8.3) the server answered
-// with. errors.Is(err, &StanzaError{Condition: "not-allowed"}) tells a
-// condition, of any type unless Type is set.
-type StanzaError = xmpperr.StanzaError
-
-var (
-	errNotAllowed = &StanzaError{Condition: "not-allowed"}
-	errForbidden  = &StanzaError{Condition: "forbidden"}
-	errConflict   = &StanzaError{Condition: "conflict"}
-	errNotFound   = &StanzaError{Condition: "item-not-found"}
 )
 
 // Conn is what a Manager needs of the component connection
@@ -107,27 +58,6 @@ type Conn interface {
 	IQ(ctx context.Context, typ, from, to string, payload any) (*stanza.IQ, error)
 }
 
-// Policy says when the component leaves a room it entered, once no kick
-// uses it; room.go has the details.
-type Policy int
-
-const (
-	// PolicyLinger leaves a room Linger after its last kick (the zero value).
-	PolicyLinger Policy = iota
-	// PolicyAdaptive stays in a room while staying costs the server less
-	// than entering it again would: it leaves once the room has sent the
-	// component, since the last kick, reentryCost stanzas per occupant (and
-	// Linger has passed), or after MaxIdle without a kick.
-	PolicyAdaptive
-)
-
-func (p Policy) String() string {
-	if p == PolicyAdaptive {
-		return "adaptive"
-	}
-	return "linger"
-}
-
 // Options configure a Manager.
 type Options struct {
 	Domains     []string      // MUC services to act on (lower case)
@@ -140,29 +70,32 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
-// Manager kicks occupants, entering and leaving rooms as needed. It is safe
-// for concurrent use. Its HandlePacket and SessionChanged methods make it the
-// component's Handler.
+// Manager kicks occupants, entering and leaving rooms as needed. It keeps
+// the set of rooms, the lock that guards them and the API; each room decides
+// its own transitions (room.go). It is safe for concurrent use. Its
+// HandlePacket and SessionChanged methods make it the component's Handler.
 type Manager struct {
-	conn     Conn
-	opts     Options
-	log      *slog.Logger
-	domains  map[string]bool
-	resource string // the component's full JID in rooms is domain/resource
+	conn    Conn
+	opts    Options
+	log     *slog.Logger
+	domains map[string]bool
+	self    string     // the component's full JID in rooms
+	cfg     roomConfig // what every room reads
 
-	ctx    context.Context // ends at Close: bounds lookups of entries
+	ctx    context.Context // ends at Close: bounds lookups of entries, ends sendLoop
 	cancel context.CancelFunc
+	out    outbox        // presences for sendLoop
+	sent   chan struct{} // closed when sendLoop has ended
 
 	entries atomic.Uint64 // rooms entered, ever
 
-	mu      sync.Mutex
-	rooms   map[jid.JID]*room
-	late    map[jid.JID]time.Time // occupant JIDs of entries given up on → when
-	server  *serverInfo           // the server's software, learnt once per session
-	session uint64                // bumped at every session change
-	up      bool
-	closed  bool
-	joins   sync.WaitGroup // running entries; Add only with mu held and !closed
+	mu     sync.Mutex
+	rooms  map[jid.JID]*room
+	late   map[jid.JID]time.Time // occupant JIDs of entries given up on → when
+	server *serverInfo           // the server's software, learnt once per session
+	up     bool
+	closed bool
+	joins  sync.WaitGroup // running entries; Add only with mu held and !closed
 }
 
 // NewManager returns a Manager that acts through conn.
@@ -175,19 +108,24 @@ func NewManager(conn Conn, opts Options) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		conn:     conn,
-		opts:     opts,
-		log:      opts.Logger,
-		domains:  make(map[string]bool),
-		resource: "muc-kick",
-		ctx:      ctx,
-		cancel:   cancel,
-		rooms:    make(map[jid.JID]*room),
-		late:     make(map[jid.JID]time.Time),
+		conn:    conn,
+		opts:    opts,
+		log:     opts.Logger,
+		domains: make(map[string]bool),
+		self:    conn.Domain() + "/muc-kick",
+		ctx:     ctx,
+		cancel:  cancel,
+		out:     outbox{wake: make(chan struct{}, 1)},
+		sent:    make(chan struct{}),
+		rooms:   make(map[jid.JID]*room),
+		late:    make(map[jid.JID]time.Time),
 	}
+	m.cfg = roomConfig{self: m.self, nick: opts.Nick, policy: opts.Policy, linger: opts.Linger, idle: opts.MaxIdle,
+		log: opts.Logger, holdEnded: m.holdEnded}
 	for _, d := range opts.Domains {
 		m.domains[strings.ToLower(d)] = true
 	}
+	go m.sendLoop()
 	return m
 }
 
@@ -359,29 +297,6 @@ func (m *Manager) removedSince(e *entry) string {
 	return e.removed
 }
 
-// kickError turns the server's answer to a kick into one of the package's
-// errors; inRoom says whether the kick came from a present moderator.
-//
-// Prosody and ejabberd answer a missing room with cancel/item-not-found.
-// A missing nickname is modify/item-not-found on Prosody (even from outside
-// the room: it looks the nick up first) and modify/not-acceptable on ejabberd.
-func kickError(err error, inRoom bool) error {
-	var serr *StanzaError
-	if !errors.As(err, &serr) {
-		return err // nil, or a transport failure
-	}
-	switch {
-	case errors.Is(err, errNotFound) && (serr.Type == "cancel" || serr.Type != "modify" && !inRoom):
-		return fmt.Errorf("%w (%w)", ErrRoomNotFound, serr)
-	case errors.Is(err, errNotFound),
-		errors.Is(err, &StanzaError{Condition: "not-acceptable"}):
-		return fmt.Errorf("%w (%w)", ErrOccupantNotFound, serr)
-	case errors.Is(err, errNotAllowed), errors.Is(err, errForbidden):
-		return fmt.Errorf("%w (%w)", ErrRefused, serr)
-	}
-	return serr
-}
-
 // acquire marks a kick in progress in room, creating its record.
 func (m *Manager) acquire(roomJID jid.JID) (*room, error) {
 	m.mu.Lock()
@@ -391,21 +306,15 @@ func (m *Manager) acquire(roomJID jid.JID) (*room, error) {
 	}
 	r := m.rooms[roomJID]
 	if r == nil {
-		r = &room{jid: roomJID}
+		r = newRoom(roomJID, &m.cfg)
 		m.rooms[roomJID] = r
 	}
-	r.users++
-	m.disarm(r)
+	r.use()
 	return r, nil
 }
 
 // release ends a kick in room.
-func (m *Manager) release(r *room) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r.users--
-	m.settle(r)
-}
+func (m *Manager) release(r *room) { m.locked(r, r.release) }
 
 // isIn reports whether we are in r as a moderator now.
 func (m *Manager) isIn(r *room) bool {
@@ -413,8 +322,6 @@ func (m *Manager) isIn(r *room) bool {
 	defer m.mu.Unlock()
 	return r.state == stateIn
 }
-
-func (m *Manager) fullJID() string { return m.conn.Domain() + "/" + m.resource }
 
 // enter makes the component a present moderator of r and returns the full
 // JID to act from and the entry that got it in. Concurrent callers share one
@@ -425,7 +332,7 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 	case stateIn:
 		e := r.entry
 		m.mu.Unlock()
-		return m.fullJID(), e, nil
+		return m.self, e, nil
 	case stateOut:
 		if m.closed {
 			m.mu.Unlock()
@@ -442,7 +349,7 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 
 	select {
 	case <-e.done:
-		return m.fullJID(), e, e.err // this attempt's outcome, whatever came since
+		return m.self, e, e.err // this attempt's outcome, whatever came since
 	case <-ctx.Done():
 		return "", nil, ctx.Err()
 	}

@@ -1,6 +1,6 @@
 package muc
 
-// Unit tests of the room policy (room.go: settle, spend, evictOver, arm):
+// Unit tests of the room policy (hold.go: settle, spend, evict, arm; events.go: evictOver):
 // when an idle room is left. They synchronise on events (a presence sent, a
 // kick returned); a check that nothing was sent follows a synchronous
 // HandlePacket, and the timers that could send are an hour long.
@@ -135,7 +135,7 @@ func TestAdaptiveOverBudgetWaitsForLinger(t *testing.T) {
 		t.Fatal("left before Linger passed")
 	}
 	m.mu.Lock()
-	over := m.rooms[mustRoom(roomN(1))].overBudget
+	over := m.rooms[mustRoom(roomN(1))].idle.overBudget
 	m.mu.Unlock()
 	if !over {
 		t.Fatal("the room is not marked over its budget")

@@ -291,7 +291,7 @@ func feedBurst(t *testing.T, m *Manager, raws ...string) {
 			m.mu.Unlock()
 			t.Fatalf("parse %s: %v", raw, err)
 		}
-		leaves = append(leaves, m.handlePresence(p.(stanza.Presence)))
+		leaves = append(leaves, m.handlePresenceLocked(p.(stanza.Presence)))
 	}
 	m.mu.Unlock()
 	for _, l := range leaves {
@@ -563,21 +563,21 @@ func TestLingerExpiryRacingAKick(t *testing.T) {
 	enterRoom(t, m, c)
 	m.mu.Lock()
 	r := m.rooms[mustRoom(tRoom)]
-	fired := r.lingerGen // the timer that fires now…
+	fired := r.idle.gen // the timer that fires now…
 	m.mu.Unlock()
 	// …while a kick acquires and releases the room before it gets the lock.
 	if err := m.Kick(context.Background(), mustRoom(tRoom), "Eve", ""); err != nil {
 		t.Fatal(err)
 	}
-	m.expire(r, fired)
+	m.holdEnded(r, fired)
 	if m.stateOf(tRoom) != stateIn {
 		t.Fatal("an outdated linger timer left the room")
 	}
 	c.none(t)
 	m.mu.Lock()
-	current := r.lingerGen
+	current := r.idle.gen
 	m.mu.Unlock()
-	m.expire(r, current)
+	m.holdEnded(r, current)
 	if m.stateOf(tRoom) != stateOut {
 		t.Fatal("the current linger timer did not leave the room")
 	}

@@ -1,5 +1,10 @@
 package muc
 
+// Server detection and setup advice: which software the XMPP server runs
+// (XEP-0092, disco#info identities) and what its admin must change so that
+// the component is a moderator in every room. Apart from the room logic;
+// `muc-kick check` uses it too.
+
 import (
 	"encoding/xml"
 	"fmt"
