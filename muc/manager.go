@@ -159,22 +159,8 @@ func (m *Manager) Unban(ctx context.Context, room, user jid.JID) error {
 // When a kick fails after others succeeded, KickJID returns the nicknames
 // kicked so far together with the error.
 func (m *Manager) KickJID(ctx context.Context, roomJID, user jid.JID, reason string) ([]string, error) {
-	if err := m.serves(roomJID); err != nil {
-		return nil, err
-	}
-	r, err := m.acquire(roomJID)
-	if err != nil {
-		return nil, err
-	}
-	defer m.release(r)
-	if !m.isIn(r) {
-		// Entering a missing room would create it: ask from outside first.
-		if err := m.probe(ctx, roomJID); err != nil {
-			return nil, err
-		}
-	}
 	var kicked []string
-	err = m.inside(ctx, r, func(from string) error {
+	err := m.fromInside(ctx, roomJID, func(r *room, from string) error {
 		for _, nick := range m.occupantsOf(r, user) {
 			if slices.Contains(kicked, nick) {
 				continue
@@ -200,6 +186,27 @@ func (m *Manager) KickJID(ctx context.Context, roomJID, user jid.JID, reason str
 	return kicked, nil
 }
 
+// fromInside runs op (which returns the server's raw answer) from inside
+// room, under the room policy as a kick: it enters the room if it is not
+// in, after asking the room's disco#info from outside (probe), since
+// entering a missing room would create it.
+func (m *Manager) fromInside(ctx context.Context, roomJID jid.JID, op func(r *room, from string) error) error {
+	if err := m.serves(roomJID); err != nil {
+		return err
+	}
+	r, err := m.acquire(roomJID)
+	if err != nil {
+		return err
+	}
+	defer m.release(r)
+	if !m.isIn(r) {
+		if err := m.probe(ctx, roomJID); err != nil {
+			return err
+		}
+	}
+	return m.inside(ctx, r, func(from string) error { return op(r, from) })
+}
+
 // probe asks room for its disco#info (XEP-0045 §6.4) from the component's
 // bare JID: a missing room answers item-not-found on Prosody and ejabberd
 // and is not created. Any other answer lets the entry decide.
@@ -215,20 +222,6 @@ func (m *Manager) probe(ctx context.Context, roomJID jid.JID) error {
 		return nil
 	}
 	return err
-}
-
-// occupantsOf lists the nicknames in r whose real JID is, or belongs to, user.
-func (m *Manager) occupantsOf(r *room, user jid.JID) []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var nicks []string
-	for nick, real := range r.occupants {
-		if real.Equal(user) || user.IsBare() && real.Bare().Equal(user) {
-			nicks = append(nicks, nick)
-		}
-	}
-	slices.Sort(nicks)
-	return nicks
 }
 
 // serves checks that room is on one of the MUC services this manager acts

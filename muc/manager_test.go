@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,7 @@ type fakeMUC struct {
 	failNick  map[string]string            // nick → error condition its kick gets
 	versions  map[string][2]string         // domain → its XEP-0092 name and version
 	identity  map[string]string            // domain → its disco#info identity name
+	others    map[string][]string          // room → presences of other occupants sent on entry
 	asked     []string                     // domains asked for their version
 
 	joinTimeout time.Duration // the Manager's; default 2s
@@ -90,6 +92,9 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 		for other, real := range f.jids[room] {
 			c.Send(fmt.Sprintf("<presence from='%s/%s' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant' jid='%s'/></x></presence>",
 				room, other, occupant, real))
+		}
+		for _, p := range f.others[room] {
+			c.Send(p)
 		}
 		c.Send(selfPresence(s.To, "moderator"))
 	case s.Name == "iq" && s.Type == "get" && strings.Contains(s.Raw, "jabber:iq:version"):
@@ -682,4 +687,82 @@ func TestKickByJIDFailingPartWay(t *testing.T) {
 	if !errors.As(err, &serr) || serr.Condition != "internal-server-error" || strings.Join(nicks, ",") != "Bob" {
 		t.Fatalf("got %v %v, want [Bob] and internal-server-error", nicks, err)
 	}
+}
+
+// occupantPresence is a room's presence of another occupant; jid and id are
+// left out when empty.
+func occupantPresence(room, nick, affiliation, role, real, id string) string {
+	item := fmt.Sprintf("<item affiliation='%s' role='%s'", affiliation, role)
+	if real != "" {
+		item += fmt.Sprintf(" jid='%s'", real)
+	}
+	p := fmt.Sprintf("<presence from='%s/%s' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'>%s/></x>", room, nick, occupant, item)
+	if id != "" {
+		p += fmt.Sprintf("<occupant-id xmlns='urn:xmpp:occupant-id:0' id='%s'/>", id)
+	}
+	return p + "</presence>"
+}
+
+// Occupants enters the room as a kick does and lists who is there, with
+// what the presences said, without the component itself; the room is then
+// held, and a second call reads the list kept up to date.
+func TestOccupants(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.others = map[string][]string{room: {
+		occupantPresence(room, "Carol", "member", "visitor", "Carol@Example.org/c", "id-carol"),
+		occupantPresence(room, "Alice", "owner", "moderator", "alice@example.org/a", "id-alice"),
+		occupantPresence(room, "Bob", "none", "participant", "", ""),
+	}}
+	e := setupEnv(t, f, time.Minute)
+	got, err := e.m.Occupants(context.Background(), mustRoom(room))
+	want := []muc.Occupant{
+		{Nick: "Alice", Role: "moderator", Affiliation: "owner", JID: mustJID("alice@example.org/a"), OccupantID: "id-alice"},
+		{Nick: "Bob", Role: "participant", Affiliation: "none"},
+		{Nick: "Carol", Role: "visitor", Affiliation: "member", JID: mustJID("carol@example.org/c"), OccupantID: "id-carol"},
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Occupants = %+v, %v\nwant %+v", got, err, want)
+	}
+	if j, _, k := f.counts(); j != 1 || k != 0 || e.m.Rooms() != 1 {
+		t.Fatalf("joins=%d admin IQs=%d rooms=%d, want 1, 0 and 1 (held as after a kick)", j, k, e.m.Rooms())
+	}
+	f.mu.Lock()
+	f.conn.Send(fmt.Sprintf("<presence type='unavailable' from='%s/Bob' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/></x></presence>", room, occupant))
+	f.conn.Send(occupantPresence(room, "Carol", "member", "participant", "carol@example.org/c", "id-carol"))
+	f.mu.Unlock()
+	e.handledPresence(t, func(p stanza.Presence) bool {
+		return p.Type == stanza.PresenceTypeUnavailable && strings.HasSuffix(p.From, "/Bob")
+	})
+	e.handledPresence(t, func(p stanza.Presence) bool { return strings.HasSuffix(p.From, "/Carol") }) // the one after it
+	got, err = e.m.Occupants(context.Background(), mustRoom(room))
+	want = []muc.Occupant{want[0], {Nick: "Carol", Role: "participant", Affiliation: "member", JID: mustJID("carol@example.org/c"), OccupantID: "id-carol"}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("after Bob left and Carol got voice: %+v, %v\nwant %+v", got, err, want)
+	}
+	if j, _, _ := f.counts(); j != 1 {
+		t.Errorf("%d entries, want 1: the room was held", j)
+	}
+}
+
+// Occupants of a missing room is ErrRoomNotFound without entering (which
+// would create it), of a room on another domain ErrUnknownDomain; a room it
+// entered is left under the room policy, as after a kick.
+func TestOccupantsOutcomes(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	e := setupEnv(t, f, time.Millisecond)
+	if _, err := e.m.Occupants(context.Background(), mustRoom("ghost@"+mucDomain)); !errors.Is(err, muc.ErrRoomNotFound) {
+		t.Errorf("missing room: %v", err)
+	}
+	if _, err := e.m.Occupants(context.Background(), mustRoom("room@elsewhere.example.org")); !errors.Is(err, muc.ErrUnknownDomain) {
+		t.Errorf("other domain: %v", err)
+	}
+	if j, _, _ := f.counts(); j != 0 {
+		t.Fatalf("%d entries for a missing room and another domain, want 0", j)
+	}
+	if got, err := e.m.Occupants(context.Background(), mustRoom(room)); err != nil || len(got) != 0 {
+		t.Fatalf("a room where nobody else is: %+v, %v", got, err)
+	}
+	e.sent(t, isLeave) // the linger ended
 }

@@ -63,8 +63,9 @@ import (
 //   - out: our own available presence from a room we gave up entering
 //     (recorded in Manager.late for lateWindow) is left once (the Manager's
 //     lateAnswer: the room has no record by then); anything else is ignored.
-//   - Other occupants' presences (room@service/other) update the nick → real
-//     JID map while joining or in (otherPresence); ignored while out.
+//   - Other occupants' presences (room@service/other) update the occupant
+//     list (nick → role, affiliation, real JID, occupant-id) while joining
+//     or in (otherPresence); ignored while out.
 //   - Presences of other types (probe, subscribe…), presences from a bare
 //     room JID, messages, subjects and IQs: no transition in any state
 //     (messages from a room that is in are counted, below).
@@ -97,9 +98,9 @@ type room struct {
 	jid       jid.JID
 	cfg       *roomConfig
 	state     roomState
-	entry     *entry // the current attempt while joining; the one that got us in while in
-	nick      string // our nickname there, while joining or in
-	occupants map[string]jid.JID
+	entry     *entry              // the current attempt while joining; the one that got us in while in
+	nick      string              // our nickname there, while joining or in
+	occupants map[string]Occupant // by nickname, but ours; kept while joining or in
 	idle      idle
 	closed    bool // Close came: the room is neither held nor forgotten any more
 }
@@ -154,8 +155,8 @@ func (r *room) release() change {
 func (r *room) startEntry() *entry {
 	e := &entry{room: r, nick: r.cfg.nick, decided: make(chan struct{}), done: make(chan struct{})}
 	r.state, r.entry, r.nick = stateJoining, e, e.nick
-	r.occupants = make(map[string]jid.JID) // the room sends us everyone anew
-	r.idle.users++                         // the entry holds the room
+	r.occupants = make(map[string]Occupant) // the room sends us everyone anew
+	r.idle.users++                          // the entry holds the room
 	return e
 }
 
@@ -168,7 +169,7 @@ func (r *room) retryNick(e *entry) {
 	e.retried = true
 	e.verdict, e.decided = nil, make(chan struct{})
 	r.nick = e.nick
-	r.occupants = make(map[string]jid.JID)
+	r.occupants = make(map[string]Occupant)
 	r.cfg.log.Info("muc: nickname taken, trying another", "room", r.jid, "nick", e.nick)
 }
 
@@ -265,10 +266,8 @@ func (r *room) otherPresence(nick string, p stanza.Presence, x *userX) {
 	switch {
 	case p.Type == stanza.PresenceTypeUnavailable:
 		delete(r.occupants, nick)
-	case p.Type == "" && x != nil && len(x.Items) > 0:
-		if real, ok := jid.FromServer(x.Items[0].JID); ok {
-			r.occupants[nick] = real
-		}
+	case p.Type == "":
+		r.occupants[nick] = occupantOf(nick, p, x)
 	}
 	r.spend()
 }
