@@ -771,3 +771,32 @@ func TestEachEntryOwnsItsOutcome(t *testing.T) {
 		t.Fatalf("the first attempt's outcome became %v", first.err)
 	}
 }
+
+// The leaves HandlePacket hands to the outbox are sent by a goroutine Close
+// waits for: once Close has returned, a leave queued before it is sent and
+// the sender has ended.
+func TestCloseWaitsForQueuedLeaves(t *testing.T) {
+	c := newScriptConn(prosodyLike)
+	m := NewManager(c, Options{Domains: []string{tMUC}, Nick: "kickbot", Linger: time.Hour, JoinTimeout: 5 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m.SessionChanged(true)
+	enterRoom(t, m, c)
+	feed(t, m, self("participant")) // demoted: we leave, through the outbox
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.sent:
+	default:
+		t.Fatal("Close returned before the sender ended")
+	}
+	select {
+	case p := <-c.sent:
+		if p.To != tSelf || p.Type != "unavailable" {
+			t.Fatalf("want the leave of the demotion, got %+v", p)
+		}
+	default:
+		t.Fatal("the queued leave was not sent when Close returned")
+	}
+	c.none(t) // the room was out already: Close has nothing more to leave
+}
