@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -371,12 +372,12 @@ type partialModerator struct {
 	err    error
 }
 
-func (m partialModerator) Kick(context.Context, string, string, string) error { return m.err }
-func (m partialModerator) KickJID(context.Context, string, string, string) ([]string, error) {
+func (m partialModerator) Kick(context.Context, jid.JID, string, string) error { return m.err }
+func (m partialModerator) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return m.kicked, m.err
 }
-func (m partialModerator) Ban(context.Context, string, string, string) error { return m.err }
-func (m partialModerator) Unban(context.Context, string, string) error       { return m.err }
+func (m partialModerator) Ban(context.Context, jid.JID, jid.JID, string) error { return m.err }
+func (m partialModerator) Unban(context.Context, jid.JID, jid.JID) error       { return m.err }
 
 // TestOpenAPIPartialKick validates the body of a kick by JID that failed
 // part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status

@@ -11,17 +11,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"golang.org/x/crypto/argon2"
 )
 
 type nopModerator struct{}
 
-func (nopModerator) Kick(context.Context, string, string, string) error { return nil }
-func (nopModerator) KickJID(context.Context, string, string, string) ([]string, error) {
+func (nopModerator) Kick(context.Context, jid.JID, string, string) error { return nil }
+func (nopModerator) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return []string{"n"}, nil
 }
-func (nopModerator) Ban(context.Context, string, string, string) error { return nil }
-func (nopModerator) Unban(context.Context, string, string) error       { return nil }
+func (nopModerator) Ban(context.Context, jid.JID, jid.JID, string) error { return nil }
+func (nopModerator) Unban(context.Context, jid.JID, jid.JID) error       { return nil }
 
 // cheapArgon2id hashes value with the smallest parameters, for tests.
 func cheapArgon2id(value string) string {

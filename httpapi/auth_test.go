@@ -15,6 +15,7 @@ import (
 
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 )
 
 var (
@@ -168,17 +169,17 @@ type blockingKicker struct {
 	release chan struct{}
 }
 
-func (b *blockingKicker) Kick(ctx context.Context, _, _, _ string) error {
+func (b *blockingKicker) Kick(ctx context.Context, _ jid.JID, _, _ string) error {
 	b.started <- struct{}{}
 	<-b.release
 	return nil
 }
 
-func (b *blockingKicker) KickJID(context.Context, string, string, string) ([]string, error) {
+func (b *blockingKicker) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return nil, nil
 }
-func (b *blockingKicker) Ban(context.Context, string, string, string) error { return nil }
-func (b *blockingKicker) Unban(context.Context, string, string) error       { return nil }
+func (b *blockingKicker) Ban(context.Context, jid.JID, jid.JID, string) error { return nil }
+func (b *blockingKicker) Unban(context.Context, jid.JID, jid.JID) error       { return nil }
 
 func TestMaxInFlight(t *testing.T) {
 	k := &blockingKicker{started: make(chan struct{}, 10), release: make(chan struct{})}

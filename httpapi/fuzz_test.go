@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -53,11 +54,11 @@ func FuzzKickRequest(f *testing.F) {
 			t.Fatalf("200 for a body that is not UTF-8: %q", body)
 		}
 		got := k.kicks[0]
-		if room, err := muc.ParseRoom(got.room); err != nil || room != got.room {
+		if room, err := jid.ParseRoom(got.room); err != nil || room.String() != got.room {
 			t.Fatalf("an invalid room reached XMPP: %q (%v)", got.room, err)
 		}
 		if got.jid != "" {
-			if jid, err := muc.ParseJID(got.jid); err != nil || jid != got.jid || got.nick != "" {
+			if user, err := jid.Parse(got.jid); err != nil || user.String() != got.jid || got.nick != "" {
 				t.Fatalf("an invalid JID reached XMPP: %q (%v)", got.jid, err)
 			}
 		} else if muc.CheckNick(got.nick) != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -36,6 +37,8 @@ type request struct {
 	JID      string // canonical
 	MUC      string // canonical bare room JID after validation
 	Reason   string
+	room     jid.JID // MUC, parsed
+	user     jid.JID // JID, parsed
 }
 
 // result is the answer to a moderation request that was carried out, in
@@ -191,18 +194,18 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 	var err error
 	switch {
 	case act == actionBan:
-		err = a.mod.Ban(ctx, req.MUC, req.JID, req.Reason)
+		err = a.mod.Ban(ctx, req.room, req.user, req.Reason)
 		res.Banned = req.JID
 	case act == actionUnban:
-		err = a.mod.Unban(ctx, req.MUC, req.JID)
+		err = a.mod.Unban(ctx, req.room, req.user)
 		res.Unbanned = req.JID
 	case req.JID != "":
-		res.Kicked, err = a.mod.KickJID(ctx, req.MUC, req.JID, req.Reason)
+		res.Kicked, err = a.mod.KickJID(ctx, req.room, req.user, req.Reason)
 		if err == nil && res.Kicked == nil {
 			res.Kicked = []string{}
 		}
 	default:
-		err = a.mod.Kick(ctx, req.MUC, req.Nickname, req.Reason)
+		err = a.mod.Kick(ctx, req.room, req.Nickname, req.Reason)
 		res.Kicked = []string{req.Nickname}
 		if errors.Is(err, muc.ErrOccupantNotFound) && absentOK {
 			// Opted in: the occupant is not there, which is what the kick

@@ -30,15 +30,16 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"golang.org/x/time/rate"
 )
 
 // Moderator carries out kicks and bans; *muc.Manager is one.
 type Moderator interface {
-	Kick(ctx context.Context, room, nick, reason string) error
-	KickJID(ctx context.Context, room, jid, reason string) ([]string, error)
-	Ban(ctx context.Context, room, jid, reason string) error
-	Unban(ctx context.Context, room, jid string) error
+	Kick(ctx context.Context, room jid.JID, nick, reason string) error
+	KickJID(ctx context.Context, room, user jid.JID, reason string) ([]string, error)
+	Ban(ctx context.Context, room, user jid.JID, reason string) error
+	Unban(ctx context.Context, room, user jid.JID) error
 }
 
 // Options configure the handler.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -39,23 +40,23 @@ func (f *fakeKicker) record(k kick) error {
 	return f.err
 }
 
-func (f *fakeKicker) Kick(_ context.Context, room, nick, reason string) error {
-	return f.record(kick{room: room, nick: nick, reason: reason})
+func (f *fakeKicker) Kick(_ context.Context, room jid.JID, nick, reason string) error {
+	return f.record(kick{room: room.String(), nick: nick, reason: reason})
 }
 
-func (f *fakeKicker) KickJID(_ context.Context, room, jid, reason string) ([]string, error) {
-	if err := f.record(kick{room: room, reason: reason, action: "kickjid", jid: jid}); err != nil {
+func (f *fakeKicker) KickJID(_ context.Context, room, user jid.JID, reason string) ([]string, error) {
+	if err := f.record(kick{room: room.String(), reason: reason, action: "kickjid", jid: user.String()}); err != nil {
 		return nil, err
 	}
 	return []string{"n1", "n2"}, nil
 }
 
-func (f *fakeKicker) Ban(_ context.Context, room, jid, reason string) error {
-	return f.record(kick{room: room, reason: reason, action: "ban", jid: jid})
+func (f *fakeKicker) Ban(_ context.Context, room, user jid.JID, reason string) error {
+	return f.record(kick{room: room.String(), reason: reason, action: "ban", jid: user.String()})
 }
 
-func (f *fakeKicker) Unban(_ context.Context, room, jid string) error {
-	return f.record(kick{room: room, action: "unban", jid: jid})
+func (f *fakeKicker) Unban(_ context.Context, room, user jid.JID) error {
+	return f.record(kick{room: room.String(), action: "unban", jid: user.String()})
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 	"gosrc.io/xmpp/stanza"
 )
@@ -136,7 +137,8 @@ ejabberd: listen → module: ejabberd_service → hosts: %s: password: "<compone
 // askVersion learns the server's software as the room manager does when it
 // names a fix (XEP-0092, then the disco identity).
 func (c *checker) askVersion() {
-	c.software, c.version = c.rooms.ServerSoftware(c.cfg.MUC.Domains[0])
+	mucDomain, _ := jid.ParseDomain(c.cfg.MUC.Domains[0]) // the configuration checked it
+	c.software, c.version = c.rooms.ServerSoftware(mucDomain)
 	if c.software == "" {
 		c.pass("server", "the server does not tell its software (XEP-0092 or disco#info); the fixes below name every server")
 		return
@@ -189,7 +191,10 @@ func (c *checker) moderator(ctx context.Context, domain string) {
 		c.destroy(ctx, room)
 		return
 	}
-	err := c.rooms.Enter(ctx, room)
+	roomJID, err := jid.ParseRoom(room)
+	if err == nil {
+		err = c.rooms.Enter(ctx, roomJID)
+	}
 	switch {
 	case err == nil:
 		c.pass("moderator", "%s entered %s as a moderator: kicks will work", c.cfg.Component.Domain, room)
