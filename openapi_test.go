@@ -377,7 +377,9 @@ func (m partialModerator) KickJID(context.Context, jid.JID, jid.JID, string) ([]
 	return m.kicked, m.err
 }
 func (m partialModerator) Ban(context.Context, jid.JID, jid.JID, string) error { return m.err }
-func (m partialModerator) Unban(context.Context, jid.JID, jid.JID) error       { return m.err }
+func (m partialModerator) Unban(context.Context, jid.JID, jid.JID) (bool, error) {
+	return true, m.err
+}
 
 // TestOpenAPIPartialKick validates the body of a kick by JID that failed
 // part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status

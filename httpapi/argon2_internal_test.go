@@ -21,8 +21,8 @@ func (nopModerator) Kick(context.Context, jid.JID, string, string) error { retur
 func (nopModerator) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return []string{"n"}, nil
 }
-func (nopModerator) Ban(context.Context, jid.JID, jid.JID, string) error { return nil }
-func (nopModerator) Unban(context.Context, jid.JID, jid.JID) error       { return nil }
+func (nopModerator) Ban(context.Context, jid.JID, jid.JID, string) error   { return nil }
+func (nopModerator) Unban(context.Context, jid.JID, jid.JID) (bool, error) { return true, nil }
 
 // cheapArgon2id hashes value with the smallest parameters, for tests.
 func cheapArgon2id(value string) string {

@@ -179,7 +179,9 @@ func (b *blockingKicker) KickJID(context.Context, jid.JID, jid.JID, string) ([]s
 	return nil, nil
 }
 func (b *blockingKicker) Ban(context.Context, jid.JID, jid.JID, string) error { return nil }
-func (b *blockingKicker) Unban(context.Context, jid.JID, jid.JID) error       { return nil }
+func (b *blockingKicker) Unban(context.Context, jid.JID, jid.JID) (bool, error) {
+	return true, nil
+}
 
 func TestMaxInFlight(t *testing.T) {
 	k := &blockingKicker{started: make(chan struct{}, 10), release: make(chan struct{})}

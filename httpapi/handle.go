@@ -45,12 +45,14 @@ type request struct {
 // full or, for a kick by JID, in part (then with Error). Its fields are in
 // the order of their names, as mod_http_muc_kick's clients have seen them.
 type result struct {
-	Absent   []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
-	Banned   string   `json:"banned,omitempty"`
-	Error    string   `json:"error,omitempty"`
-	Kicked   []string `json:"kicked,omitzero"` // [] with Absent
-	MUC      string   `json:"muc"`
-	Unbanned string   `json:"unbanned,omitempty"`
+	// AlreadyUnbanned: an unban of a JID that had no affiliation; nothing was sent.
+	AlreadyUnbanned bool     `json:"already_unbanned,omitempty"`
+	Absent          []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
+	Banned          string   `json:"banned,omitempty"`
+	Error           string   `json:"error,omitempty"`
+	Kicked          []string `json:"kicked,omitzero"` // [] with Absent
+	MUC             string   `json:"muc"`
+	Unbanned        string   `json:"unbanned,omitempty"`
 }
 
 type errorBody struct {
@@ -197,8 +199,9 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		err = a.mod.Ban(ctx, req.room, req.user, req.Reason)
 		res.Banned = req.JID
 	case act == actionUnban:
-		err = a.mod.Unban(ctx, req.room, req.user)
-		res.Unbanned = req.JID
+		var lifted bool
+		lifted, err = a.mod.Unban(ctx, req.room, req.user)
+		res.Unbanned, res.AlreadyUnbanned = req.JID, err == nil && !lifted
 	case req.JID != "":
 		res.Kicked, err = a.mod.KickJID(ctx, req.room, req.user, req.Reason)
 		if err == nil && res.Kicked == nil {

@@ -39,7 +39,7 @@ type Moderator interface {
 	Kick(ctx context.Context, room jid.JID, nick, reason string) error
 	KickJID(ctx context.Context, room, user jid.JID, reason string) ([]string, error)
 	Ban(ctx context.Context, room, user jid.JID, reason string) error
-	Unban(ctx context.Context, room, user jid.JID) error
+	Unban(ctx context.Context, room, user jid.JID) (lifted bool, err error)
 }
 
 // Options configure the handler.

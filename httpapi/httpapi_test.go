@@ -55,8 +55,8 @@ func (f *fakeKicker) Ban(_ context.Context, room, user jid.JID, reason string) e
 	return f.record(kick{room: room.String(), reason: reason, action: "ban", jid: user.String()})
 }
 
-func (f *fakeKicker) Unban(_ context.Context, room, user jid.JID) error {
-	return f.record(kick{room: room.String(), action: "unban", jid: user.String()})
+func (f *fakeKicker) Unban(_ context.Context, room, user jid.JID) (bool, error) {
+	return true, f.record(kick{room: room.String(), action: "unban", jid: user.String()})
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {

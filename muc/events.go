@@ -23,7 +23,9 @@ func (m *Manager) HandlePacket(p stanza.Packet) {
 			m.out.put(*leave)
 		}
 	case stanza.Message:
-		if m.opts.Policy == PolicyAdaptive {
+		if res := mamResultOf(p); res != nil {
+			m.archiveResult(p.From, res) // an answer to a search of ours, maybe
+		} else if m.opts.Policy == PolicyAdaptive {
 			m.roomMessage(p) // what staying costs
 		}
 	}

@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,10 +87,13 @@ type Manager struct {
 	sent   chan struct{} // closed when sendLoop has ended
 
 	entries atomic.Uint64 // rooms entered, ever
+	queries atomic.Uint64 // archive queries sent, ever: their ids
 
 	mu     sync.Mutex
 	rooms  map[jid.JID]*room
 	late   map[jid.JID]time.Time // occupant JIDs of entries given up on → when
+	// archives are the archive queries waiting for their results, by id.
+	archives map[string]*collector
 	server *serverInfo           // the server's software, learnt once per session
 	up     bool
 	closed bool
@@ -119,6 +121,7 @@ func NewManager(conn Conn, opts Options) *Manager {
 		sent:    make(chan struct{}),
 		rooms:   make(map[jid.JID]*room),
 		late:    make(map[jid.JID]time.Time),
+		archives: make(map[string]*collector),
 	}
 	m.cfg = roomConfig{self: m.self, nick: opts.Nick, policy: opts.Policy, linger: opts.Linger, idle: opts.MaxIdle,
 		log: opts.Logger, holdEnded: m.holdEnded}
@@ -136,18 +139,6 @@ func (m *Manager) Kick(ctx context.Context, room jid.JID, nick, reason string) e
 	return m.admin(ctx, room, AdminItem{Nick: nick, Role: "none", Reason: reason})
 }
 
-// Ban sets the affiliation of user (a bare JID) in room to outcast
-// (XEP-0045 §9.1): an occupant of that account is removed (status 301) and
-// cannot enter again until Unban.
-func (m *Manager) Ban(ctx context.Context, room, user jid.JID, reason string) error {
-	return m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "outcast", Reason: reason})
-}
-
-// Unban sets the affiliation of user in room back to none (XEP-0045 §9.2).
-func (m *Manager) Unban(ctx context.Context, room, user jid.JID) error {
-	return m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "none"})
-}
-
 // KickJID kicks every occupant of room whose real JID is jid (a full JID: that
 // session) or belongs to it (a bare JID: every session of the account), and
 // returns their nicknames. The component learns real JIDs from the presences
@@ -159,31 +150,7 @@ func (m *Manager) Unban(ctx context.Context, room, user jid.JID) error {
 // When a kick fails after others succeeded, KickJID returns the nicknames
 // kicked so far together with the error.
 func (m *Manager) KickJID(ctx context.Context, roomJID, user jid.JID, reason string) ([]string, error) {
-	var kicked []string
-	err := m.fromInside(ctx, roomJID, func(r *room, from string) error {
-		for _, nick := range m.occupantsOf(r, user) {
-			if slices.Contains(kicked, nick) {
-				continue
-			}
-			_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), KickQuery(nick, reason))
-			switch kerr := kickError(err, true); {
-			case kerr == nil:
-				kicked = append(kicked, nick)
-			case errors.Is(kerr, ErrOccupantNotFound):
-				// Left meanwhile: nothing to kick.
-			default:
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return kicked, err
-	}
-	if len(kicked) == 0 {
-		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, user)
-	}
-	return kicked, nil
+	return m.changeJID(ctx, roomJID, user, func(nick string) AdminQuery { return KickQuery(nick, reason) })
 }
 
 // fromInside runs op (which returns the server's raw answer) from inside
@@ -236,27 +203,8 @@ func (m *Manager) serves(room jid.JID) error {
 // admin sends one muc#admin change to room: first from the component's bare
 // JID, and, when the server wants a present moderator, again from inside.
 func (m *Manager) admin(ctx context.Context, roomJID jid.JID, item AdminItem) error {
-	if err := m.serves(roomJID); err != nil {
-		return err
-	}
-	r, err := m.acquire(roomJID)
-	if err != nil {
-		return err
-	}
-	defer m.release(r)
-
-	q := AdminQuery{Item: item}
-	if !m.isIn(r) {
-		_, err := m.conn.IQ(ctx, "set", "", roomJID.String(), q)
-		if !errors.Is(err, errNotAllowed) {
-			return kickError(err, false)
-		}
-		// Not allowed from outside: enter as a moderator and try again.
-	}
-	return m.inside(ctx, r, func(from string) error {
-		_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), q)
-		return err
-	})
+	_, err := m.request(ctx, roomJID, "set", AdminQuery{Item: item})
+	return err
 }
 
 // inside runs op (which returns the server's raw answer) from inside r,

@@ -62,6 +62,7 @@ type fakeMUC struct {
 	identity  map[string]string            // domain → its disco#info identity name
 	others    map[string][]string          // room → presences of other occupants sent on entry
 	asked     []string                     // domains asked for their version
+	affs      map[string]string            // JID → affiliation, in every room
 
 	joinTimeout time.Duration // the Manager's; default 2s
 }
@@ -109,6 +110,8 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 	case s.Name == "iq" && s.Type == "get" && f.identity[s.To] != "":
 		c.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' type='im' name='%s'/></query></iq>",
 			s.ID, s.To, s.From, f.identity[s.To]))
+	case s.Name == "iq" && s.Type == "get" && strings.Contains(s.Raw, "muc#admin"):
+		f.answerList(c, s)
 	case s.Name == "iq" && s.Type == "get": // disco#info
 		if f.rooms[s.To] == nil {
 			c.Send(fakeserver.Error(s, "cancel", "item-not-found", ""))
@@ -132,9 +135,41 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 		case f.failNick[q.Item.Nick] != "":
 			c.Send(fakeserver.Error(s, "cancel", f.failNick[q.Item.Nick], ""))
 		default:
+			if q.Item.JID != "" && q.Item.Affiliation != "" {
+				f.setAffiliation(q.Item.JID, q.Item.Affiliation)
+			}
 			c.Send(fakeserver.Result(s))
 		}
 	}
+}
+
+// setAffiliation records jid's affiliation in every room; f.mu held.
+func (f *fakeMUC) setAffiliation(jid, aff string) {
+	if f.affs == nil {
+		f.affs = make(map[string]string)
+	}
+	f.affs[strings.ToLower(jid)] = aff
+}
+
+// answerList answers an affiliation list request; f.mu held.
+func (f *fakeMUC) answerList(c *fakeserver.Conn, s fakeserver.Stanza) {
+	if f.rooms[s.To] == nil {
+		c.Send(fakeserver.Error(s, "cancel", "item-not-found", ""))
+		return
+	}
+	var q muc.AdminQuery
+	if err := xml.Unmarshal([]byte(innerQuery(s.Raw)), &q); err != nil {
+		c.Send(fakeserver.Error(s, "modify", "bad-request", err.Error()))
+		return
+	}
+	items := ""
+	for jid, aff := range f.affs {
+		if aff == q.Item.Affiliation {
+			items += fmt.Sprintf("<item affiliation='%s' jid='%s'/>", aff, jid)
+		}
+	}
+	c.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'><query xmlns='http://jabber.org/protocol/muc#admin'>%s</query></iq>",
+		s.ID, s.To, s.From, items))
 }
 
 func selfPresence(occupantJID, role string, statuses ...int) string {
@@ -511,8 +546,8 @@ func TestBanAndUnbanFromOutside(t *testing.T) {
 	if err := m.Ban(context.Background(), mustRoom(room), mustJID("bob@example.org"), "spam & <more>"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Unban(context.Background(), mustRoom(room), mustJID("bob@example.org")); err != nil {
-		t.Fatal(err)
+	if lifted, err := m.Unban(context.Background(), mustRoom(room), mustJID("bob@example.org")); err != nil || !lifted {
+		t.Fatal(lifted, err)
 	}
 	want := []string{
 		`<query xmlns="http://jabber.org/protocol/muc#admin"><item jid="bob@example.org" affiliation="outcast"><reason>spam &amp; &lt;more&gt;</reason></item></query>`,
