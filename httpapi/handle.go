@@ -212,7 +212,7 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		res.Kicked = []string{req.Nickname}
 		if errors.Is(err, muc.ErrOccupantNotFound) && absentOK {
 			// Opted in: the occupant is not there, which is what the kick
-			// was for (a retry of a kick that landed, see the README).
+			// was for (a retry of a kick that landed, see docs/ha.md, "Retries and what they mean").
 			err, res.Kicked, res.Absent = nil, []string{}, []string{req.Nickname}
 		}
 	}
