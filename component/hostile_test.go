@@ -48,7 +48,7 @@ func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server
 	}()
 	var others []fakeserver.Stanza
 	for {
-		s, ok := srv.Next(5 * time.Second)
+		s, ok := srv.Next(hangGuard)
 		if !ok {
 			t.Fatal("the round-trip IQ never reached the server")
 		}
@@ -66,7 +66,7 @@ func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server
 			if r.err != nil || r.iq.Id != s.ID || r.iq.From != roundTripTo {
 				t.Fatalf("round trip: reply %+v, err %v; want the reply to %s", r.iq, r.err, s.ID)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(hangGuard):
 			t.Fatal("the round-trip reply was not delivered")
 		}
 		return others
@@ -82,7 +82,7 @@ func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // roundTrip answers
 	c, rec, _ := start(t, srv, component.Options{})
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 
 	const (
 		eve       = "eve@example.org/x"
@@ -229,7 +229,7 @@ func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
 // a timeout.
 func TestUndecodableReplyReachesItsWaiter(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
-	c, rec, _ := start(t, srv, component.Options{IQTimeout: 5 * time.Second})
+	c, rec, _ := start(t, srv, component.Options{IQTimeout: hangGuard})
 	junk := `<pubsub xmlns='http://jabber.org/protocol/pubsub'><items max_items='abc' node='n'/></pubsub>`
 	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
 		if s.Type == "get" {
@@ -281,7 +281,7 @@ func TestPanicInHandlerCostsOneStanza(t *testing.T) {
 	go func() { done <- c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitSession(t, rec, true)
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 	conn.Send(`<message from='eve@example.org/x' to='kick.example.org'><body>boom</body></message>` +
 		`<presence from='room@conference.example.org/bob' to='kick.example.org/r1'/>`)
 	if got := roundTrip(t, c, srv, conn); len(got) != 0 {
@@ -309,7 +309,7 @@ func TestPanicInHandlerCostsOneStanza(t *testing.T) {
 func TestLenientPresenceKeepsWhatDecodes(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	c, rec, _ := start(t, srv, component.Options{})
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 	m0 := c.Malformed()
 	err := conn.Send(`<presence from='room@conference.example.org/eve' to='kick.example.org/r1'>` +
 		`<priority>high</priority><show>away</show><status>hi</status>` +
@@ -321,7 +321,7 @@ func TestLenientPresenceKeepsWhatDecodes(t *testing.T) {
 	var p stanza.Packet
 	select {
 	case p = <-rec.packets:
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("the handler got nothing")
 	}
 	pres, ok := p.(stanza.Presence)
