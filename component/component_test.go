@@ -208,13 +208,9 @@ func TestLateAndMissingReplies(t *testing.T) {
 func TestDisconnectFailsPendingAtOnceAndReconnects(t *testing.T) {
 	checkGoroutines(t)
 	srv := fakeserver.Start(t, domain, secret)
-	c, rec, _ := start(t, srv, component.Options{IQTimeout: 5 * time.Second})
-	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
-		if s.Name == "iq" {
-			fc.Close() // the server dies mid-IQ
-		}
-	})
-	t0 := time.Now()
+	c, rec, _ := start(t, srv, component.Options{IQTimeout: hangGuard})
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // the server never answers
+	conn := srv.WaitConn(hangGuard)
 	errs := make(chan error, 10)
 	for range 10 {
 		go func() {
@@ -222,6 +218,15 @@ func TestDisconnectFailsPendingAtOnceAndReconnects(t *testing.T) {
 			errs <- err
 		}()
 	}
+	// The server dies once all ten are on this stream, so that none is
+	// sent late on the next one.
+	for range 10 {
+		if _, ok := srv.Next(hangGuard); !ok {
+			t.Fatal("the IQs did not reach the server")
+		}
+	}
+	t0 := time.Now()
+	conn.Close()
 	for range 10 {
 		if err := <-errs; !errors.Is(err, component.ErrDisconnected) && !errors.Is(err, component.ErrNotConnected) {
 			t.Errorf("got %v, want ErrDisconnected", err)
