@@ -117,6 +117,15 @@ type Options struct {
 	// the probe off (the component's own tests count every stanza sent).
 	Probe int
 
+	// RoomDomains are the MUC services whose presences and messages the
+	// component decodes and hands to the Handler: those from a room of one
+	// of them (room@domain or room@domain/nick) or from the domain itself.
+	// Presences and messages from the server (the parent of Domain, or
+	// KeepaliveTo) are decoded too. Any other presence or message is read
+	// past without decoding it and counted (Ignored). Empty: every presence
+	// and message is decoded.
+	RoomDomains []string
+
 	// Dial opens the TCP connection; default a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger gets connect and disconnect lines; default slog.Default().
@@ -138,6 +147,7 @@ type Component struct {
 	reconnects atomic.Uint64
 	malformed  atomic.Uint64
 	unmatched  atomic.Uint64
+	ignored    atomic.Uint64
 	dropLog    limiter
 
 	standby atomic.Bool // the last handshake was refused with conflict
@@ -222,6 +232,10 @@ func (c *Component) Reconnects() uint64 { return c.reconnects.Load() }
 // did not decode, were larger than 256 KiB, were not stanzas, or made the
 // code handling them panic.
 func (c *Component) Malformed() uint64 { return c.malformed.Load() }
+
+// Ignored counts the presences and messages read past without decoding them
+// because they came from no room of Options.RoomDomains (see there).
+func (c *Component) Ignored() uint64 { return c.ignored.Load() }
 
 // UnmatchedReplies counts the IQ results and errors dropped because no
 // request waited for them: late, with an unknown id, or from another address
@@ -325,7 +339,7 @@ func (c *Component) serve(ctx context.Context, s *session) {
 	}
 
 	go s.writeLoop()
-	go s.readLoop(func(f frame) { c.handleFrame(s, f) })
+	go s.readLoop(c.wants, func(f frame) { c.handleFrame(s, f) })
 	if c.opts.KeepaliveInterval > 0 {
 		go c.keepalive(s)
 	}
@@ -360,8 +374,19 @@ func (c *Component) handleFrame(s *session, f frame) {
 			}
 		}
 	}()
+	if f.unwanted {
+		c.ignored.Add(1)
+		return
+	}
 	if f.oversized() {
 		c.drop(s, f, fmt.Errorf("larger than %d KiB (%d bytes)", maxFrame>>10, f.size), "modify", "policy-violation")
+		return
+	}
+	if f.over != "" {
+		c.drop(s, f, errors.New(f.over), "modify", "bad-request")
+		if f.isIQReply() {
+			c.deliverUndecodable(s, f, errors.New(f.over))
+		}
 		return
 	}
 	p, err := s.decode(f)
@@ -500,6 +525,33 @@ func (c *Component) replyFrom(to string) string {
 // attached to (the parent of its domain) or the address keepalives go to.
 func (c *Component) isServer(from string) bool {
 	return from != "" && (strings.EqualFold(from, parentDomain(c.opts.Domain)) || strings.EqualFold(from, c.opts.KeepaliveTo))
+}
+
+// wants reports whether the read loop should read and decode the element
+// that start opens: anything but a presence or message (in the stream's
+// namespace) that comes from no room domain (see Options.RoomDomains).
+// It sees the start tag only: what it refuses costs a byte scan.
+func (c *Component) wants(start xml.StartElement) bool {
+	if len(c.opts.RoomDomains) == 0 || (start.Name.Space != stanza.NSComponent && start.Name.Space != stanza.NSClient) ||
+		(start.Name.Local != "presence" && start.Name.Local != "message") {
+		return true
+	}
+	var from string
+	for _, a := range start.Attr {
+		if a.Name.Space == "" && a.Name.Local == "from" {
+			from = a.Value
+		}
+	}
+	if c.isServer(from) {
+		return true
+	}
+	d := domainOf(from)
+	for _, rd := range c.opts.RoomDomains {
+		if strings.EqualFold(d, rd) {
+			return true
+		}
+	}
+	return false
 }
 
 // domainOf is the domain part of a JID.

@@ -19,18 +19,31 @@ import (
 // then dropped and counted.
 const maxFrame = 256 << 10
 
+// maxElements and maxDepth bound what the read loop tokenizes of one
+// top-level element: the elements inside it, and how deep they nest below
+// it. A room's presence has a few dozen elements, three levels deep; a
+// server's disco#info a few hundred. The rest of an element over a bound is
+// skipped unread (xmlrec.Recorder.SkipContent), and the element dropped.
+const (
+	maxElements = 1024
+	maxDepth    = 32
+)
+
 // frame is one top-level element of the stream, taken as bytes by the read
 // loop before anything tries to decode it.
 type frame struct {
 	start    xml.StartElement // as the stream's decoder resolved it (namespaces included)
-	raw      []byte           // the element's exact bytes; valid only until the handler returns; nil if oversized
+	raw      []byte           // the element's exact bytes; valid only until the handler returns; nil if not kept
 	size     int64            // bytes the element took on the stream
-	children int              // direct child elements
+	children int              // direct child elements (of those read before a bound was hit)
 	child    xml.Name         // the first direct child's name
+
+	unwanted bool   // skipped unread after its start tag: the read loop's want refused it
+	over     string // which bound the element broke, "" if none; its rest was skipped unread
 }
 
 // oversized reports whether the element was larger than maxFrame and skipped.
-func (f *frame) oversized() bool { return f.raw == nil }
+func (f *frame) oversized() bool { return f.raw == nil && !f.unwanted && f.over == "" }
 
 // attr is the value of the element's un-namespaced attribute name, or "".
 func (f *frame) attr(name string) string {
@@ -71,6 +84,7 @@ var errNotWellFormed = errors.New("component: the stream is not well-formed XML"
 func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 	f := frame{start: start}
 	oversized := false
+	elements := 0
 	for depth := 1; depth > 0; {
 		tok, err := s.dec.Token()
 		if err != nil {
@@ -85,6 +99,15 @@ func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 				f.children++
 			}
 			depth++
+			elements++
+			if oversized || (elements <= maxElements && depth-1 <= maxDepth) {
+				break
+			}
+			f.over = fmt.Sprintf("more than %d elements", maxElements)
+			if depth-1 > maxDepth {
+				f.over = fmt.Sprintf("nested deeper than %d", maxDepth)
+			}
+			return s.skipRest(f, depth, off)
 		case xml.EndElement:
 			depth--
 		}
@@ -102,6 +125,44 @@ func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 		f.raw = s.rec.Since(off, end)
 	}
 	return f, nil
+}
+
+// skipFrame reads past the element that start opened (at stream offset off)
+// without tokenizing its content, and returns it as an unwanted frame.
+func (s *session) skipFrame(start xml.StartElement, off int64) (frame, error) {
+	return s.skipRest(frame{start: start, unwanted: true}, 1, off)
+}
+
+// skipRest reads past the rest of f, whose last start tag the decoder has
+// just read, depth levels deep, without keeping or tokenizing it: only
+// the end tags of the depth open elements go through the decoder.
+func (s *session) skipRest(f frame, depth int, off int64) (frame, error) {
+	var skipped int64
+	if s.selfClosing() {
+		if _, err := s.dec.Token(); err != nil { // the end the decoder made up for it
+			return f, streamReadError(err)
+		}
+		depth--
+	}
+	for ; depth > 0; depth-- {
+		n, err := s.rec.SkipContent()
+		skipped += n
+		if err != nil {
+			return f, streamReadError(err)
+		}
+		if _, err := s.dec.Token(); err != nil { // the end tag SkipContent stopped at
+			return f, streamReadError(err)
+		}
+	}
+	f.size = s.dec.InputOffset() - off + skipped
+	return f, nil
+}
+
+// selfClosing reports whether the start tag the decoder read last ended in
+// "/>": then the decoder holds its end element, without reading more.
+func (s *session) selfClosing() bool {
+	end := s.dec.InputOffset()
+	return bytes.HasSuffix(s.rec.Since(end-2, end), []byte("/>"))
 }
 
 // streamReadError names what went wrong reading the stream.

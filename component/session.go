@@ -37,6 +37,8 @@ const writeTimeout = 10 * time.Second
 // cannot be decoded costs one element, never the stream:
 //
 //	event on the stream                        what happens
+//	<message>, <presence> not from a room      read past unread, handed on as unwanted (Component counts it)
+//	any element over maxElements or maxDepth   its rest read past unread, handed on as over a bound
 //	<iq>, <message>, <presence> ≤ maxFrame     handed on as a frame (Component decodes and dispatches it)
 //	any other element ≤ maxFrame               handed on as a frame (Component drops and counts it)
 //	any element > maxFrame                     read on without keeping it, handed on as oversized
@@ -339,7 +341,10 @@ func (s *session) inFlight() int {
 // to handle as a frame, until the stream ends (see session's table). Unlike
 // gosrc.io/xmpp v0.5.1's loop, it notices </stream:stream>, and an element
 // that does not decode is handle's to drop: it never ends the stream.
-func (s *session) readLoop(handle func(frame)) {
+//
+// want sees each element's start tag first: an element it refuses is read
+// past without tokenizing its content, and handed on as unwanted.
+func (s *session) readLoop(want func(xml.StartElement) bool, handle func(frame)) {
 	for {
 		off := s.dec.InputOffset()
 		s.rec.Forget(off)
@@ -353,7 +358,12 @@ func (s *session) readLoop(handle func(frame)) {
 			s.fail(errors.New("component: the server closed the stream"))
 			return
 		case xml.StartElement:
-			f, err := s.readFrame(t, off)
+			var f frame
+			if want(t) {
+				f, err = s.readFrame(t, off)
+			} else {
+				f, err = s.skipFrame(t, off)
+			}
 			if err != nil {
 				s.fail(err)
 				return
