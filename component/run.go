@@ -14,36 +14,21 @@ import (
 func (c *Component) Run(ctx context.Context) error {
 	delay := c.opts.BackoffMin
 	for attempt := 1; ; attempt++ {
-		dctx, cancel := context.WithTimeoutCause(ctx, c.opts.ConnectTimeout,
-			fmt.Errorf("no handshake within %s", c.opts.ConnectTimeout))
-		s, err := dial(dctx, c.opts.Dial, c.opts.Server, c.opts.Domain, c.opts.Secret)
-		cancel()
-		if ctx.Err() != nil {
+		s, err := c.connect(ctx)
+		switch {
+		case ctx.Err() != nil:
 			if s != nil {
 				s.close(time.Second)
 			}
 			return nil
-		}
-		if errors.Is(err, ErrHandshake) {
+		case errors.Is(err, ErrHandshake):
 			return fmt.Errorf("%w by %s for %s: check component.domain and the secret on both sides", err, c.opts.Server, c.opts.Domain)
-		}
-		if errors.Is(err, ErrConflict) {
-			// A standby: retry at a short fixed interval, so that it takes
-			// over within seconds of the active instance's death. Growing
-			// backoff would leave the domain without a component for up to
-			// BackoffMax. One line when standing by starts, not one a second.
-			if !c.standby.Swap(true) {
-				c.log.Warn("component: standing by: another connection holds the component domain; not ready until it goes away",
-					"server", c.opts.Server, "domain", c.opts.Domain, "retry_every", c.opts.StandbyInterval,
-					"cause", "another muc-kick instance is connected with this domain, or the server still holds our previous stream",
-					"err", err)
-			}
-			if !sleep(ctx, c.opts.StandbyInterval) {
+		case errors.Is(err, ErrConflict):
+			if !c.standBy(ctx, err) {
 				return nil
 			}
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			wait := jitter(delay)
 			c.log.Warn("component: cannot connect", "server", c.opts.Server, "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
 			if !sleep(ctx, wait) {
@@ -52,25 +37,17 @@ func (c *Component) Run(ctx context.Context) error {
 			delay = min(delay*2, c.opts.BackoffMax)
 			continue
 		}
-		if c.standby.Swap(false) {
-			c.log.Info("component: connected: took over the component domain from the stream that held it", "server", c.opts.Server, "domain", c.opts.Domain)
-		} else {
-			c.log.Info("component: connected", "server", c.opts.Server, "domain", c.opts.Domain)
-		}
-		started := time.Now()
-		c.serve(ctx, s)
+		upFor := c.serveLogged(ctx, s)
 		if ctx.Err() != nil {
-			c.log.Info("component: disconnected on shutdown", "server", c.opts.Server)
 			return nil
 		}
-		c.log.Warn("component: disconnected", "server", c.opts.Server, "reason", s.err, "up_for", time.Since(started).Round(time.Millisecond))
 		c.reconnects.Add(1)
 		attempt = 0
 		// A stream that stayed up ends the outage before it: back off from
 		// the start again, so that a restart soon after an outage is not met
 		// with the outage's delay. A stream dropped at once (a flapping
 		// server) keeps the delay growing.
-		if time.Since(started) >= min(time.Second, c.opts.BackoffMax) {
+		if upFor >= min(time.Second, c.opts.BackoffMax) {
 			delay = c.opts.BackoffMin
 		}
 		if !sleep(ctx, jitter(delay)) {
@@ -78,6 +55,48 @@ func (c *Component) Run(ctx context.Context) error {
 		}
 		delay = min(delay*2, c.opts.BackoffMax)
 	}
+}
+
+// connect dials the server and authenticates, within ConnectTimeout.
+func (c *Component) connect(ctx context.Context) (*session, error) {
+	dctx, cancel := context.WithTimeoutCause(ctx, c.opts.ConnectTimeout,
+		fmt.Errorf("no handshake within %s", c.opts.ConnectTimeout))
+	defer cancel()
+	return dial(dctx, c.opts.Dial, c.opts.Server, c.opts.Domain, c.opts.Secret)
+}
+
+// standBy waits StandbyInterval after a handshake refused with conflict; it
+// reports whether ctx is still alive. A standby retries at a short fixed
+// interval, so that it takes over within seconds of the active instance's
+// death: growing backoff would leave the domain without a component for up
+// to BackoffMax. One line when standing by starts, not one a second.
+func (c *Component) standBy(ctx context.Context, err error) bool {
+	if !c.standby.Swap(true) {
+		c.log.Warn("component: standing by: another connection holds the component domain; not ready until it goes away",
+			"server", c.opts.Server, "domain", c.opts.Domain, "retry_every", c.opts.StandbyInterval,
+			"cause", "another muc-kick instance is connected with this domain, or the server still holds our previous stream",
+			"err", err)
+	}
+	return sleep(ctx, c.opts.StandbyInterval)
+}
+
+// serveLogged serves s until it ends, with a log line at each end, and
+// returns how long it was up.
+func (c *Component) serveLogged(ctx context.Context, s *session) time.Duration {
+	if c.standby.Swap(false) {
+		c.log.Info("component: connected: took over the component domain from the stream that held it", "server", c.opts.Server, "domain", c.opts.Domain)
+	} else {
+		c.log.Info("component: connected", "server", c.opts.Server, "domain", c.opts.Domain)
+	}
+	started := time.Now()
+	c.serve(ctx, s)
+	upFor := time.Since(started)
+	if ctx.Err() != nil {
+		c.log.Info("component: disconnected on shutdown", "server", c.opts.Server)
+	} else {
+		c.log.Warn("component: disconnected", "server", c.opts.Server, "reason", s.err, "up_for", upFor.Round(time.Millisecond))
+	}
+	return upFor
 }
 
 // serve runs one session until it ends or ctx ends.
