@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -109,19 +110,24 @@ func (c *Component) serve(ctx context.Context, s *session) {
 		c.handler.SessionChanged(true)
 	}
 
-	go s.writeLoop()
-	go s.readLoop(c.wants, func(f frame) { c.handleFrame(s, f) })
+	// serve owns the session's goroutines: each returns once the session
+	// has failed (s.done closed, the connection closed), and serve waits
+	// for them before it reports the session gone.
+	var wg sync.WaitGroup
+	wg.Go(s.writeLoop)
+	wg.Go(func() { s.readLoop(c.wants, func(f frame) { c.handleFrame(s, f) }) })
 	if c.opts.KeepaliveInterval > 0 {
-		go c.keepalive(s)
+		wg.Go(func() { c.keepalive(s) })
 	}
 	if c.opts.Probe > 0 {
-		go c.probeLoop(s)
+		wg.Go(func() { c.probeLoop(s) })
 	}
 	select {
 	case <-s.done:
 	case <-ctx.Done():
 		s.close(time.Second)
 	}
+	wg.Wait()
 
 	c.mu.Lock()
 	c.sess = nil
