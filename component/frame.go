@@ -223,31 +223,9 @@ func (s *session) decodeLenient(f frame) (stanza.Packet, bool) {
 	}
 	doc := make([]byte, 0, len(s.nsContext)+len(f.raw))
 	doc = append(append(doc, s.nsContext...), f.raw...)
-	dec := xml.NewDecoder(bytes.NewReader(doc))
-	if _, err := dec.Token(); err != nil { // the namespace context
+	headEnd, tailStart, kids, ok := childSpans(doc)
+	if !ok {
 		return nil, false
-	}
-	if _, err := dec.Token(); err != nil { // the element's start tag
-		return nil, false
-	}
-	headEnd := dec.InputOffset()
-	var kids [][2]int64
-	tailStart := int64(-1)
-	for tailStart < 0 {
-		before := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			if err := dec.Skip(); err != nil {
-				return nil, false
-			}
-			kids = append(kids, [2]int64{before, dec.InputOffset()})
-		case xml.EndElement:
-			tailStart = before
-		}
 	}
 	with := func(kid []byte) (stanza.Packet, error) {
 		one := make([]byte, 0, int(headEnd)+len(kid)+len(doc)-int(tailStart))
@@ -263,28 +241,63 @@ func (s *session) decodeLenient(f frame) (stanza.Packet, bool) {
 		return nil, false
 	}
 	for _, k := range kids {
-		p, err := with(doc[k[0]:k[1]])
-		if err != nil {
-			continue // this child is what did not decode
-		}
-		switch b := base.(type) {
-		case stanza.Presence:
-			c := p.(stanza.Presence)
-			b.Show, b.Status, b.Priority = cmp.Or(c.Show, b.Show), cmp.Or(c.Status, b.Status), cmp.Or(c.Priority, b.Priority)
-			if c.Error.Type != "" || c.Error.Reason != "" {
-				b.Error = c.Error
-			}
-			b.Extensions = append(b.Extensions, c.Extensions...)
-			base = b
-		case stanza.Message:
-			c := p.(stanza.Message)
-			b.Subject, b.Body, b.Thread = cmp.Or(c.Subject, b.Subject), cmp.Or(c.Body, b.Body), cmp.Or(c.Thread, b.Thread)
-			if c.Error.Type != "" || c.Error.Reason != "" {
-				b.Error = c.Error
-			}
-			b.Extensions = append(b.Extensions, c.Extensions...)
-			base = b
-		}
+		if p, err := with(doc[k[0]:k[1]]); err == nil {
+			base = mergeChild(base, p)
+		} // else this child is what did not decode
 	}
 	return base, true
+}
+
+// childSpans finds, in doc (a namespace context wrapping one element), where
+// the element's start tag ends, where its end tag starts, and the span of
+// each direct child.
+func childSpans(doc []byte) (headEnd, tailStart int64, kids [][2]int64, ok bool) {
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	if _, err := dec.Token(); err != nil { // the namespace context
+		return 0, 0, nil, false
+	}
+	if _, err := dec.Token(); err != nil { // the element's start tag
+		return 0, 0, nil, false
+	}
+	headEnd = dec.InputOffset()
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return 0, 0, nil, false
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if err := dec.Skip(); err != nil {
+				return 0, 0, nil, false
+			}
+			kids = append(kids, [2]int64{before, dec.InputOffset()})
+		case xml.EndElement:
+			return headEnd, before, kids, true
+		}
+	}
+}
+
+// mergeChild adds to base (a presence or message) what p, the same stanza
+// with one child only, decoded from that child.
+func mergeChild(base, p stanza.Packet) stanza.Packet {
+	switch b := base.(type) {
+	case stanza.Presence:
+		c := p.(stanza.Presence)
+		b.Show, b.Status, b.Priority = cmp.Or(c.Show, b.Show), cmp.Or(c.Status, b.Status), cmp.Or(c.Priority, b.Priority)
+		if c.Error.Type != "" || c.Error.Reason != "" {
+			b.Error = c.Error
+		}
+		b.Extensions = append(b.Extensions, c.Extensions...)
+		return b
+	case stanza.Message:
+		c := p.(stanza.Message)
+		b.Subject, b.Body, b.Thread = cmp.Or(c.Subject, b.Subject), cmp.Or(c.Body, b.Body), cmp.Or(c.Thread, b.Thread)
+		if c.Error.Type != "" || c.Error.Reason != "" {
+			b.Error = c.Error
+		}
+		b.Extensions = append(b.Extensions, c.Extensions...)
+		return b
+	}
+	return base
 }
