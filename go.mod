@@ -9,6 +9,7 @@ require (
 	github.com/julienschmidt/httprouter v1.3.0
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/text v0.44.0
+	golang.org/x/time v0.16.0
 	gosrc.io/xmpp v0.5.1
 )
 

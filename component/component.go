@@ -143,7 +143,7 @@ type Component struct {
 	malformed  atomic.Uint64
 	unmatched  atomic.Uint64
 	ignored    atomic.Uint64
-	dropLog    limiter
+	dropLog    *limiter
 
 	standby atomic.Bool // the last handshake was refused with conflict
 	share   sharing     // whether the server splits our stanzas with another stream
@@ -188,7 +188,7 @@ func New(opts Options) *Component {
 		opts:     opts,
 		log:      opts.Logger,
 		idPrefix: "mk" + hex.EncodeToString(b[:]) + "-",
-		dropLog:  limiter{every: dropLogEvery},
+		dropLog:  newLimiter(dropLogEvery),
 	}
 }
 

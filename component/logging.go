@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 )
 
 // What the component logs about what strangers send: clipped, and at a
@@ -23,26 +25,31 @@ func clip(s string) string {
 }
 
 // limiter lets an event through at most once every so often and counts the
-// ones it held back.
+// ones it held back. The pacing is golang.org/x/time/rate's token bucket
+// (one token, refilled every interval); the count is ours.
 type limiter struct {
-	every time.Duration
+	lim *rate.Limiter
 
 	mu   sync.Mutex
-	next time.Time
 	held int
+}
+
+func newLimiter(every time.Duration) *limiter {
+	return &limiter{lim: rate.NewLimiter(rate.Every(every), 1)}
 }
 
 // allow reports whether the event may go through now and, if so, how many
 // were held back since the last that did.
-func (l *limiter) allow() (ok bool, held int) {
+func (l *limiter) allow() (ok bool, held int) { return l.allowAt(time.Now()) }
+
+// allowAt is allow at the time now.
+func (l *limiter) allowAt(now time.Time) (ok bool, held int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
-	if now.Before(l.next) {
+	if !l.lim.AllowN(now, 1) {
 		l.held++
 		return false, 0
 	}
-	l.next = now.Add(l.every)
 	held, l.held = l.held, 0
 	return true, held
 }
