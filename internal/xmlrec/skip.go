@@ -67,12 +67,10 @@ type skipper struct {
 func (k *skipper) scan(buf []byte) (i int, stop, more bool) {
 	for i < len(buf) {
 		switch k.state {
-		case inText:
-			if i, stop, more = k.text(buf, i); stop || more {
+		case inText, inStartTag:
+			if i, stop, more = k.tags(buf, i); stop || more {
 				return i, stop, more
 			}
-		case inStartTag:
-			i = k.startTag(buf, i)
 		case inQuote:
 			i = k.to(buf, i, k.quote, inStartTag)
 		case inEndTag:
@@ -87,6 +85,53 @@ func (k *skipper) scan(buf []byte) (i int, stop, more bool) {
 			k.directive(buf[i])
 			i++
 		}
+	}
+	return i, false, false
+}
+
+// tags reads text and start tags, the bulk of most content, in one loop,
+// and leaves the rest to scan.
+func (k *skipper) tags(buf []byte, i int) (int, bool, bool) {
+	state, prev, depth := k.state, k.prev, k.depth
+	defer func() { k.state, k.prev, k.depth = state, prev, depth }()
+	for i < len(buf) {
+		c := buf[i]
+		if state == inStartTag {
+			i++
+			switch c {
+			case '>':
+				if prev != '/' {
+					depth++
+				}
+				state = inText
+			case '"', '\'':
+				state, k.quote = inQuote, c
+				return i, false, false
+			}
+			prev = c
+			continue
+		}
+		if c != '<' {
+			j := bytes.IndexByte(buf[i:], '<')
+			if j < 0 {
+				return len(buf), false, false
+			}
+			i += j
+		}
+		if i+1 >= len(buf) {
+			return i, false, true // what follows "<" decides
+		}
+		if n := buf[i+1]; n == '/' || n == '!' || n == '?' {
+			k.state, k.depth = state, depth
+			i, stop, more := k.text(buf, i)
+			state, prev, depth = k.state, k.prev, k.depth
+			if stop || more || state != inText {
+				return i, stop, more
+			}
+			continue
+		}
+		state, prev = inStartTag, 0
+		i++
 	}
 	return i, false, false
 }
