@@ -10,8 +10,11 @@
 // XEP-0114 stream").
 //
 // Anything an XMPP user sends to the component's JID reaches it, so nothing
-// received may end the stream: each top-level element is taken as bytes and
-// then decoded; one that does not decode, is too large or is not a stanza is
+// received may end the stream, and what cannot be used costs little: a
+// presence or message from no room of Options.RoomDomains is read past
+// without decoding it (counted by Ignored); every other top-level element is
+// taken as bytes and then decoded; one that does not decode, is too large,
+// holds too many elements or nests them too deep, or is not a stanza is
 // counted (Malformed) and dropped, but for what a presence or message yields
 // when decoded child by child, which still goes to the Handler; an IQ get or
 // set among them is answered with an IQ error. The component itself never
@@ -224,8 +227,9 @@ func (c *Component) NotReady() error {
 func (c *Component) Reconnects() uint64 { return c.reconnects.Load() }
 
 // Malformed counts the top-level elements received and dropped: those that
-// did not decode, were larger than 256 KiB, were not stanzas, or made the
-// code handling them panic.
+// did not decode, were larger than 256 KiB, held more than 256 elements or
+// nested them more than 32 deep, were not stanzas, or made the code
+// handling them panic.
 func (c *Component) Malformed() uint64 { return c.malformed.Load() }
 
 // Ignored counts the presences and messages read past without decoding them

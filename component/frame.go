@@ -21,11 +21,13 @@ const maxFrame = 256 << 10
 
 // maxElements and maxDepth bound what the read loop tokenizes of one
 // top-level element: the elements inside it, and how deep they nest below
-// it. A room's presence has a few dozen elements, three levels deep; a
-// server's disco#info a few hundred. The rest of an element over a bound is
-// skipped unread (xmlrec.Recorder.SkipContent), and the element dropped.
+// it. A room's presence has a few dozen elements, three levels deep; the
+// disco#info and version replies muc-kick asks for, under a hundred. The
+// rest of an element over a bound is skipped unread
+// (xmlrec.Recorder.SkipContent), and the element dropped: tokenizing costs
+// encoding/xml an allocation per token, skipping a byte scan.
 const (
-	maxElements = 1024
+	maxElements = 256
 	maxDepth    = 32
 )
 
