@@ -41,7 +41,7 @@ func (r *Recorder) SkipContent() (int64, error) {
 // scan states of a skipper.
 const (
 	inText     = iota
-	inStartTag // after "<name", up to ">"
+	inStartTag // after "<name", up to ">" (read in tags)
 	inQuote    // inside an attribute value of a start tag
 	inEndTag   // after "</", up to ">"
 	inBang     // after "<!": a comment, a CDATA section or a directive follows
@@ -162,29 +162,6 @@ func (k *skipper) text(buf []byte, i int) (int, bool, bool) {
 	}
 	k.state, k.prev = inStartTag, 0
 	return i + 1, false, false
-}
-
-// startTag reads a start tag up to its end or an attribute value.
-func (k *skipper) startTag(buf []byte, i int) int {
-	j := i
-	for j < len(buf) && buf[j] != '>' && buf[j] != '"' && buf[j] != '\'' {
-		j++
-	}
-	if j > i {
-		k.prev = buf[j-1]
-	}
-	if j == len(buf) {
-		return j
-	}
-	if c := buf[j]; c != '>' {
-		k.state, k.quote = inQuote, c
-		return j + 1
-	}
-	if k.prev != '/' {
-		k.depth++
-	}
-	k.state = inText
-	return j + 1
 }
 
 // to reads up to and past the byte c, then goes to state next.
