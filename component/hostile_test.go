@@ -415,3 +415,31 @@ func TestStrangersPresenceIsNotDecoded(t *testing.T) {
 		t.Errorf("answer to a ping after the floods: %q", got)
 	}
 }
+
+// TestReplyOverTheBoundReachesItsWaiter: a reply to a pending IQ with more
+// elements than the read loop tokenizes is dropped unread, and still ends
+// the wait with what its start tag says, instead of a timeout.
+func TestReplyOverTheBoundReachesItsWaiter(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{})
+	junk := `<q xmlns='urn:x'>` + strings.Repeat("<a/>", 300) + `</q>`
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Type == "get" {
+			fc.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'>%s</iq>", s.ID, s.To, s.From, junk))
+		} else {
+			fc.Send(fmt.Sprintf("<iq type='error' id='%s' from='%s' to='%s'>%s<error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", s.ID, s.To, s.From, junk))
+		}
+	})
+	iq, err := c.IQ(context.Background(), "get", "", "big.example.org", nil)
+	if err != nil || iq.Type != stanza.IQTypeResult {
+		t.Fatalf("result over the bound: %+v, %v", iq, err)
+	}
+	_, err = c.IQ(context.Background(), "set", "", "big.example.org", nil)
+	if !errorIsCondition(err, "undefined-condition") {
+		t.Fatalf("error over the bound: %v, want undefined-condition", err)
+	}
+	if c.Malformed() != 2 || c.UnmatchedReplies() != 0 {
+		t.Errorf("Malformed() = %d, UnmatchedReplies() = %d; want 2, 0", c.Malformed(), c.UnmatchedReplies())
+	}
+	assertStillUp(t, c, rec)
+}
