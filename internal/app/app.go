@@ -46,6 +46,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		KeepaliveInterval: keepalive,
 		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
 		KeepaliveTo:       cfg.MUC.Domains[0],
+		RoomDomains:       cfg.MUC.Domains,
 		// Tell whether the server splits the domain's stanzas with another
 		// stream (ejabberd with two instances on one domain).
 		Probe:  8,
