@@ -48,7 +48,7 @@ secret = "s"
 [muc]
 domains = ["conference.example.org"]
 [http]
-authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
+authorization_header = "Basic dGVzdDp0ZXN0LXNlY3JldA=="
 `
 
 func runMain(args ...string) (code int, stdout, stderr string) {
@@ -67,6 +67,14 @@ func TestCheckConfigAndVersion(t *testing.T) {
 	code, _, errs := runMain("-config", bad, "-check-config")
 	if code != exitConfig || errs != "muc-kick: config: unknown key \"component.domian\"\n" {
 		t.Errorf("bad config: %d %q", code, errs)
+	}
+	// The example credentials: -check-config and startup refuse them in one line.
+	example := writeFile(t, dir, "example.toml", strings.Replace(minimalConfig, "Basic dGVzdDp0ZXN0LXNlY3JldA==", "Basic dXNlcm5hbWU6cGFzc3dvcmQ=", 1))
+	const refused = "muc-kick: config: http.authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)\n"
+	for _, args := range [][]string{{"-config", example, "-check-config"}, {"-config", example}} {
+		if code, _, errs := runMain(args...); code != exitConfig || errs != refused {
+			t.Errorf("%q: %d %q", args, code, errs)
+		}
 	}
 	if code, out, _ := runMain("-version"); code != 0 || !strings.HasPrefix(out, "muc-kick ") || !strings.Contains(out, "go1.") {
 		t.Errorf("-version: %d %q", code, out)
@@ -218,7 +226,7 @@ func TestInlineSecretsWarning(t *testing.T) {
 	logs.Reset()
 	writeFile(t, dir, "secret", "s")
 	cfg, _ = config.Load(writeFile(t, dir, "c2.toml", strings.Replace(strings.Replace(minimalConfig, `secret = "s"`, `secret_file = "secret"`, 1),
-		`authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="`, "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \""+strings.Repeat("0", 64)+"\"", 1)))
+		`authorization_header = "Basic dGVzdDp0ZXN0LXNlY3JldA=="`, "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \""+strings.Repeat("0", 64)+"\"", 1)))
 	os.Chmod(filepath.Join(dir, "c2.toml"), 0o644)
 	warnInlineSecrets(log, cfg, filepath.Join(dir, "c2.toml"))
 	if logs.Len() != 0 {

@@ -325,6 +325,9 @@ func Parse(data []byte) (*Config, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if err := c.checkExamples(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -354,6 +357,9 @@ func (c *Config) ResolveSecret() error {
 	secret := strings.TrimRightFunc(string(data), unicode.IsSpace)
 	if secret == "" {
 		return fmt.Errorf("config: component.secret_file %q is empty", name)
+	}
+	if err := checkNotExample("component.secret_file", secret); err != nil {
+		return err
 	}
 	c.Component.Secret = secret
 	return nil

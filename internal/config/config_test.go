@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -96,7 +97,7 @@ func doc(set map[string]string) string {
 		"component.domain":          `"kick.example.org"`,
 		"component.secret":          `"s3cret"`,
 		"muc.domains":               `["conference.example.org"]`,
-		"http.authorization_header": `"Basic dXNlcm5hbWU6cGFzc3dvcmQ="`,
+		"http.authorization_header": `"Basic dGVzdDp0ZXN0LXNlY3JldA=="`,
 	}
 	for k, v := range set {
 		keys[k] = v
@@ -277,7 +278,7 @@ func TestDefaults(t *testing.T) {
 		HTTP: HTTP{
 			Listen:              "127.0.0.1:5280",
 			Path:                "/muc_kick",
-			AuthorizationHeader: "Basic dXNlcm5hbWU6cGFzc3dvcmQ=",
+			AuthorizationHeader: "Basic dGVzdDp0ZXN0LXNlY3JldA==",
 			MaxBodyBytes:        65536,
 			ShutdownGrace:       Duration{30 * time.Second},
 			MaxInFlight:         1024,
@@ -563,10 +564,13 @@ func TestSecretsAreNotPrinted(t *testing.T) {
 // TestExample checks config.toml.example: it parses, the values of the keys
 // it comments out ("#key = value") are the defaults, and it shows every key.
 func TestExample(t *testing.T) {
-	data, err := os.ReadFile("../../config.toml.example")
+	example, err := os.ReadFile("../../config.toml.example")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The example's credentials are refused (TestExampleValuesRefused):
+	// an operator replaces them, as this does.
+	data := withRealSecrets(t, example)
 	c, err := Parse(data)
 	if err != nil {
 		t.Fatalf("config.toml.example: %v", err)
@@ -602,6 +606,63 @@ func TestExample(t *testing.T) {
 		if !shown[key] {
 			t.Errorf("config.toml.example does not show %s", key)
 		}
+	}
+}
+
+// withRealSecrets replaces the example credentials of config.toml.example
+// with others, as an operator does.
+func withRealSecrets(t *testing.T, example []byte) []byte {
+	t.Helper()
+	r := strings.NewReplacer(
+		`secret = "change-me"`, `secret = "a real secret"`,
+		`authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="`, `authorization_header = "Basic dGVzdDp0ZXN0LXNlY3JldA=="`)
+	data := []byte(r.Replace(string(example)))
+	if bytes.Equal(data, example) {
+		t.Fatal("config.toml.example no longer holds the example credentials this test replaces")
+	}
+	return data
+}
+
+// TestExampleValuesRefused checks that the credentials config.toml.example
+// and the Debian conffile ship (commented out there, with the same sed as
+// the Makefile's) are refused wherever they are uncommented or copied.
+func TestExampleValuesRefused(t *testing.T) {
+	example, err := os.ReadFile("../../config.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conffile := regexp.MustCompile(`(?m)^(domain|secret|domains|authorization_header) = `).ReplaceAll(example, []byte("#$0"))
+	uncommented := regexp.MustCompile(`(?m)^#((domain|secret|domains|authorization_header) = )`).ReplaceAll(conffile, []byte("$1"))
+	for name, data := range map[string][]byte{"config.toml.example": example, "the Debian conffile, uncommented": uncommented} {
+		_, err := Parse(data)
+		const want = "config: component.secret is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", name, err, want)
+		}
+	}
+	sum := sha256.Sum256([]byte("Basic dXNlcm5hbWU6cGFzc3dvcmQ="))
+	for set, want := range map[string]string{
+		`"Basic dXNlcm5hbWU6cGFzc3dvcmQ="`: "config: http.authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)",
+	} {
+		if _, err := Parse([]byte(doc(map[string]string{"http.authorization_header": set}))); err == nil || err.Error() != want {
+			t.Errorf("authorization_header = %s: got %v, want %s", set, err, want)
+		}
+	}
+	for client, want := range map[string]string{
+		`authorization_header = "Basic …"`:                                             `config: http.client "a" authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)`,
+		`authorization_sha256 = "` + strings.ToUpper(hex.EncodeToString(sum[:])) + `"`: `config: http.client "a" authorization_sha256 is the sum of the example header from config.toml.example, which anyone can read; choose a real credential`,
+	} {
+		data := doc(nil) + "[[http.client]]\nname = \"a\"\n" + client + "\n"
+		if _, err := Parse([]byte(data)); err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", client, err, want)
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("change-me\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.toml"), []byte(doc(map[string]string{"component.secret": "", "component.secret_file": `"secret"`})), 0o600)
+	const want = "config: component.secret_file is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)"
+	if _, err := Load(filepath.Join(dir, "c.toml")); err == nil || err.Error() != want {
+		t.Errorf("a secret_file holding change-me: got %v, want %s", err, want)
 	}
 }
 
