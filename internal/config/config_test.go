@@ -793,3 +793,36 @@ func TestRevokedIDIsLowerCased(t *testing.T) {
 		t.Errorf("revoked %q, want %q (names as they are, ids lower case)", c.HTTP.Revoked, want)
 	}
 }
+
+// TestSecretValuesNotShown checks that no error shows the value of a key
+// that holds a secret, whatever its TOML type: the decoder quotes some
+// values bare ("314159265358979323846264 is out of range for int64").
+func TestSecretValuesNotShown(t *testing.T) {
+	values := []string{"314159265358979323846264", "0xdeadbeefdeadbeefdeadbeef", "0o777777777777777777777777",
+		"0b1010101010101010101010101010101010101010101010101010101010101010101", "1e99999", "2024-13-45",
+		"123_456__789", "correcthorse", "{correcthorse = 1}", "{a = correcthorse}", "[correcthorse]"}
+	keys := map[string]string{
+		"component.secret":                    "[component]\nsecret = ",
+		"http.authorization_header":           "[http]\nauthorization_header = ",
+		"http.client.authorization_header":    "[[http.client]]\nname = \"a\"\nauthorization_header = ",
+		"http.client.authorization_sha256":    "[[http.client]]\nname = \"a\"\nauthorization_sha256 = ",
+		"http.client[0].authorization_header": "[[http.client]]\nname = \"a\"\n[http.client.authorization_header]\ncorrecthorse = 1\n#",
+	}
+	secret := regexp.MustCompile(`correcthorse|31415926|deadbeef|7777777|10101010|99999|2024-13|123_456`)
+	for key, prefix := range keys {
+		for _, v := range values {
+			_, err := Parse([]byte(prefix + v + "\n"))
+			if err == nil {
+				t.Errorf("%s = %s: no error", key, v)
+				continue
+			}
+			if s := secret.FindString(err.Error()); s != "" {
+				t.Errorf("%s = %s: the error shows %q: %v", key, v, s, err)
+			}
+			name := strings.Replace(key, "[0]", "", 1)
+			if !strings.Contains(strings.Replace(err.Error(), "[0]", "", 1), name) {
+				t.Errorf("%s = %s: the error does not name the key: %v", key, v, err)
+			}
+		}
+	}
+}
