@@ -142,10 +142,10 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 		log.Info("metrics served", "listen", mln.Addr().String())
 	}
 
-	// SIGHUP (systemctl reload) reloads the certificate, the named clients
-	// and the revoked credentials, rather than ending the process as Go
+	// SIGHUP (systemctl reload) reloads the certificate, the named clients,
+	// the revoked credentials and the credential keys, rather than ending the process as Go
 	// would by default.
-	stopHUP := reloadOnSIGHUP(log, certs, cfg.Path(), d.API)
+	stopHUP := reloadOnSIGHUP(log, certs, cfg.Path(), d.API, cfg.HTTP.CredentialKeys)
 	defer stopHUP()
 
 	compCtx, stopComp := context.WithCancel(context.Background())
@@ -283,9 +283,10 @@ func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { ret
 // reloadOnSIGHUP, at every SIGHUP until the returned function is called,
 // reloads the certificate (unless certs is nil: no TLS) and reads the
 // configuration file again for what api can change while it runs: the named
-// clients, http.revoked and the credential rate. It logs what changed. A
-// failed reload keeps what is in use.
-func reloadOnSIGHUP(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler) (stop func()) {
+// clients, http.revoked, the credential rate and the credential keys (keys,
+// those in use). It logs what changed. A failed reload, such as a key file
+// that is missing or too short, keeps everything in use and says why.
+func reloadOnSIGHUP(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler, keys [][]byte) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -293,7 +294,7 @@ func reloadOnSIGHUP(log *slog.Logger, certs *certReloader, cfgPath string, api *
 		for {
 			select {
 			case <-hup:
-				reload(log, certs, cfgPath, api)
+				keys = reload(log, certs, cfgPath, api, keys)
 			case <-done:
 				return
 			}
@@ -302,7 +303,8 @@ func reloadOnSIGHUP(log *slog.Logger, certs *certReloader, cfgPath string, api *
 	return func() { signal.Stop(hup); close(done) }
 }
 
-func reload(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler) {
+// reload is one SIGHUP; it returns the credential keys in use after it.
+func reload(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.Handler, keys [][]byte) [][]byte {
 	if certs != nil {
 		if err := certs.load(); err != nil {
 			log.Error("SIGHUP: cannot reload the TLS certificate; keeping the one in use", "err", err)
@@ -311,18 +313,20 @@ func reload(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.
 		}
 	}
 	if cfgPath == "" || api == nil {
-		return
+		return keys
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
-		log.Error("SIGHUP: cannot read the configuration; keeping the clients and revocations in use", "err", err)
-		return
+		log.Error("SIGHUP: cannot read the configuration; keeping the clients, revocations and credential keys in use", "err", err)
+		return keys
 	}
 	changes := api.Update(app.Auth(cfg))
+	changes = append(changes, app.KeyChanges(keys, cfg.HTTP.CredentialKeys)...)
 	if len(changes) == 0 {
 		changes = []string{"nothing"}
 	}
-	log.Info("SIGHUP: clients and revocations reloaded; other settings need a restart", "changed", strings.Join(changes, "; "))
+	log.Info("SIGHUP: clients, revocations and credential keys reloaded; other settings need a restart", "changed", strings.Join(changes, "; "))
+	return cfg.HTTP.CredentialKeys
 }
 
 // credentialCmd is "muc-kick credential": it prints a signed credential.

@@ -5,9 +5,13 @@
 package app
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
@@ -113,6 +117,29 @@ func Auth(cfg *config.Config) httpapi.Auth {
 	}
 	return httpapi.Auth{AuthorizationHeader: cfg.HTTP.AuthorizationHeader, Clients: clients, Revoked: cfg.HTTP.Revoked,
 		CredentialRate: cfg.HTTP.CredentialRate, CredentialBurst: int(cfg.HTTP.CredentialBurst)}
+}
+
+// KeyChanges says which credential keys a reload adds and removes, each by
+// its id (KeyID).
+func KeyChanges(old, keys [][]byte) (changes []string) {
+	for _, k := range keys {
+		if !slices.ContainsFunc(old, func(o []byte) bool { return bytes.Equal(o, k) }) {
+			changes = append(changes, "credential key "+KeyID(k)+" added")
+		}
+	}
+	for _, o := range old {
+		if !slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(o, k) }) {
+			changes = append(changes, "credential key "+KeyID(o)+" removed: its credentials are refused")
+		}
+	}
+	return changes
+}
+
+// KeyID names a credential key in logs without showing it: the first 8 hex
+// digits of its SHA-256.
+func KeyID(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:4])
 }
 
 // sessionHook passes the component's session changes on to the room
