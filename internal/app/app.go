@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	stdlog "log"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -160,6 +161,10 @@ func (h sessionHook) SessionChanged(up bool) {
 // cannot hold it.
 type Timeouts struct {
 	ReadHeader, Read, Write, Idle time.Duration
+	// ErrorSummary is the interval over which net/http's own error lines
+	// (a TLS handshake that failed, …) are summarised past the first few;
+	// 0: a minute.
+	ErrorSummary time.Duration
 }
 
 // DefaultTimeouts are the HTTP server's timeouts for requests that may take
@@ -170,6 +175,10 @@ func DefaultTimeouts(kickBound time.Duration) Timeouts {
 
 // NewHTTPServer returns the HTTP server muc-kick serves h with.
 func NewHTTPServer(h http.Handler, log *slog.Logger, t Timeouts) *http.Server {
+	if t.ErrorSummary <= 0 {
+		t.ErrorSummary = time.Minute
+	}
+	errs := &errorSummary{log: log, interval: t.ErrorSummary}
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: t.ReadHeader,
@@ -177,7 +186,7 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, t Timeouts) *http.Server {
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          stdlog.New(errs, "", 0),
 	}
 }
 
