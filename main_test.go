@@ -464,6 +464,9 @@ func TestSystemdUnit(t *testing.T) {
 		}
 	}
 	text, _ := os.ReadFile(unit)
+	if !regexp.MustCompile(`(?m)^MemoryMax=[0-9]+[KMG]$`).Match(text) {
+		t.Errorf("the unit sets no MemoryMax=:\n%s", text)
+	}
 	if !strings.Contains(string(text), "ExecStart=/usr/bin/muc-kick -config") {
 		t.Errorf("ExecStart does not follow PREFIX:\n%s", text)
 	}
