@@ -115,6 +115,7 @@ func serve(ctx context.Context, stopSignals func(), cfg *config.Config, log *slo
 	})
 	comp, mgr := d.Component, d.Rooms
 	srv := app.NewHTTPServer(d.Handler, log, app.DefaultTimeouts(d.KickBound))
+	ln = app.LimitListener(ln, int(cfg.HTTP.MaxConnections))
 	serveHTTP := func() error { return srv.Serve(ln) }
 	var certs *certReloader // nil without TLS
 	if cfg.HTTP.TLSCert != "" {

@@ -167,10 +167,15 @@ type Timeouts struct {
 	ErrorSummary time.Duration
 }
 
+// IdleTimeout is how long a kept-alive connection may wait for its next
+// request: short, since each costs memory, and a backend that kicks now
+// and then opens a new one cheaply.
+const IdleTimeout = 10 * time.Second
+
 // DefaultTimeouts are the HTTP server's timeouts for requests that may take
 // kickBound to carry out.
 func DefaultTimeouts(kickBound time.Duration) Timeouts {
-	return Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30*time.Second + kickBound, Idle: 120 * time.Second}
+	return Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30*time.Second + kickBound, Idle: IdleTimeout}
 }
 
 // NewHTTPServer returns the HTTP server muc-kick serves h with.

@@ -164,6 +164,9 @@ type HTTP struct {
 	// MaxInFlight caps the kicks carried out at once; beyond it, requests
 	// get 503 with Retry-After. Default 1024.
 	MaxInFlight int64 `toml:"max_in_flight"`
+	// MaxConnections caps the connections open at once on http.listen;
+	// past it, new ones wait for one to close. Default 1024.
+	MaxConnections int64 `toml:"max_connections"`
 	// TLSCert and TLSKey, both or neither, serve HTTPS (TLS 1.2 or later).
 	// The files are read again on SIGHUP. Load resolves relative names as
 	// secret_file's.
@@ -274,6 +277,7 @@ func defaults() *Config {
 			MaxBodyBytes:   64 << 10,
 			ShutdownGrace:  Duration{30 * time.Second},
 			MaxInFlight:    1024,
+			MaxConnections: 1024,
 			CredentialRate: 10,
 		},
 		Log: Log{

@@ -282,6 +282,7 @@ func TestDefaults(t *testing.T) {
 			MaxBodyBytes:        65536,
 			ShutdownGrace:       Duration{30 * time.Second},
 			MaxInFlight:         1024,
+			MaxConnections:      1024,
 			CredentialRate:      10,
 			CredentialBurst:     10,
 		},
@@ -328,6 +329,7 @@ var goodConfig = Config{
 		CredentialRate:     2.5,
 		CredentialBurst:    4,
 		MaxInFlight:        64,
+		MaxConnections:     256,
 		TLSCert:            "/etc/muc-kick/cert.pem",
 		TLSKey:             "/etc/muc-kick/key.pem",
 		TrustedProxies:     []string{"127.0.0.1", "10.0.0.0/8"},
@@ -739,6 +741,7 @@ func TestClients(t *testing.T) {
 		{"trusted proxies", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\n", ""},
 		{"trusted proxy not an address", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"::1\", \"localhost\"]\n", `config: http.trusted_proxies[1] must be an IP address or a CIDR prefix such as "10.0.0.0/8", got "localhost"`},
 		{"max_in_flight", "[http]\nauthorization_header = \"Basic x\"\nmax_in_flight = 0\n", `config: http.max_in_flight must be at least 1, got 0`},
+		{"max_connections", "[http]\nauthorization_header = \"Basic x\"\nmax_connections = 0\n", `config: http.max_connections must be at least 1, got 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(base + tc.http))

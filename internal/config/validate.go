@@ -130,6 +130,9 @@ func (c *Config) validate() error {
 	if h.MaxInFlight < 1 {
 		return fmt.Errorf("config: http.max_in_flight must be at least 1, got %d", h.MaxInFlight)
 	}
+	if h.MaxConnections < 1 {
+		return fmt.Errorf("config: http.max_connections must be at least 1, got %d", h.MaxConnections)
+	}
 	if (h.TLSCert == "") != (h.TLSKey == "") {
 		return errors.New("config: set both http.tls_cert and http.tls_key, or neither")
 	}

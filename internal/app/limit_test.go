@@ -1,0 +1,56 @@
+package app
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+// TestLimitListener checks that a third connection waits until one of two
+// open ones closes.
+func TestLimitListener(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitListener(inner, 2)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted while two were open")
+	case <-time.After(100 * time.Millisecond): // no event to wait for: the absence of one
+	}
+	first.Close()
+	if c := <-accepted; c == nil {
+		t.Fatal("the third connection was not accepted after one closed")
+	}
+	second.Close()
+	ln.Close()
+	for range accepted { // Accept returns once the listener is closed
+	}
+}
+
+func TestDefaultIdleTimeout(t *testing.T) {
+	if got := DefaultTimeouts(time.Second).Idle; got != 10*time.Second {
+		t.Errorf("idle keep-alive %v, want 10s", got)
+	}
+}
