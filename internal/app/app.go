@@ -27,7 +27,7 @@ type App struct {
 	Component *component.Component
 	Rooms     *muc.Manager
 	Metrics   *metrics.Metrics
-	Handler   http.Handler     // the HTTP API, with /metrics unless metrics.listen is set
+	Handler   http.Handler     // the HTTP API, with /metrics (for loopback peers) unless metrics.listen is set
 	API       *httpapi.Handler // the same, to update its credentials on SIGHUP
 	// KickBound is the longest a request may take: the first IQ, the
 	// entry, the second IQ, and some slack.
@@ -77,7 +77,7 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 	}
 	var onAPI http.Handler // /metrics on the API's listener, unless it has its own
 	if cfg.Metrics.Listen == "" {
-		onAPI = stats.Handler()
+		onAPI = loopbackOnly(stats.Handler())
 	}
 	kickBound := 3*cfg.Component.IQTimeout.Duration + 5*time.Second
 	handler := httpapi.New(mgr, httpapi.Options{

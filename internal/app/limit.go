@@ -2,6 +2,8 @@ package app
 
 import (
 	"net"
+	"net/http"
+	"net/netip"
 	"sync"
 )
 
@@ -50,4 +52,19 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
 	return err
+}
+
+// loopbackOnly serves h to peers on the loopback interface that no proxy
+// stands in front of, and 404 to others: /metrics on the API's listener,
+// which may face a network, shows nothing to it.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		proxied := r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-Ip") != ""
+		if err != nil || !ap.Addr().Unmap().IsLoopback() || proxied {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

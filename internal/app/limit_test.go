@@ -2,6 +2,8 @@ package app
 
 import (
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -46,6 +48,34 @@ func TestLimitListener(t *testing.T) {
 	second.Close()
 	ln.Close()
 	for range accepted { // Accept returns once the listener is closed
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	h := loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("metrics")) }))
+	for _, tt := range []struct {
+		remote, header string
+		want           int
+	}{
+		{"127.0.0.1:4000", "", 200},
+		{"[::1]:4000", "", 200},
+		{"[::ffff:127.0.0.1]:4000", "", 200},
+		{"192.0.2.1:4000", "", 404},
+		{"[2001:db8::1]:4000", "", 404},
+		{"127.0.0.1:4000", "X-Forwarded-For", 404},
+		{"127.0.0.1:4000", "Forwarded", 404},
+		{"127.0.0.1:4000", "X-Real-Ip", 404},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = tt.remote
+		if tt.header != "" {
+			r.Header.Set(tt.header, "192.0.2.1")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.remote, tt.header, w.Code, tt.want)
+		}
 	}
 }
 

@@ -206,7 +206,9 @@ type Client struct {
 // Metrics configures where GET /metrics is served.
 type Metrics struct {
 	// Listen is a host:port of its own for /metrics, so that the metrics
-	// need not share the API's port. Default "": served on http.listen.
+	// need not share the API's port. Default "": served on http.listen,
+	// to peers on the loopback interface only (and not through a proxy
+	// that sets X-Forwarded-For, Forwarded or X-Real-IP).
 	Listen string `toml:"listen"`
 }
 
