@@ -191,8 +191,14 @@ type Client struct {
 	// AuthorizationHeader is the exact Authorization value of this client.
 	AuthorizationHeader string `toml:"authorization_header"`
 	// AuthorizationSHA256 is instead the hex SHA-256 of that value, so the
-	// configuration holds no secret: printf %s 'Basic …' | sha256sum.
+	// configuration holds no secret: printf %s 'Basic …' | sha256sum. It
+	// is an unsalted fast hash: a low-entropy value can be found from it
+	// offline, so Warnings asks to move to AuthorizationArgon2id.
 	AuthorizationSHA256 string `toml:"authorization_sha256"`
+	// AuthorizationArgon2id is instead an argon2id hash of that value, in
+	// the PHC format ("$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>") that
+	// "muc-kick credential hash" prints. Exactly one of the three is set.
+	AuthorizationArgon2id string `toml:"authorization_argon2id"`
 	// Rooms are the rooms the client may act on, as patterns where "*"
 	// stands for any part of the room name: "*@conference.example.org",
 	// "team-*@conference.example.org". Empty: every room of muc.domains.

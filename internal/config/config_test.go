@@ -711,6 +711,7 @@ func FuzzParse(f *testing.F) {
 func TestClients(t *testing.T) {
 	const base = "[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n"
 	sum := strings.Repeat("ab", 32)
+	const argon = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
 	for _, tc := range []struct {
 		name, http, err string
 	}{
@@ -719,8 +720,13 @@ func TestClients(t *testing.T) {
 		{"no name", "[[http.client]]\nauthorization_header = \"Basic x\"\n", `config: http.client[0].name is required`},
 		{"bad name", "[[http.client]]\nname = \"a b\"\nauthorization_header = \"Basic x\"\n", `config: http.client[0].name "a b" may hold only letters, digits and "-_."`},
 		{"same name", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic y\"\n", `config: http.client[1].name "a" is used twice`},
-		{"no credential", "[[http.client]]\nname = \"a\"\n", `config: http.client "a": set exactly one of authorization_header and authorization_sha256`},
-		{"both credentials", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_sha256 = \"" + sum + "\"\n", `config: http.client "a": set exactly one of authorization_header and authorization_sha256`},
+		{"no credential", "[[http.client]]\nname = \"a\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"both credentials", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_sha256 = \"" + sum + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"argon2id", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"" + argon + "\"\n", ""},
+		{"argon2id and header", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_argon2id = \"" + argon + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"argon2id and sum", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"" + sum + "\"\nauthorization_argon2id = \"" + argon + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"argon2id malformed", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n", `config: http.client "a": authorization_argon2id must be an argon2id hash such as "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (muc-kick credential hash makes one)`},
+		{"argon2id weak", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"$argon2id$v=19$m=16,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n", `config: http.client "a": authorization_argon2id argon2id memory m=16 KiB is outside 8192 to 262144`},
 		{"short hash", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"abcd\"\n", `config: http.client "a": authorization_sha256 must be 64 hex digits (printf %s 'Basic …' | sha256sum)`},
 		{"shared credential", "[http]\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n", `config: http.client "a" has the same credential as http.authorization_header`},
 		{"room elsewhere", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"*@elsewhere.org\"]\n", `config: http.client "a": rooms[0] "*@elsewhere.org" is not on one of muc.domains`},

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/muc-kick/muc-kick/internal/credential"
 	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
 
@@ -198,8 +199,13 @@ func (c *Config) checkClients() error {
 		key = fmt.Sprintf("http.client %q", cl.Name)
 		var sum string
 		switch {
-		case (cl.AuthorizationHeader == "") == (cl.AuthorizationSHA256 == ""):
-			return fmt.Errorf("config: %s: set exactly one of authorization_header and authorization_sha256", key)
+		case countSet(cl.AuthorizationHeader, cl.AuthorizationSHA256, cl.AuthorizationArgon2id) != 1:
+			return fmt.Errorf("config: %s: set exactly one of authorization_header, authorization_sha256 and authorization_argon2id", key)
+		case cl.AuthorizationArgon2id != "":
+			if _, err := credential.ParseArgon2id(cl.AuthorizationArgon2id); err != nil {
+				return fmt.Errorf("config: %s: authorization_argon2id %v", key, err)
+			}
+			sum = cl.AuthorizationArgon2id // salted: equal credentials do not show
 		case cl.AuthorizationHeader != "":
 			if err := checkHeader(key+" authorization_header", cl.AuthorizationHeader); err != nil {
 				return err
@@ -232,6 +238,16 @@ func (c *Config) checkClients() error {
 		}
 	}
 	return nil
+}
+
+// countSet counts the values that are not empty.
+func countSet(values ...string) (n int) {
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // CheckRoomPattern checks a room pattern: a room name in which "*" stands for
