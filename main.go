@@ -75,10 +75,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	if *checkOnly {
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintln(stderr, "muc-kick: warning:", w)
+		}
 		fmt.Fprintf(stdout, "muc-kick: %s is valid\n", *configPath)
 		return exitOK
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	warnInlineSecrets(log, cfg, *configPath)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)

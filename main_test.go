@@ -68,6 +68,12 @@ func TestCheckConfigAndVersion(t *testing.T) {
 	if code != exitConfig || errs != "muc-kick: config: unknown key \"component.domian\"\n" {
 		t.Errorf("bad config: %d %q", code, errs)
 	}
+	// A warning: -check-config names it, and passes.
+	sha := writeFile(t, dir, "sha.toml", minimalConfig+"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n")
+	if code, out, errs := runMain("-config", sha, "-check-config"); code != 0 || !strings.Contains(out, "is valid") ||
+		errs != `muc-kick: warning: http.client "old": authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)`+"\n" {
+		t.Errorf("a config with a warning: %d %q %q", code, out, errs)
+	}
 	// The example credentials: -check-config and startup refuse them in one line.
 	example := writeFile(t, dir, "example.toml", strings.Replace(minimalConfig, "Basic dGVzdDp0ZXN0LXNlY3JldA==", "Basic dXNlcm5hbWU6cGFzc3dvcmQ=", 1))
 	const refused = "muc-kick: config: http.authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)\n"

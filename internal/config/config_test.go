@@ -835,3 +835,14 @@ func TestSecretValuesNotShown(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	c, err := Parse([]byte(doc(nil) + "[[http.client]]\nname = \"old\"\nauthorization_sha256 = \"" + strings.Repeat("ab", 32) + "\"\n[[http.client]]\nname = \"new\"\nauthorization_argon2id = \"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`http.client "old": authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)`}
+	if got := c.Warnings(); !slices.Equal(got, want) {
+		t.Errorf("Warnings() = %q, want %q", got, want)
+	}
+}
