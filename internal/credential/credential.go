@@ -30,6 +30,11 @@ import (
 // MinKeyBytes is the shortest key accepted.
 const MinKeyBytes = 32
 
+// MaxTTL is the longest lifetime a credential may be issued with: a year
+// and a day. A credential is a bearer secret; one that never expires
+// outlives whoever remembers to revoke it.
+const MaxTTL = 366 * 24 * time.Hour
+
 // Errors of Verify.
 var (
 	ErrMalformed = errors.New("credential: not a muc-kick token")
@@ -100,8 +105,8 @@ func IssueLimited(key []byte, host, name string, rooms []string, rate float64, b
 	if rate < 0 || burst < 0 || rate == 0 && burst > 0 {
 		return "", Claims{}, errors.New("credential: the rate and burst must not be negative, and a burst needs a rate")
 	}
-	if ttl <= 0 {
-		return "", Claims{}, errors.New("credential: the lifetime must be positive")
+	if ttl <= 0 || ttl > MaxTTL {
+		return "", Claims{}, fmt.Errorf("credential: the lifetime must be positive and at most %v (366 days)", MaxTTL)
 	}
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {

@@ -120,3 +120,14 @@ func TestIssueLimited(t *testing.T) {
 		}
 	}
 }
+
+func TestIssueRefusesLongLifetimes(t *testing.T) {
+	if _, c, err := IssueLimited(key, host, "a", nil, 0, 0, MaxTTL, issued); err != nil || c.Expiry != issued.Add(366*24*time.Hour).Unix() {
+		t.Errorf("MaxTTL: %v %+v", err, c)
+	}
+	for _, ttl := range []time.Duration{MaxTTL + time.Second, 2562047 * time.Hour, 0, -time.Hour} {
+		if _, _, err := IssueLimited(key, host, "a", nil, 0, 0, ttl, issued); err == nil || err.Error() != "credential: the lifetime must be positive and at most 8784h0m0s (366 days)" {
+			t.Errorf("ttl %v: %v", ttl, err)
+		}
+	}
+}
