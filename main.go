@@ -9,7 +9,7 @@
 //	muc-kick -config FILE -check-config
 //	muc-kick -version
 //	muc-kick check -config FILE
-//	muc-kick credential -config FILE -name NAME [-room PATTERN]... [-ttl 720h]
+//	muc-kick credential -config FILE -name NAME -room PATTERN|'*'... [-ttl 720h]
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -336,7 +337,6 @@ func reload(log *slog.Logger, certs *certReloader, cfgPath string, api *httpapi.
 	return cfg.HTTP.CredentialKeys
 }
 
-// credentialCmd is "muc-kick credential": it prints a signed credential.
 // checkCmd is `muc-kick check`: it proves the setup against the live
 // server (see internal/check) and exits 1 if any check fails.
 func checkCmd(args []string, stdout, stderr io.Writer) int {
@@ -359,14 +359,15 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// credentialCmd is "muc-kick credential": it prints a signed credential.
 func credentialCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("muc-kick credential", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`, with http.credential_key_file")
 	name := fs.String("name", "", "the client's `name`, for logs and revocation (required)")
 	var rooms roomList
-	fs.Var(&rooms, "room", "a room `pattern` the client may act on, such as \"team-*@conference.example.org\" (repeatable; none: every room)")
-	ttl := fs.Duration("ttl", 720*time.Hour, "how long the credential is valid")
+	fs.Var(&rooms, "room", "a room `pattern` the client may act on, such as \"team-*@conference.example.org\" (repeatable; required: '*' alone means every room)")
+	ttl := fs.Duration("ttl", 720*time.Hour, fmt.Sprintf("how long the credential is valid (at most %v, 366 days)", credential.MaxTTL))
 	rate := fs.Float64("rate", 0, "requests a `second` this credential may make on average (0: http.credential_rate)")
 	burst := fs.Int("burst", 0, "requests it may make at once (0: as many as -rate)")
 	if err := fs.Parse(args); err != nil {
@@ -380,21 +381,13 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "muc-kick: set http.credential_key_file in", *configPath)
 		return exitConfig
 	}
-	patterns := make([]string, len(rooms))
-	for i, p := range rooms {
-		norm, err := config.NormalizeRoomPattern(p, cfg.MUC.Domains)
-		if err != nil {
-			fmt.Fprintf(stderr, "muc-kick: -room %q %v\n", p, err)
-			return exitConfig
-		}
-		patterns[i] = norm
+	err := checkName(*name)
+	var patterns []string
+	if err == nil {
+		patterns, err = roomPatterns(rooms, cfg.MUC.Domains)
 	}
-	if *name == "" {
-		fmt.Fprintln(stderr, "muc-kick: -name is required")
-		return exitConfig
-	}
-	if !config.ValidName(*name) {
-		fmt.Fprintf(stderr, "muc-kick: -name %q may hold only letters, digits and \"-_.\" (http.revoked takes it)\n", *name)
+	if err != nil {
+		fmt.Fprintln(stderr, "muc-kick:", err)
 		return exitConfig
 	}
 	token, claims, err := credential.IssueLimited(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, patterns, *rate, *burst, *ttl, time.Now())
@@ -403,17 +396,56 @@ func credentialCmd(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	fmt.Fprintln(stdout, token)
+	describeCredential(stderr, cfg, claims)
+	return exitOK
+}
+
+// roomPatterns checks and normalizes the -room flags: at least one, and
+// "*" alone for every room (nil: what the token then says).
+func roomPatterns(rooms []string, domains []string) ([]string, error) {
+	switch {
+	case len(rooms) == 0:
+		return nil, errors.New("-room is required: give the rooms the client may act on, or -room '*' for every room")
+	case slices.Contains(rooms, "*") && len(rooms) > 1:
+		return nil, errors.New("-room '*' means every room: give it alone")
+	case rooms[0] == "*":
+		return nil, nil
+	}
+	patterns := make([]string, len(rooms))
+	for i, p := range rooms {
+		norm, err := config.NormalizeRoomPattern(p, domains)
+		if err != nil {
+			return nil, fmt.Errorf("-room %q %v", p, err)
+		}
+		patterns[i] = norm
+	}
+	return patterns, nil
+}
+
+// checkName checks -name.
+func checkName(name string) error {
+	if name == "" {
+		return errors.New("-name is required")
+	}
+	if !config.ValidName(name) {
+		return fmt.Errorf("-name %q may hold only letters, digits and \"-_.\" (http.revoked takes it)", name)
+	}
+	return nil
+}
+
+// describeCredential tells the operator, on w, what the credential just
+// issued allows and how to use and revoke it.
+func describeCredential(w io.Writer, cfg *config.Config, claims credential.Claims) {
 	scope := "every room of " + strings.Join(cfg.MUC.Domains, ", ")
-	if len(rooms) > 0 {
+	if len(claims.Rooms) > 0 {
 		scope = strings.Join(claims.Rooms, ", ")
 	}
 	limit := fmt.Sprintf("http.credential_rate (%g/s, burst %d)", cfg.HTTP.CredentialRate, cfg.HTTP.CredentialBurst)
 	if claims.Rate > 0 {
 		limit = fmt.Sprintf("%g/s, burst %d", claims.Rate, max(claims.Burst, int(claims.Rate), 1))
 	}
-	fmt.Fprintf(stderr, "credential for %q (id %s) on %s, for %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
+	fmt.Fprintf(w, "credential for %q (id %s) on %s, for %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
 		claims.Name, claims.ID, claims.Issuer, scope, limit, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339), claims.ID)
-	return exitOK
 }
 
 type roomList []string

@@ -116,7 +116,7 @@ func TestCredentialCommand(t *testing.T) {
 	if code, _, errs := runMain("credential", "-config", cfg); code != exitConfig || !strings.Contains(errs, "-name") {
 		t.Errorf("no name: %d %q", code, errs)
 	}
-	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-rate", "0.5", "-burst", "3")
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-room", "*", "-rate", "0.5", "-burst", "3")
 	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || claims.Rate != 0.5 || claims.Burst != 3 {
 		t.Errorf("-rate 0.5 -burst 3: exit %d, %v, claims %+v: %s", code, err, claims, errs)
 	} else if !strings.Contains(errs, "rate 0.5/s, burst 3") || !strings.Contains(errs, `http.revoked = ["`+claims.ID+`"]`) {
@@ -124,6 +124,22 @@ func TestCredentialCommand(t *testing.T) {
 	}
 	if code, _, errs := runMain("credential", "-config", cfg, "-name", "shop backend"); code != exitConfig || !strings.Contains(errs, `-name "shop backend" may hold only`) {
 		t.Errorf("a name http.revoked cannot take: %d %q", code, errs)
+	}
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); err != nil || len(claims.Rooms) != 0 || !strings.Contains(errs, "for every room of conference.example.org") {
+		t.Errorf("-room '*': claims %+v, %v, %q", claims, err, errs)
+	}
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"-name", "x"}, "muc-kick: -room is required: give the rooms the client may act on, or -room '*' for every room\n"},
+		{[]string{"-name", "x", "-room", "*", "-room", "a@conference.example.org"}, "muc-kick: -room '*' means every room: give it alone\n"},
+		{[]string{"-name", "x", "-room", "*", "-ttl", "8785h"}, "muc-kick: credential: the lifetime must be positive and at most 8784h0m0s (366 days)\n"},
+		{[]string{"-name", "x", "-room", "*", "-ttl", "2562047h"}, "muc-kick: credential: the lifetime must be positive and at most 8784h0m0s (366 days)\n"},
+	} {
+		if code, out, errs := runMain(append([]string{"credential", "-config", cfg}, tt.args...)...); code != exitConfig || out != "" || errs != tt.err {
+			t.Errorf("%q: %d %q %q, want %q", tt.args, code, out, errs, tt.err)
+		}
 	}
 	noKey := writeFile(t, dir, "nokey.toml", minimalConfig)
 	if code, _, errs := runMain("credential", "-config", noKey, "-name", "x"); code != exitConfig || !strings.Contains(errs, "credential_key_file") {
