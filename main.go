@@ -10,6 +10,7 @@
 //	muc-kick -version
 //	muc-kick check -config FILE
 //	muc-kick credential -config FILE -name NAME -room PATTERN|'*'... [-ttl 720h]
+//	printf %s 'Basic …' | muc-kick credential hash
 package main
 
 import (
@@ -54,7 +55,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "credential" {
-		return credentialCmd(args[1:], stdout, stderr)
+		return credentialCmd(args[1:], os.Stdin, stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "check" {
 		return checkCmd(args[1:], stdout, stderr)
@@ -359,8 +360,12 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// credentialCmd is "muc-kick credential": it prints a signed credential.
-func credentialCmd(args []string, stdout, stderr io.Writer) int {
+// credentialCmd is "muc-kick credential": it prints a signed credential;
+// "muc-kick credential hash" prints an argon2id hash instead.
+func credentialCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hash" {
+		return hashCmd(args[1:], stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("muc-kick credential", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`, with http.credential_key_file")
@@ -446,6 +451,35 @@ func describeCredential(w io.Writer, cfg *config.Config, claims credential.Claim
 	}
 	fmt.Fprintf(w, "credential for %q (id %s) on %s, for %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
 		claims.Name, claims.ID, claims.Issuer, scope, limit, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339), claims.ID)
+}
+
+// hashCmd is "muc-kick credential hash": it reads a header value from
+// stdin (one line; its final newline is not part of it) and prints its
+// argon2id hash, for [[http.client]]'s authorization_argon2id.
+func hashCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("muc-kick credential hash", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: printf %%s 'Basic …' | muc-kick credential hash\n"+
+			"prints the argon2id hash of the Authorization value read from stdin, for authorization_argon2id\n")
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		fs.Usage()
+		return exitConfig
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
+	value := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+	if err != nil || value == "" || strings.ContainsAny(value, "\r\n") {
+		fmt.Fprintln(stderr, "muc-kick: give the Authorization value, such as 'Basic …', on stdin: one line")
+		return exitConfig
+	}
+	h, err := credential.HashArgon2id([]byte(value))
+	if err != nil {
+		fmt.Fprintln(stderr, "muc-kick:", err)
+		return exitFailure
+	}
+	fmt.Fprintln(stdout, h)
+	return exitOK
 }
 
 type roomList []string

@@ -149,6 +149,29 @@ func TestCredentialCommand(t *testing.T) {
 
 // TestSlowClientIsCutOff sends a request one byte at a time: the server
 // closes the connection at its read timeouts instead of waiting for ever.
+// TestCredentialHash checks that "muc-kick credential hash" prints an
+// argon2id hash of the value on stdin, which config accepts and which
+// verifies that value.
+func TestCredentialHash(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := credentialCmd([]string{"hash"}, strings.NewReader("Basic c2hvcDpzM2NyM3Q=\n"), &out, &errs); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	h, err := credential.ParseArgon2id(strings.TrimSpace(out.String()))
+	if err != nil || !h.Verify([]byte("Basic c2hvcDpzM2NyM3Q=")) {
+		t.Errorf("the printed hash %q: %v, or it does not verify", out.String(), err)
+	}
+	if _, err := config.Parse([]byte(minimalConfig + "[[http.client]]\nname = \"shop\"\nauthorization_argon2id = \"" + strings.TrimSpace(out.String()) + "\"\n")); err != nil {
+		t.Errorf("config refuses the printed hash: %v", err)
+	}
+	for _, in := range []string{"", "\n", "a\nb\n"} {
+		out.Reset()
+		if code := credentialCmd([]string{"hash"}, strings.NewReader(in), &out, &errs); code != exitConfig || out.Len() != 0 {
+			t.Errorf("stdin %q: exit %d, %q", in, code, out.String())
+		}
+	}
+}
+
 func TestSlowClientIsCutOff(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
