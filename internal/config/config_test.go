@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -844,5 +845,24 @@ func TestWarnings(t *testing.T) {
 	want := []string{`http.client "old": authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)`}
 	if got := c.Warnings(); !slices.Equal(got, want) {
 		t.Errorf("Warnings() = %q, want %q", got, want)
+	}
+}
+
+func TestComponentServerWarning(t *testing.T) {
+	for server, warns := range map[string]bool{
+		"127.0.0.1:5347": false, "[::1]:5347": false, "localhost:5347": false, "127.0.0.53:5347": false,
+		"192.0.2.1:5347": true, "xmpp.example.org:5347": true, "[2001:db8::1]:5347": true,
+	} {
+		c, err := Parse([]byte(doc(map[string]string{"component.server": strconv.Quote(server)})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string(nil)
+		if warns {
+			want = []string{"component.server " + strconv.Quote(server) + " is not on loopback: XEP-0114 is plain TCP with a SHA-1 handshake, so anyone on the path can read the stream and try the secret offline; run muc-kick on the server's host, or keep the link on a private network or in a TLS tunnel"}
+		}
+		if got := c.Warnings(); !slices.Equal(got, want) {
+			t.Errorf("%s: Warnings() = %q, want %q", server, got, want)
+		}
 	}
 }

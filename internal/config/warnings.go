@@ -10,6 +10,9 @@ import (
 // them and the daemon logs them at startup.
 func (c *Config) Warnings() []string {
 	var w []string
+	if !loopbackHost(c.Component.Server) {
+		w = append(w, fmt.Sprintf("component.server %q is not on loopback: XEP-0114 is plain TCP with a SHA-1 handshake, so anyone on the path can read the stream and try the secret offline; run muc-kick on the server's host, or keep the link on a private network or in a TLS tunnel", c.Component.Server))
+	}
 	for _, cl := range c.HTTP.Clients {
 		if cl.AuthorizationSHA256 != "" {
 			w = append(w, fmt.Sprintf("http.client %q: authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)", cl.Name))
