@@ -131,3 +131,43 @@ func TestIssueRefusesLongLifetimes(t *testing.T) {
 		}
 	}
 }
+
+func TestActionsClaim(t *testing.T) {
+	tok, _, err := IssueGrant(key, host, Grant{Name: "mod", Actions: []string{"kick", "mute"}}, time.Hour, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Verify([][]byte{key}, host, tok, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Granted(); err != nil || got != ActionsOf(Kick, Mute) {
+		t.Errorf("granted %v %v, want kick,mute", got, err)
+	}
+	// A token without "act", as every one issued before actions existed:
+	// exactly the rights it had.
+	old, _, _ := IssueLimited(key, host, "old", nil, 0, 0, time.Hour, issued)
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(old, ".")[1])
+	if strings.Contains(string(payload), `"act"`) {
+		t.Errorf("a token without actions carries %s", payload)
+	}
+	c, err = Verify([][]byte{key}, host, old, issued)
+	if got, _ := c.Granted(); err != nil || got != ActionsOf(DefaultActions...) {
+		t.Errorf("no actions: granted %v %v, want %v", got, err, ActionsOf(DefaultActions...))
+	}
+	if _, _, err := IssueGrant(key, host, Grant{Name: "x", Actions: []string{"kick", "fly"}}, time.Hour, issued); err == nil || !strings.Contains(err.Error(), `unknown action "fly"`) {
+		t.Errorf("an unknown action: %v", err)
+	}
+	// A signed token with an unknown action is refused, not read as none.
+	bad := signedPayload(t, `{"iss":"kick.example.org","sub":"x","rooms":null,"iat":1,"exp":99999999999,"jti":"ab","act":["fly"]}`)
+	if _, err := Verify([][]byte{key}, host, bad, issued); !errors.Is(err, ErrMalformed) {
+		t.Errorf("an unknown action in a signed token: %v", err)
+	}
+}
+
+// signedPayload signs payload as Issue would.
+func signedPayload(t *testing.T, payload string) string {
+	t.Helper()
+	input := header + "." + b64([]byte(payload))
+	return input + "." + b64(sign(hostKey(key, host), input))
+}
