@@ -207,6 +207,13 @@ type Client struct {
 	Rate float64 `toml:"rate"`
 	// Burst is how many requests may come at once; default Rate, at least 1.
 	Burst int64 `toml:"burst"`
+	// Actions are the actions the client may take: "kick", "ban",
+	// "unban", "mute", "unmute", "occupants", "retract". Default: kick,
+	// ban and unban, what every client could do before actions existed.
+	Actions []string `toml:"actions"`
+
+	// Granted is Actions as a set, filled in by Parse.
+	Granted credential.Actions `toml:"-"`
 }
 
 // Metrics configures where GET /metrics is served.
@@ -526,5 +533,6 @@ func (cl Client) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer: the client's name and scope, no secret.
 func (cl Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", cl.Name), slog.Any("rooms", cl.Rooms), slog.Float64("rate", cl.Rate))
+	return slog.GroupValue(slog.String("name", cl.Name), slog.Any("rooms", cl.Rooms), slog.Float64("rate", cl.Rate),
+		slog.String("actions", cl.Granted.String()))
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/muc-kick/muc-kick/internal/credential"
 )
 
 // badConfigs maps each testdata/bad-*.toml to the error Parse returns for it.
@@ -321,8 +322,10 @@ var goodConfig = Config{
 		MaxBodyBytes:        4096,
 		ShutdownGrace:       Duration{5 * time.Second},
 		Clients: []Client{
-			{Name: "backend-a", AuthorizationHeader: "Basic YTph", Rooms: []string{"team-*@conference.example.org"}, Rate: 2.5, Burst: 5},
-			{Name: "backend-b", AuthorizationSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Rate: 10, Burst: 10},
+			{Name: "backend-a", AuthorizationHeader: "Basic YTph", Rooms: []string{"team-*@conference.example.org"}, Rate: 2.5, Burst: 5,
+				Actions: []string{"kick", "mute"}, Granted: credential.ActionsOf(credential.Kick, credential.Mute)},
+			{Name: "backend-b", AuthorizationSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Rate: 10, Burst: 10,
+				Granted: credential.ActionsOf(credential.DefaultActions...)},
 		},
 		CredentialKeyFile:  "credential.key",
 		CredentialKeyFiles: []string{"old.key"},
@@ -728,6 +731,9 @@ func TestClients(t *testing.T) {
 		{"argon2id and sum", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"" + sum + "\"\nauthorization_argon2id = \"" + argon + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
 		{"argon2id malformed", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n", `config: http.client "a": authorization_argon2id must be an argon2id hash such as "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (muc-kick credential hash makes one)`},
 		{"argon2id weak", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"$argon2id$v=19$m=16,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n", `config: http.client "a": authorization_argon2id argon2id memory m=16 KiB is outside 8192 to 262144`},
+		{"actions", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nactions = [\"kick\", \"occupants\"]\n", ""},
+		{"unknown action", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nactions = [\"kick\", \"fly\"]\n", `config: http.client "a": actions: unknown action "fly"; the actions are kick,ban,unban,mute,unmute,occupants,retract`},
+		{"action twice", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nactions = [\"kick\", \"kick\"]\n", `config: http.client "a": actions: action "kick" is listed twice`},
 		{"short hash", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"abcd\"\n", `config: http.client "a": authorization_sha256 must be 64 hex digits (printf %s 'Basic …' | sha256sum)`},
 		{"shared credential", "[http]\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n", `config: http.client "a" has the same credential as http.authorization_header`},
 		{"room elsewhere", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"*@elsewhere.org\"]\n", `config: http.client "a": rooms[0] "*@elsewhere.org" is not on one of muc.domains`},

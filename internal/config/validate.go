@@ -230,6 +230,11 @@ func (c *Config) checkClients() error {
 			}
 			cl.Rooms[j] = norm
 		}
+		granted, err := credential.ParseActions(cl.Actions)
+		if err != nil {
+			return fmt.Errorf("config: %s: actions: %v", key, err)
+		}
+		cl.Granted = granted
 		if cl.Rate < 0 || cl.Burst < 0 {
 			return fmt.Errorf("config: %s: rate and burst must not be negative", key)
 		}
