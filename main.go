@@ -9,7 +9,7 @@
 //	muc-kick -config FILE -check-config
 //	muc-kick -version
 //	muc-kick check -config FILE
-//	muc-kick credential -config FILE -name NAME -room PATTERN|'*'... [-ttl 720h]
+//	muc-kick credential -config FILE -name NAME -room PATTERN|'*'... [-actions kick,mute] [-ttl 720h]
 //	printf %s 'Basic …' | muc-kick credential hash
 package main
 
@@ -81,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "muc-kick: warning:", w)
 		}
 		fmt.Fprintf(stdout, "muc-kick: %s is valid\n", *configPath)
+		reportActions(stdout, cfg)
 		return exitOK
 	}
 	log := newLogger(cfg.Log, stderr)
@@ -97,6 +98,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, stop, cfg, log, ln)
+}
+
+// reportActions says, on w, what each credential of cfg may do.
+func reportActions(w io.Writer, cfg *config.Config) {
+	if cfg.HTTP.AuthorizationHeader != "" {
+		fmt.Fprintf(w, "muc-kick: http.authorization_header may take every action: %s\n", credential.Everything)
+	}
+	for _, c := range cfg.HTTP.Clients {
+		fmt.Fprintf(w, "muc-kick: client %q may take: %s\n", c.Name, c.Granted)
+	}
 }
 
 // loadConfig loads the configuration at path, or prints why it cannot on
@@ -375,6 +386,7 @@ func credentialCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	ttl := fs.Duration("ttl", 720*time.Hour, fmt.Sprintf("how long the credential is valid (at most %v, 366 days)", credential.MaxTTL))
 	rate := fs.Float64("rate", 0, "requests a `second` this credential may make on average (0: http.credential_rate)")
 	burst := fs.Int("burst", 0, "requests it may make at once (0: as many as -rate)")
+	actions := fs.String("actions", "", "the `actions` it may take, comma-separated, from "+credential.Everything.String()+" (default: "+credential.ActionsOf(credential.DefaultActions...).String()+")")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
@@ -395,7 +407,12 @@ func credentialCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "muc-kick:", err)
 		return exitConfig
 	}
-	token, claims, err := credential.IssueLimited(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, *name, patterns, *rate, *burst, *ttl, time.Now())
+	var acts []string
+	if *actions != "" {
+		acts = strings.Split(*actions, ",")
+	}
+	grant := credential.Grant{Name: *name, Rooms: patterns, Actions: acts, Rate: *rate, Burst: *burst}
+	token, claims, err := credential.IssueGrant(cfg.HTTP.CredentialKeys[0], cfg.Component.Domain, grant, *ttl, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "muc-kick:", err)
 		return exitConfig
@@ -449,8 +466,9 @@ func describeCredential(w io.Writer, cfg *config.Config, claims credential.Claim
 	if claims.Rate > 0 {
 		limit = fmt.Sprintf("%g/s, burst %d", claims.Rate, max(claims.Burst, int(claims.Rate), 1))
 	}
-	fmt.Fprintf(w, "credential for %q (id %s) on %s, for %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
-		claims.Name, claims.ID, claims.Issuer, scope, limit, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339), claims.ID)
+	granted, _ := claims.Granted() // issued: valid
+	fmt.Fprintf(w, "credential for %q (id %s) on %s, for %s, actions %s, rate %s, valid until %s\nclients send it as: Authorization: Bearer <token>\nrevoke it with http.revoked = [%q] (or the name), then systemctl reload muc-kick\n",
+		claims.Name, claims.ID, claims.Issuer, scope, granted, limit, time.Unix(claims.Expiry, 0).UTC().Format(time.RFC3339), claims.ID)
 }
 
 // hashCmd is "muc-kick credential hash": it reads a header value from

@@ -68,6 +68,14 @@ func TestCheckConfigAndVersion(t *testing.T) {
 	if code != exitConfig || errs != "muc-kick: config: unknown key \"component.domian\"\n" {
 		t.Errorf("bad config: %d %q", code, errs)
 	}
+	// -check-config says what each credential may do.
+	acts := writeFile(t, dir, "acts.toml", minimalConfig+"[[http.client]]\nname = \"mod\"\nauthorization_header = \"Basic bW9kOm1vZA==\"\nactions = [\"kick\", \"mute\"]\n[[http.client]]\nname = \"plain\"\nauthorization_header = \"Basic cGxhaW46cGxhaW4=\"\n")
+	if code, out, _ := runMain("-config", acts, "-check-config"); code != 0 || !strings.HasSuffix(out, "is valid\n"+
+		"muc-kick: http.authorization_header may take every action: kick,ban,unban,mute,unmute,occupants,retract\n"+
+		"muc-kick: client \"mod\" may take: kick,mute\n"+
+		"muc-kick: client \"plain\" may take: kick,ban,unban\n") {
+		t.Errorf("actions in -check-config: %d %q", code, out)
+	}
 	// A warning: -check-config names it, and passes.
 	sha := writeFile(t, dir, "sha.toml", minimalConfig+"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n")
 	if code, out, errs := runMain("-config", sha, "-check-config"); code != 0 || !strings.Contains(out, "is valid") ||
@@ -125,6 +133,14 @@ func TestCredentialCommand(t *testing.T) {
 	if code, _, errs := runMain("credential", "-config", cfg, "-name", "shop backend"); code != exitConfig || !strings.Contains(errs, `-name "shop backend" may hold only`) {
 		t.Errorf("a name http.revoked cannot take: %d %q", code, errs)
 	}
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "mod", "-room", "*", "-actions", "kick,mute")
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || strings.Join(claims.Actions, ",") != "kick,mute" || !strings.Contains(errs, "actions kick,mute,") {
+		t.Errorf("-actions kick,mute: exit %d, %v, claims %+v: %q", code, err, claims, errs)
+	}
+	if code, out, errs := runMain("credential", "-config", cfg, "-name", "mod", "-room", "*", "-actions", "kick,fly"); code != exitConfig || out != "" || !strings.Contains(errs, `unknown action "fly"`) {
+		t.Errorf("-actions kick,fly: exit %d %q %q", code, out, errs)
+	}
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-room", "*", "-rate", "0.5", "-burst", "3")
 	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); err != nil || len(claims.Rooms) != 0 || !strings.Contains(errs, "for every room of conference.example.org") {
 		t.Errorf("-room '*': claims %+v, %v, %q", claims, err, errs)
 	}
