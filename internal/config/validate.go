@@ -197,13 +197,6 @@ func checkHeader(key, v string) error {
 	return nil
 }
 
-// CheckRoomPattern checks a room pattern: a room name in which "*" stands for
-// any text, "@", and one of the MUC domains.
-func CheckRoomPattern(p string, domains []string) error {
-	_, err := NormalizeRoomPattern(p, domains)
-	return err
-}
-
 // NormalizeRoomPattern checks a room pattern (a room name in which "*"
 // stands for any text, "@", and one of the MUC domains) and returns it in
 // the form rooms are matched in: each piece between stars prepared as
