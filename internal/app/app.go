@@ -38,24 +38,7 @@ type App struct {
 // component's stream comes up or goes down (after the room manager did).
 // Nothing runs until Component.Run is called.
 func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
-	keepalive := cfg.Component.KeepaliveInterval.Duration
-	if keepalive == 0 {
-		keepalive = -1 // off
-	}
-	comp := component.New(component.Options{
-		Server:            cfg.Component.Server,
-		Domain:            cfg.Component.Domain,
-		Secret:            cfg.Component.Secret,
-		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
-		IQTimeout:         cfg.Component.IQTimeout.Duration,
-		KeepaliveInterval: keepalive,
-		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
-		KeepaliveTo:       cfg.MUC.Domains[0],
-		// Tell whether the server splits the domain's stanzas with another
-		// stream (ejabberd with two instances on one domain).
-		Probe:  8,
-		Logger: log,
-	})
+	comp := newComponent(cfg, log)
 	mgr := muc.NewManager(comp, muc.Options{
 		Domains:     cfg.MUC.Domains,
 		Nick:        cfg.MUC.Nick,
@@ -107,6 +90,28 @@ func New(cfg *config.Config, log *slog.Logger, onSession func(up bool)) *App {
 		API:       handler,
 		KickBound: kickBound,
 	}
+}
+
+// newComponent makes the XEP-0114 component of cfg.
+func newComponent(cfg *config.Config, log *slog.Logger) *component.Component {
+	keepalive := cfg.Component.KeepaliveInterval.Duration
+	if keepalive == 0 {
+		keepalive = -1 // off
+	}
+	return component.New(component.Options{
+		Server:            cfg.Component.Server,
+		Domain:            cfg.Component.Domain,
+		Secret:            cfg.Component.Secret,
+		ConnectTimeout:    cfg.Component.ConnectTimeout.Duration,
+		IQTimeout:         cfg.Component.IQTimeout.Duration,
+		KeepaliveInterval: keepalive,
+		KeepaliveTimeout:  cfg.Component.KeepaliveTimeout.Duration,
+		KeepaliveTo:       cfg.MUC.Domains[0],
+		// Tell whether the server splits the domain's stanzas with another
+		// stream (ejabberd with two instances on one domain).
+		Probe:  8,
+		Logger: log,
+	})
 }
 
 // Auth is the part of cfg that the HTTP API can take without a restart.
