@@ -6,9 +6,9 @@
 // Usage:
 //
 //	muc-kick -config /etc/muc-kick/config.toml
-//	muc-kick -config FILE -check-config
+//	muc-kick -config FILE -check-config   (the offline half of check)
 //	muc-kick -version
-//	muc-kick check -config FILE
+//	muc-kick check -config FILE           (the configuration, then the live setup)
 //	muc-kick credential -config FILE -name NAME -room PATTERN|'*'... [-actions kick,mute] [-ttl 720h]
 //	printf %s 'Basic …' | muc-kick credential hash
 package main
@@ -55,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("muc-kick", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`")
-	checkOnly := fs.Bool("check-config", false, "validate the configuration and exit")
+	checkOnly := fs.Bool("check-config", false, "check the configuration and exit, without connecting: the offline half of \"muc-kick check\"")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
@@ -69,11 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	if *checkOnly {
-		for _, w := range cfg.Warnings() {
-			fmt.Fprintln(stderr, "muc-kick: warning:", w)
-		}
-		fmt.Fprintf(stdout, "muc-kick: %s is valid\n", *configPath)
-		reportActions(stdout, cfg)
+		checkConfigOffline(stdout, stderr, cfg, *configPath)
 		return exitOK
 	}
 	log := newLogger(cfg.Log, stderr)
@@ -90,6 +86,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, stop, cfg, log, ln)
+}
+
+// checkConfigOffline is -check-config, once the configuration loaded: it prints
+// the warnings on stderr, that the file is valid, and what each credential
+// may take. `muc-kick check` prints the same, then checks the live setup.
+func checkConfigOffline(stdout, stderr io.Writer, cfg *config.Config, path string) {
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, "muc-kick: warning:", w)
+	}
+	fmt.Fprintf(stdout, "muc-kick: %s is valid\n", path)
+	reportActions(stdout, cfg)
 }
 
 // reportActions says, on w, what each credential of cfg may do.
@@ -121,11 +128,18 @@ func notify(log *slog.Logger, state string) {
 	}
 }
 
-// checkCmd is `muc-kick check`: it proves the setup against the live
-// server (see internal/check) and exits 1 if any check fails.
+// checkCmd is `muc-kick check`: it checks the configuration as
+// -check-config does, then proves the setup against the live server (see
+// internal/check), and exits 1 if any check fails.
 func checkCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("muc-kick check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: muc-kick check [-config FILE]\n"+
+			"checks the configuration (as muc-kick -check-config does), then the live setup: the handshake\n"+
+			"with the XMPP server, the MUC services, and that the component becomes a moderator in a room")
+		fs.PrintDefaults()
+	}
 	configPath := fs.String("config", "/etc/muc-kick/config.toml", "the configuration `file`")
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
@@ -135,6 +149,9 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	fmt.Fprintf(stdout, "ok    %-12s %s is valid\n", "config", *configPath)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(stdout, "warn  %-12s %s\n", "config", w)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if !check.Run(ctx, cfg, stdout) {

@@ -82,6 +82,16 @@ func TestCheckConfigAndVersion(t *testing.T) {
 		errs != `muc-kick: warning: http.client "old": authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)`+"\n" {
 		t.Errorf("a config with a warning: %d %q %q", code, out, errs)
 	}
+	// muc-kick check begins with the same: the file, then its warnings.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	checked := writeFile(t, dir, "checked.toml", strings.Replace(minimalConfig, "[component]\n", "[component]\nserver = \""+closed+"\"\nconnect_timeout = \"1s\"\n", 1)+
+		"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n")
+	if code, out, _ := runMain("check", "-config", checked); code != exitFailure || !strings.HasPrefix(out, "ok    config       "+checked+" is valid\n"+
+		`warn  config       http.client "old": authorization_sha256 is an unsalted fast hash`) || !strings.Contains(out, "FAIL  connect ") {
+		t.Errorf("muc-kick check: %d %q", code, out)
+	}
 	// The example credentials: -check-config and startup refuse them in one line.
 	example := writeFile(t, dir, "example.toml", strings.Replace(minimalConfig, "Basic dGVzdDp0ZXN0LXNlY3JldA==", "Basic dXNlcm5hbWU6cGFzc3dvcmQ=", 1))
 	const refused = "muc-kick: config: http.authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)\n"
