@@ -391,7 +391,7 @@ rooms = ["team-*@conference.example.org"]
 	if st, ok := xmpp.Next(200 * time.Millisecond); ok {
 		t.Errorf("a refused request sent a stanza: %s", st.Raw)
 	}
-	tok, _, _ := credential.Issue([]byte(key), "kick.example.org", "signed", nil, time.Hour, time.Now())
+	tok, _, _ := credential.IssueGrant([]byte(key), "kick.example.org", credential.Grant{Name: "signed"}, time.Hour, time.Now())
 	if code, body := post("Bearer "+tok, "any@conference.example.org"); code != 200 {
 		t.Errorf("signed credential: %d %s", code, body)
 	}

@@ -91,7 +91,7 @@ func TestSIGHUPRotatesCredentialKey(t *testing.T) {
 		return resp.StatusCode
 	}
 	issue := func(key string) string {
-		tok, _, err := credential.IssueLimited([]byte(key), "kick.example.org", "shop", nil, 0, 0, time.Hour, time.Now())
+		tok, _, err := credential.IssueGrant([]byte(key), "kick.example.org", credential.Grant{Name: "shop"}, time.Hour, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
