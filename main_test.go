@@ -151,8 +151,8 @@ func TestCredentialCommand(t *testing.T) {
 		t.Errorf("-actions kick,fly: exit %d %q %q", code, out, errs)
 	}
 	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-room", "*", "-rate", "0.5", "-burst", "3")
-	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); err != nil || len(claims.Rooms) != 0 || !strings.Contains(errs, "for every room of conference.example.org") {
-		t.Errorf("-room '*': claims %+v, %v, %q", claims, err, errs)
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || len(claims.Rooms) != 0 || !strings.Contains(errs, "for every room of conference.example.org") {
+		t.Errorf("-room '*': exit %d, claims %+v, %v, %q", code, claims, err, errs)
 	}
 	for _, tt := range []struct {
 		args []string

@@ -98,6 +98,9 @@ func TestSIGHUPRotatesCredentialKey(t *testing.T) {
 		return tok
 	}
 	tokA, tokB := issue(keyA), issue(keyB)
+	if code := post(tokA); code == 401 {
+		t.Fatalf("a token of the key in use: %d", code)
+	}
 	if code := post(tokB); code != 401 {
 		t.Fatalf("a token of a key not configured: %d, want 401", code)
 	}
