@@ -73,10 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	log := newLogger(cfg.Log, stderr)
-	for _, w := range cfg.Warnings() {
-		log.Warn(w)
-	}
-	warnInlineSecrets(log, cfg, *configPath)
+	logWarnings(log, cfg, *configPath)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

@@ -241,6 +241,27 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	}
 }
 
+// TestStartupWarnings checks that the daemon logs at startup what
+// -check-config warns about.
+func TestStartupWarnings(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Load(writeFile(t, dir, "c.toml", strings.Replace(minimalConfig, "[component]\n", "[component]\nserver = \"192.0.2.1:5347\"\n", 1)+
+		"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logWarnings(slog.New(slog.NewTextHandler(&logs, nil)), cfg, filepath.Join(dir, "c.toml"))
+	for _, want := range []string{
+		`level=WARN msg="component.server \"192.0.2.1:5347\" is not on loopback: XEP-0114 is plain TCP with a SHA-1 handshake`,
+		`level=WARN msg="http.client \"old\": authorization_sha256 is an unsalted fast hash`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s in\n%s", want, logs.String())
+		}
+	}
+}
+
 func TestPlainHTTPWarning(t *testing.T) {
 	for addr, want := range map[string]bool{"127.0.0.1:80": false, "[::1]:80": false, "127.0.0.2:80": false, "0.0.0.0:80": true, "192.0.2.1:80": true, "[::]:80": true} {
 		a, _ := net.ResolveTCPAddr("tcp", addr)

@@ -144,6 +144,15 @@ func shutdown(cfg *config.Config, log *slog.Logger, srv *http.Server, rooms *muc
 	return code
 }
 
+// logWarnings logs, at startup, what -check-config warns about and whether
+// the file at path shows its secrets to others.
+func logWarnings(log *slog.Logger, cfg *config.Config, path string) {
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	warnInlineSecrets(log, cfg, path)
+}
+
 // warnInlineSecrets warns when the configuration file at path holds secrets
 // and others can read it. (A warning, not a refusal: under the systemd unit,
 // with DynamicUser=, the service can read only a file that others can, so
