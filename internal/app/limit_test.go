@@ -1,11 +1,15 @@
 package app
 
 import (
+	"log/slog"
+
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/muc-kick/muc-kick/internal/config"
 )
 
 // TestLimitListener checks that a third connection waits until one of two
@@ -82,5 +86,24 @@ func TestLoopbackOnly(t *testing.T) {
 func TestDefaultIdleTimeout(t *testing.T) {
 	if got := DefaultTimeouts(time.Second).Idle; got != 10*time.Second {
 		t.Errorf("idle keep-alive %v, want 10s", got)
+	}
+}
+
+// TestMetricsOnAPIListener checks the wiring: /metrics on the API's
+// handler answers a loopback peer and no other.
+func TestMetricsOnAPIListener(t *testing.T) {
+	cfg, err := config.Parse([]byte("[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n[http]\nauthorization_header = \"Basic dGVzdDp0ZXN0LXNlY3JldA==\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(cfg, slog.New(slog.DiscardHandler), nil)
+	for remote, want := range map[string]int{"127.0.0.1:4000": 200, "192.0.2.1:4000": 404} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		d.Handler.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("/metrics from %s: %d, want %d", remote, w.Code, want)
+		}
 	}
 }
