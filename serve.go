@@ -91,6 +91,10 @@ func httpServing(cfg *config.Config, log *slog.Logger, srv *http.Server, ln net.
 	return certs, func() error { return srv.ServeTLS(ln, "", "") }, nil
 }
 
+// metricsConnections caps the connections to metrics.listen: a scraper or
+// two needs no more.
+const metricsConnections = 16
+
 // serveMetrics serves /metrics on metrics.listen, if that is set, until
 // the returned function is called.
 func serveMetrics(cfg *config.Config, log *slog.Logger, d *app.App) (stop func(), err error) {
@@ -103,7 +107,7 @@ func serveMetrics(cfg *config.Config, log *slog.Logger, d *app.App) (stop func()
 		return nil, err
 	}
 	msrv := app.NewHTTPServer(d.Metrics.Handler(), log, app.DefaultTimeouts(0))
-	go msrv.Serve(mln)
+	go msrv.Serve(app.LimitListener(mln, metricsConnections))
 	log.Info("metrics served", "listen", mln.Addr().String())
 	return func() { msrv.Close() }, nil
 }
