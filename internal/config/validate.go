@@ -21,8 +21,10 @@ const (
 	minBodySize = 1024            // a kick request is some 100 bytes of JSON
 )
 
-// validate checks c key by key in the order of the file's documentation and
-// returns the first error. It lower-cases the domains.
+// validate checks c table by table, [component], [muc], [http] (its
+// listener and limits, then its credentials), [metrics] and [log], and
+// returns the first error. It lower-cases the domains and fills in the
+// defaults that depend on other keys.
 func (c *Config) validate() error {
 	for _, check := range []func() error{c.validateComponent, c.validateMUC, c.validateHTTP, c.validateCredentials, c.validateLogAndMetrics} {
 		if err := check(); err != nil {
