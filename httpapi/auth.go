@@ -29,8 +29,8 @@ type principal struct {
 // nor its length), or as its argon2id hash.
 type staticClient struct {
 	sum   [sha256.Size]byte
-	argon *argonHash // instead of sum
-	phc   string     // the argon2id hash as configured
+	argon *credential.Argon2id // instead of sum
+	phc   string               // the argon2id hash as configured
 	p     *principal
 	rate  float64
 	burst int
@@ -104,7 +104,7 @@ func (st *authState) add(cl Client, old *authState) error {
 			st.schemes = append(st.schemes, scheme)
 		}
 	case cl.Argon2id != "":
-		h, err := parseArgon2id(cl.Argon2id) // validated by the configuration
+		h, err := credential.ParseArgon2id(cl.Argon2id) // validated by the configuration
 		if err != nil {
 			return err
 		}

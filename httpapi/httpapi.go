@@ -95,7 +95,7 @@ type Client struct {
 	Name   string
 	Header string // the exact Authorization value, or
 	SHA256 string // its hex SHA-256, or
-	// Argon2id is its argon2id hash in PHC format (see HashArgon2id):
+	// Argon2id is its argon2id hash in PHC format (see credential.HashArgon2id):
 	// salted and slow, so that the configuration does not let a local
 	// reader test guesses of a low-entropy value quickly.
 	Argon2id string
