@@ -122,7 +122,6 @@ func TestSIGHUPRotatesCredentialKey(t *testing.T) {
 		t.Errorf("the log does not say why the key was refused:\n%s", log)
 	}
 
-	t.Skip("httpapi takes new credential keys once httpapi.Auth has CredentialKeys (issue 22.3): remove this Skip and set it in app.Auth")
 	if code := post(tokA); code != 401 {
 		t.Errorf("a token of the removed key after SIGHUP: %d, want 401", code)
 	}

@@ -137,7 +137,8 @@ func New(mod Moderator, opts Options) *Handler {
 	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight),
 		credRate: rateSpec{opts.CredentialRate, opts.CredentialBurst}, credLimits: make(map[string]*rate.Limiter)}
 	a.argon = newArgonGate()
-	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked}, nil))
+	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked,
+		CredentialKeys: opts.CredentialKeys}, nil))
 	a.fails = newGuard(opts)
 	a.crossOrigin = http.NewCrossOriginProtection()
 

@@ -124,7 +124,8 @@ func Auth(cfg *config.Config) httpapi.Auth {
 			Rooms: c.Rooms, Rate: c.Rate, Burst: int(c.Burst)}
 	}
 	return httpapi.Auth{AuthorizationHeader: cfg.HTTP.AuthorizationHeader, Clients: clients, Revoked: cfg.HTTP.Revoked,
-		CredentialRate: cfg.HTTP.CredentialRate, CredentialBurst: int(cfg.HTTP.CredentialBurst)}
+		CredentialRate: cfg.HTTP.CredentialRate, CredentialBurst: int(cfg.HTTP.CredentialBurst),
+		CredentialKeys: cfg.HTTP.CredentialKeys}
 }
 
 // KeyChanges says which credential keys a reload adds and removes, each by
