@@ -246,11 +246,10 @@ func (a *api) signed(st *authState, token string) (*principal, error) {
 	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, actions: acts, limiter: a.credentialLimiter(claims)}, nil
 }
 
-// claimedActions are the actions a signed credential grants. Claims carry
-// none yet, which means credential.DefaultActions; when credential.Claims
-// gains its "act" claim, nil below becomes c.Actions.
+// claimedActions are the actions a signed credential grants: those of its
+// "act" claim, or credential.DefaultActions when it has none.
 func claimedActions(c credential.Claims) (credential.Actions, error) {
-	return credential.ParseActions(nil)
+	return c.Granted()
 }
 
 // maxCredentialLimiters bounds the rate limiters of signed credentials.

@@ -112,3 +112,31 @@ func TestUpdateRotatesCredentialKeys(t *testing.T) {
 	}
 }
 
+// A signed credential takes the actions of its "act" claim, and one without
+// the claim keeps kick, ban and unban (issue 21).
+func TestSignedCredentialActions(t *testing.T) {
+	h := httpapi.New(&fakeKicker{}, httpapi.Options{CredentialKeys: [][]byte{credKey}, CredentialHost: host,
+		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	kickOnly, _, err := credential.IssueGrant(credKey, host, credential.Grant{Name: "kicker", Actions: []string{"kick"}}, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := token(t, credKey, host, "old", nil, time.Hour)
+	ban := `{"jid":"bob@example.org","muc":"r@conference.example.org"}`
+	for _, tc := range []struct {
+		authz, path, body string
+		code              int
+	}{
+		{"Bearer " + kickOnly, "/muc_kick", body, 200},
+		{"Bearer " + kickOnly, "/muc_ban", ban, 403},
+		{"Bearer " + kickOnly, "/muc_unban", ban, 403},
+		{old, "/muc_kick", body, 200},
+		{old, "/muc_ban", ban, 200},
+		{old, "/muc_unban", ban, 200},
+	} {
+		r := do(t, h, "POST", tc.path, tc.authz, tc.body)
+		if r.code != tc.code || tc.code == 403 && !strings.Contains(r.raw, "may not") {
+			t.Errorf("%s with %.20s…: %d %s, want %d", tc.path, tc.authz, r.code, r.raw, tc.code)
+		}
+	}
+}
