@@ -53,7 +53,7 @@ func authHandler(k httpapi.Moderator, clk *clock, logs io.Writer) http.Handler {
 
 func token(t *testing.T, key []byte, h, name string, rooms []string, ttl time.Duration) string {
 	t.Helper()
-	tok, _, err := credential.Issue(key, h, name, rooms, ttl, now)
+	tok, _, err := credential.IssueGrant(key, h, credential.Grant{Name: name, Rooms: rooms}, ttl, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func token(t *testing.T, key []byte, h, name string, rooms []string, ttl time.Du
 }
 
 func TestCredentials(t *testing.T) {
-	expired, _, _ := credential.Issue(credKey, host, "late", nil, time.Minute, now.Add(-time.Hour))
+	expired, _, _ := credential.IssueGrant(credKey, host, credential.Grant{Name: "late"}, time.Minute, now.Add(-time.Hour))
 	for _, tc := range []struct {
 		name   string
 		authz  string
@@ -108,7 +108,7 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestRevokedByTokenID(t *testing.T) {
-	tok, claims, _ := credential.Issue(credKey, host, "fine-name", nil, time.Hour, now)
+	tok, claims, _ := credential.IssueGrant(credKey, host, credential.Grant{Name: "fine-name"}, time.Hour, now)
 	h := httpapi.New(&fakeKicker{}, httpapi.Options{CredentialKeys: [][]byte{credKey}, CredentialHost: host,
 		Revoked: []string{claims.ID}, Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	r := do(t, h, "POST", "/muc_kick", "Bearer "+tok, `{"nickname":"Bob","muc":"a@conference.example.org"}`)

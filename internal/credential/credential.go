@@ -107,23 +107,6 @@ func sign(hk []byte, signingInput string) []byte {
 	return m.Sum(nil)
 }
 
-// Issue makes a token for name on host, limited to rooms (patterns; none
-// means every room of the configured MUC domains), valid for ttl from now.
-//
-// Deprecated: use IssueGrant. Only httpapi's tests still call Issue; it goes
-// once they call IssueGrant.
-func Issue(key []byte, host, name string, rooms []string, ttl time.Duration, now time.Time) (string, Claims, error) {
-	return IssueGrant(key, host, Grant{Name: name, Rooms: rooms}, ttl, now)
-}
-
-// IssueLimited is Issue for a credential with its own rate limit: rate
-// requests a second on average, burst at once (0: as many as rate).
-//
-// Deprecated: use IssueGrant. Only httpapi's tests still call IssueLimited.
-func IssueLimited(key []byte, host, name string, rooms []string, rate float64, burst int, ttl time.Duration, now time.Time) (string, Claims, error) {
-	return IssueGrant(key, host, Grant{Name: name, Rooms: rooms, Rate: rate, Burst: burst}, ttl, now)
-}
-
 // IssueGrant makes a token on host for what g says, valid for ttl (at
 // most MaxTTL) from now.
 func IssueGrant(key []byte, host string, g Grant, ttl time.Duration, now time.Time) (string, Claims, error) {
