@@ -58,7 +58,11 @@ func (c *Component) handleFrame(s *session, f frame) {
 		return
 	}
 	if f.oversized() {
-		c.drop(s, f, fmt.Errorf("larger than %d KiB (%d bytes)", maxFrame>>10, f.size), "modify", "policy-violation")
+		err := fmt.Errorf("larger than %d KiB (%d bytes)", maxFrame>>10, f.size)
+		c.drop(s, f, err, "modify", "policy-violation")
+		if f.isIQReply() {
+			c.deliverUndecodable(s, f, err) // its waiter fails now, not at its timeout
+		}
 		return
 	}
 	if f.over != "" {

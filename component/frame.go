@@ -26,9 +26,15 @@ const maxFrame = 256 << 10
 // rest of an element over a bound is skipped unread
 // (xmlrec.Recorder.SkipContent), and the element dropped: tokenizing costs
 // encoding/xml an allocation per token, skipping a byte scan.
+//
+// A reply to a request of ours may hold more: an affiliation list (a ban
+// checks who owns the room, an unban who is banned) has an element per JID,
+// and only the room asked can send it (the server stamps from). It is bound
+// by maxReplyElements and maxFrame instead.
 const (
-	maxElements = 256
-	maxDepth    = 32
+	maxElements      = 256
+	maxReplyElements = 8192
+	maxDepth         = 32
 )
 
 // frame is one top-level element of the stream, taken as bytes by the read
@@ -86,7 +92,10 @@ var errNotWellFormed = errors.New("component: the stream is not well-formed XML"
 func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 	f := frame{start: start}
 	oversized := false
-	elements := 0
+	elements, limit := 0, maxElements
+	if f.isIQReply() && s.awaits(f.attr("id"), f.attr("from")) {
+		limit = maxReplyElements
+	}
 	for depth := 1; depth > 0; {
 		tok, err := s.dec.Token()
 		if err != nil {
@@ -102,10 +111,10 @@ func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 			}
 			depth++
 			elements++
-			if oversized || (elements <= maxElements && depth-1 <= maxDepth) {
+			if oversized || (elements <= limit && depth-1 <= maxDepth) {
 				break
 			}
-			f.over = fmt.Sprintf("more than %d elements", maxElements)
+			f.over = fmt.Sprintf("more than %d elements", limit)
 			if depth-1 > maxDepth {
 				f.over = fmt.Sprintf("nested deeper than %d", maxDepth)
 			}

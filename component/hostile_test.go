@@ -422,7 +422,7 @@ func TestStrangersPresenceIsNotDecoded(t *testing.T) {
 func TestReplyOverTheBoundReachesItsWaiter(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	c, rec, _ := start(t, srv, component.Options{})
-	junk := `<q xmlns='urn:x'>` + strings.Repeat("<a/>", 300) + `</q>`
+	junk := `<q xmlns='urn:x'>` + strings.Repeat("<a/>", 9000) + `</q>`
 	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
 		if s.Type == "get" {
 			fc.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'>%s</iq>", s.ID, s.To, s.From, junk))
@@ -440,6 +440,26 @@ func TestReplyOverTheBoundReachesItsWaiter(t *testing.T) {
 	}
 	if c.Malformed() != 2 || c.UnmatchedReplies() != 0 {
 		t.Errorf("Malformed() = %d, UnmatchedReplies() = %d; want 2, 0", c.Malformed(), c.UnmatchedReplies())
+	}
+	assertStillUp(t, c, rec)
+}
+
+// TestLongReplyIsRead: a reply to a pending IQ may hold more elements than
+// a stanza from anyone else (an affiliation list of a big room), and is
+// decoded whole.
+func TestLongReplyIsRead(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{})
+	items := strings.Repeat("<item affiliation='outcast' jid='spam@example.org'/>", 2000)
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		fc.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'><query xmlns='http://jabber.org/protocol/disco#items'>%s</query></iq>", s.ID, s.To, s.From, items))
+	})
+	iq, err := c.IQ(context.Background(), "get", "", "big.example.org", nil)
+	if err != nil || iq.Type != stanza.IQTypeResult || iq.Payload == nil && iq.Any == nil {
+		t.Fatalf("a long reply: %+v, %v", iq, err)
+	}
+	if c.Malformed() != 0 {
+		t.Errorf("Malformed() = %d for a reply we asked for", c.Malformed())
 	}
 	assertStillUp(t, c, rec)
 }

@@ -126,6 +126,14 @@ func (s *session) deliver(iq *stanza.IQ) bool {
 	return ok
 }
 
+// awaits reports whether a reply from from with id would find its waiter.
+func (s *session) awaits(id, from string) bool {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	w, ok := s.pending[id]
+	return ok && sameJID(w.to, from)
+}
+
 // inFlight is the number of IQs waiting for a reply.
 func (s *session) inFlight() int {
 	s.pmu.Lock()
