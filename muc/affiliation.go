@@ -107,7 +107,9 @@ func (m *Manager) affiliationOf(ctx context.Context, room, user jid.JID, affilia
 		}
 		list, _ := iq.Payload.(*adminList)
 		if list == nil {
-			continue // an empty answer: nobody holds it
+			// A reply that could not be read (too large, malformed) is no
+			// empty list: acting on it could strip what it holds.
+			return "", fmt.Errorf("muc: the %s list of %s could not be read", aff, room)
 		}
 		for _, it := range list.Items {
 			if held, ok := jid.FromServer(strings.TrimSpace(it.JID)); ok && held.Equal(user) {

@@ -389,3 +389,29 @@ func TestArchiveResultsFromOthersAreIgnored(t *testing.T) {
 		t.Fatalf("%+v %v: only the room's own result may count", res, err)
 	}
 }
+
+// An affiliation list the component could not read is no empty list: the
+// ban or unban it guards is not sent.
+func TestUnreadableAffiliationListChangesNothing(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.bareKicks = true
+	f.affs = map[string]string{"owner@example.org": "owner"}
+	e := setupEnv(t, f, time.Minute)
+	e.srv.Handle(func(c *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Type == "get" && strings.Contains(s.Raw, "muc#admin") {
+			c.Send(fakeserver.Result(s)) // a result without the list, as a reply over the read loop's bounds is delivered
+			return
+		}
+		f.handle(c, s)
+	})
+	if err := e.m.Ban(context.Background(), mustRoom(room), mustJID("owner@example.org"), ""); err == nil || !strings.Contains(err.Error(), "could not be read") {
+		t.Errorf("ban with an unreadable owner list: %v", err)
+	}
+	if _, err := e.m.Unban(context.Background(), mustRoom(room), mustJID("owner@example.org")); err == nil {
+		t.Error("unban with an unreadable outcast list: no error")
+	}
+	if len(f.kicks) != 0 {
+		t.Errorf("%d changes sent on unreadable lists", len(f.kicks))
+	}
+}
