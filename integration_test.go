@@ -22,7 +22,7 @@ import (
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 )
 
-const testAuth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
+const testAuth = "Basic dGVzdDp0ZXN0LXNlY3JldA=="
 
 // daemon is muc-kick running in the test process against a real server,
 // with its real configuration loading, wiring and HTTP listener.

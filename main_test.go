@@ -48,7 +48,7 @@ secret = "s"
 [muc]
 domains = ["conference.example.org"]
 [http]
-authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
+authorization_header = "Basic dGVzdDp0ZXN0LXNlY3JldA=="
 `
 
 func runMain(args ...string) (code int, stdout, stderr string) {
@@ -67,6 +67,38 @@ func TestCheckConfigAndVersion(t *testing.T) {
 	code, _, errs := runMain("-config", bad, "-check-config")
 	if code != exitConfig || errs != "muc-kick: config: unknown key \"component.domian\"\n" {
 		t.Errorf("bad config: %d %q", code, errs)
+	}
+	// -check-config says what each credential may do.
+	acts := writeFile(t, dir, "acts.toml", minimalConfig+"[[http.client]]\nname = \"mod\"\nauthorization_header = \"Basic bW9kOm1vZA==\"\nactions = [\"kick\", \"mute\"]\n[[http.client]]\nname = \"plain\"\nauthorization_header = \"Basic cGxhaW46cGxhaW4=\"\n")
+	if code, out, _ := runMain("-config", acts, "-check-config"); code != 0 || !strings.HasSuffix(out, "is valid\n"+
+		"muc-kick: http.authorization_header may take every action: kick,ban,unban,mute,unmute,occupants,retract\n"+
+		"muc-kick: client \"mod\" may take: kick,mute\n"+
+		"muc-kick: client \"plain\" may take: kick,ban,unban\n") {
+		t.Errorf("actions in -check-config: %d %q", code, out)
+	}
+	// A warning: -check-config names it, and passes.
+	sha := writeFile(t, dir, "sha.toml", minimalConfig+"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n")
+	if code, out, errs := runMain("-config", sha, "-check-config"); code != 0 || !strings.Contains(out, "is valid") ||
+		errs != `muc-kick: warning: http.client "old": authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)`+"\n" {
+		t.Errorf("a config with a warning: %d %q %q", code, out, errs)
+	}
+	// muc-kick check begins with the same: the file, then its warnings.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := ln.Addr().String()
+	ln.Close()
+	checked := writeFile(t, dir, "checked.toml", strings.Replace(minimalConfig, "[component]\n", "[component]\nserver = \""+closed+"\"\nconnect_timeout = \"1s\"\n", 1)+
+		"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n")
+	if code, out, _ := runMain("check", "-config", checked); code != exitFailure || !strings.HasPrefix(out, "ok    config       "+checked+" is valid\n"+
+		`warn  config       http.client "old": authorization_sha256 is an unsalted fast hash`) || !strings.Contains(out, "FAIL  connect ") {
+		t.Errorf("muc-kick check: %d %q", code, out)
+	}
+	// The example credentials: -check-config and startup refuse them in one line.
+	example := writeFile(t, dir, "example.toml", strings.Replace(minimalConfig, "Basic dGVzdDp0ZXN0LXNlY3JldA==", "Basic dXNlcm5hbWU6cGFzc3dvcmQ=", 1))
+	const refused = "muc-kick: config: http.authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)\n"
+	for _, args := range [][]string{{"-config", example, "-check-config"}, {"-config", example}} {
+		if code, _, errs := runMain(args...); code != exitConfig || errs != refused {
+			t.Errorf("%q: %d %q", args, code, errs)
+		}
 	}
 	if code, out, _ := runMain("-version"); code != 0 || !strings.HasPrefix(out, "muc-kick ") || !strings.Contains(out, "go1.") {
 		t.Errorf("-version: %d %q", code, out)
@@ -102,7 +134,7 @@ func TestCredentialCommand(t *testing.T) {
 	if code, _, errs := runMain("credential", "-config", cfg); code != exitConfig || !strings.Contains(errs, "-name") {
 		t.Errorf("no name: %d %q", code, errs)
 	}
-	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-rate", "0.5", "-burst", "3")
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-room", "*", "-rate", "0.5", "-burst", "3")
 	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || claims.Rate != 0.5 || claims.Burst != 3 {
 		t.Errorf("-rate 0.5 -burst 3: exit %d, %v, claims %+v: %s", code, err, claims, errs)
 	} else if !strings.Contains(errs, "rate 0.5/s, burst 3") || !strings.Contains(errs, `http.revoked = ["`+claims.ID+`"]`) {
@@ -110,6 +142,30 @@ func TestCredentialCommand(t *testing.T) {
 	}
 	if code, _, errs := runMain("credential", "-config", cfg, "-name", "shop backend"); code != exitConfig || !strings.Contains(errs, `-name "shop backend" may hold only`) {
 		t.Errorf("a name http.revoked cannot take: %d %q", code, errs)
+	}
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "mod", "-room", "*", "-actions", "kick,mute")
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || strings.Join(claims.Actions, ",") != "kick,mute" || !strings.Contains(errs, "actions kick,mute,") {
+		t.Errorf("-actions kick,mute: exit %d, %v, claims %+v: %q", code, err, claims, errs)
+	}
+	if code, out, errs := runMain("credential", "-config", cfg, "-name", "mod", "-room", "*", "-actions", "kick,fly"); code != exitConfig || out != "" || !strings.Contains(errs, `unknown action "fly"`) {
+		t.Errorf("-actions kick,fly: exit %d %q %q", code, out, errs)
+	}
+	code, out, errs = runMain("credential", "-config", cfg, "-name", "limited", "-room", "*", "-rate", "0.5", "-burst", "3")
+	if claims, err := credential.Verify([][]byte{[]byte(key)}, "kick.example.org", strings.TrimSpace(out), time.Now()); code != 0 || err != nil || len(claims.Rooms) != 0 || !strings.Contains(errs, "for every room of conference.example.org") {
+		t.Errorf("-room '*': exit %d, claims %+v, %v, %q", code, claims, err, errs)
+	}
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"-name", "x"}, "muc-kick: -room is required: give the rooms the client may act on, or -room '*' for every room\n"},
+		{[]string{"-name", "x", "-room", "*", "-room", "a@conference.example.org"}, "muc-kick: -room '*' means every room: give it alone\n"},
+		{[]string{"-name", "x", "-room", "*", "-ttl", "8785h"}, "muc-kick: credential: the lifetime must be positive and at most 8784h0m0s (366 days)\n"},
+		{[]string{"-name", "x", "-room", "*", "-ttl", "2562047h"}, "muc-kick: credential: the lifetime must be positive and at most 8784h0m0s (366 days)\n"},
+	} {
+		if code, out, errs := runMain(append([]string{"credential", "-config", cfg}, tt.args...)...); code != exitConfig || out != "" || errs != tt.err {
+			t.Errorf("%q: %d %q %q, want %q", tt.args, code, out, errs, tt.err)
+		}
 	}
 	noKey := writeFile(t, dir, "nokey.toml", minimalConfig)
 	if code, _, errs := runMain("credential", "-config", noKey, "-name", "x"); code != exitConfig || !strings.Contains(errs, "credential_key_file") {
@@ -119,6 +175,29 @@ func TestCredentialCommand(t *testing.T) {
 
 // TestSlowClientIsCutOff sends a request one byte at a time: the server
 // closes the connection at its read timeouts instead of waiting for ever.
+// TestCredentialHash checks that "muc-kick credential hash" prints an
+// argon2id hash of the value on stdin, which config accepts and which
+// verifies that value.
+func TestCredentialHash(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := credentialCmd([]string{"hash"}, strings.NewReader("Basic c2hvcDpzM2NyM3Q=\n"), &out, &errs); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	h, err := credential.ParseArgon2id(strings.TrimSpace(out.String()))
+	if err != nil || !h.Verify([]byte("Basic c2hvcDpzM2NyM3Q=")) {
+		t.Errorf("the printed hash %q: %v, or it does not verify", out.String(), err)
+	}
+	if _, err := config.Parse([]byte(minimalConfig + "[[http.client]]\nname = \"shop\"\nauthorization_argon2id = \"" + strings.TrimSpace(out.String()) + "\"\n")); err != nil {
+		t.Errorf("config refuses the printed hash: %v", err)
+	}
+	for _, in := range []string{"", "\n", "a\nb\n"} {
+		out.Reset()
+		if code := credentialCmd([]string{"hash"}, strings.NewReader(in), &out, &errs); code != exitConfig || out.Len() != 0 {
+			t.Errorf("stdin %q: exit %d, %q", in, code, out.String())
+		}
+	}
+}
+
 func TestSlowClientIsCutOff(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -159,6 +238,27 @@ func TestSlowClientIsCutOff(t *testing.T) {
 				t.Fatalf("the connection was not closed: %v", err)
 			}
 		})
+	}
+}
+
+// TestStartupWarnings checks that the daemon logs at startup what
+// -check-config warns about.
+func TestStartupWarnings(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Load(writeFile(t, dir, "c.toml", strings.Replace(minimalConfig, "[component]\n", "[component]\nserver = \"192.0.2.1:5347\"\n", 1)+
+		"[[http.client]]\nname = \"old\"\nauthorization_sha256 = \""+strings.Repeat("ab", 32)+"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logWarnings(slog.New(slog.NewTextHandler(&logs, nil)), cfg, filepath.Join(dir, "c.toml"))
+	for _, want := range []string{
+		`level=WARN msg="component.server \"192.0.2.1:5347\" is not on loopback: XEP-0114 is plain TCP with a SHA-1 handshake`,
+		`level=WARN msg="http.client \"old\": authorization_sha256 is an unsalted fast hash`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s in\n%s", want, logs.String())
+		}
 	}
 }
 
@@ -218,7 +318,7 @@ func TestInlineSecretsWarning(t *testing.T) {
 	logs.Reset()
 	writeFile(t, dir, "secret", "s")
 	cfg, _ = config.Load(writeFile(t, dir, "c2.toml", strings.Replace(strings.Replace(minimalConfig, `secret = "s"`, `secret_file = "secret"`, 1),
-		`authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="`, "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \""+strings.Repeat("0", 64)+"\"", 1)))
+		`authorization_header = "Basic dGVzdDp0ZXN0LXNlY3JldA=="`, "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \""+strings.Repeat("0", 64)+"\"", 1)))
 	os.Chmod(filepath.Join(dir, "c2.toml"), 0o644)
 	warnInlineSecrets(log, cfg, filepath.Join(dir, "c2.toml"))
 	if logs.Len() != 0 {
@@ -312,7 +412,7 @@ rooms = ["team-*@conference.example.org"]
 	if st, ok := xmpp.Next(200 * time.Millisecond); ok {
 		t.Errorf("a refused request sent a stanza: %s", st.Raw)
 	}
-	tok, _, _ := credential.Issue([]byte(key), "kick.example.org", "signed", nil, time.Hour, time.Now())
+	tok, _, _ := credential.IssueGrant([]byte(key), "kick.example.org", credential.Grant{Name: "signed"}, time.Hour, time.Now())
 	if code, body := post("Bearer "+tok, "any@conference.example.org"); code != 200 {
 		t.Errorf("signed credential: %d %s", code, body)
 	}
@@ -464,6 +564,9 @@ func TestSystemdUnit(t *testing.T) {
 		}
 	}
 	text, _ := os.ReadFile(unit)
+	if !regexp.MustCompile(`(?m)^MemoryMax=[0-9]+[KMG]$`).Match(text) {
+		t.Errorf("the unit sets no MemoryMax=:\n%s", text)
+	}
 	if !strings.Contains(string(text), "ExecStart=/usr/bin/muc-kick -config") {
 		t.Errorf("ExecStart does not follow PREFIX:\n%s", text)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/internal/xmpptest"
 	"github.com/muc-kick/muc-kick/muc"
 )
@@ -158,7 +159,7 @@ func TestOpenAPI(t *testing.T) {
 		v.do("POST", "/muc_ban", testAuth, `{"jid": "spammer@example.org", "muc": "`+r1+`", "reason": "spam"}`, 200)
 		v.do("POST", "/muc_unban", testAuth, `{"jid": "spammer@example.org", "muc": "`+r1+`"}`, 200)
 
-		// Mute and unmute; a ban that would strip an owner (409), an unban
+		// Mute and unmute, the occupant list; a ban that would strip an owner (409), an unban
 		// with nothing to lift (200, already_unbanned), and a retraction
 		// where the server has no XEP-0425 (these servers load no
 		// mod_muc_moderation: 501).
@@ -170,6 +171,8 @@ func TestOpenAPI(t *testing.T) {
 		join(t, srv, r2, "Eve")
 		v.do("POST", "/muc_mute", testAuth, `{"nickname": "Eve", "muc": "`+r2+`", "reason": "calm down"}`, 200)
 		v.do("POST", "/muc_unmute", testAuth, `{"nickname": "Eve", "muc": "`+r2+`"}`, 200)
+		v.do("GET", "/muc_occupants?muc="+r2, testAuth, "", 200)
+		v.do("GET", "/muc_occupants?muc="+room("nosuchroom"), testAuth, "", 404)
 		ownerJID, _, _ := strings.Cut(owner.JID(), "/")
 		v.do("POST", "/muc_ban", testAuth, `{"jid": "`+ownerJID+`", "muc": "`+r2+`"}`, 409)
 		v.do("POST", "/muc_unban", testAuth, `{"jid": "nobody@`+srv.UsersDomain+`", "muc": "`+r2+`"}`, 200)
@@ -396,24 +399,24 @@ type partialModerator struct {
 	err    error
 }
 
-func (m partialModerator) Kick(context.Context, string, string, string) error { return m.err }
-func (m partialModerator) KickJID(context.Context, string, string, string) ([]string, error) {
+func (m partialModerator) Kick(context.Context, jid.JID, string, string) error { return m.err }
+func (m partialModerator) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return m.kicked, m.err
 }
-func (m partialModerator) Ban(context.Context, string, string, string) error { return m.err }
-func (m partialModerator) Unban(context.Context, string, string) (bool, error) {
+func (m partialModerator) Ban(context.Context, jid.JID, jid.JID, string) error { return m.err }
+func (m partialModerator) Unban(context.Context, jid.JID, jid.JID) (bool, error) {
 	return m.err == nil, m.err
 }
-func (m partialModerator) SetRole(context.Context, string, string, muc.Role, string) error {
+func (m partialModerator) SetRole(context.Context, jid.JID, string, muc.Role, string) error {
 	return m.err
 }
-func (m partialModerator) SetRoleJID(context.Context, string, string, muc.Role, string) ([]string, error) {
+func (m partialModerator) SetRoleJID(context.Context, jid.JID, jid.JID, muc.Role, string) ([]string, error) {
 	return m.kicked, m.err
 }
-func (m partialModerator) Occupants(context.Context, string) ([]httpapi.Occupant, error) {
+func (m partialModerator) Occupants(context.Context, jid.JID) ([]muc.Occupant, error) {
 	return nil, m.err
 }
-func (m partialModerator) Retract(context.Context, string, muc.Selection, string) (muc.Retraction, error) {
+func (m partialModerator) Retract(context.Context, jid.JID, muc.Selection, string) (muc.Retraction, error) {
 	return muc.Retraction{}, m.err
 }
 

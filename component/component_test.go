@@ -21,6 +21,12 @@ const (
 	secret = "s3cret"
 )
 
+// hangGuard is how long a test waits for an event before it calls it lost.
+// It only stops a test that hangs: no test passes or fails by how fast the
+// component works (a race-enabled build on a busy machine is slow), and a
+// request's IQ timeout is this long too unless the test is about timeouts.
+const hangGuard = 2 * time.Minute
+
 type recorder struct {
 	packets  chan stanza.Packet
 	sessions chan bool
@@ -35,7 +41,7 @@ func start(t *testing.T, srv *fakeserver.Server, opts component.Options) (*compo
 	t.Helper()
 	opts.Server, opts.Domain, opts.Secret = srv.Addr, domain, secret
 	if opts.IQTimeout == 0 {
-		opts.IQTimeout = 2 * time.Second
+		opts.IQTimeout = hangGuard
 	}
 	if opts.KeepaliveInterval == 0 {
 		opts.KeepaliveInterval = -1
@@ -52,7 +58,7 @@ func start(t *testing.T, srv *fakeserver.Server, opts component.Options) (*compo
 		cancel()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(hangGuard):
 			t.Error("Run did not return after cancel")
 		}
 	})
@@ -67,7 +73,7 @@ func waitSession(t *testing.T, rec *recorder, want bool) {
 		if up != want {
 			t.Fatalf("session changed to %v, want %v", up, want)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatalf("no session change to %v", want)
 	}
 }
@@ -96,7 +102,7 @@ func TestIQResultMatchedByID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := srv.Next(time.Second)
+	got, _ := srv.Next(hangGuard)
 	if got.ID == "" || reply.Id != got.ID || got.From != domain || got.To != "room@conference.example.org" {
 		t.Fatalf("sent %+v, reply %+v", got, reply)
 	}
@@ -158,7 +164,7 @@ func TestLateAndMissingReplies(t *testing.T) {
 	checkGoroutines(t)
 	srv := fakeserver.Start(t, domain, secret)
 	c, rec, _ := start(t, srv, component.Options{IQTimeout: 200 * time.Millisecond})
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 	requests := make(chan fakeserver.Stanza, 10)
 	srv.Handle(func(_ *fakeserver.Conn, s fakeserver.Stanza) { requests <- s }) // the test answers, or not
 
@@ -202,13 +208,9 @@ func TestLateAndMissingReplies(t *testing.T) {
 func TestDisconnectFailsPendingAtOnceAndReconnects(t *testing.T) {
 	checkGoroutines(t)
 	srv := fakeserver.Start(t, domain, secret)
-	c, rec, _ := start(t, srv, component.Options{IQTimeout: 5 * time.Second})
-	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
-		if s.Name == "iq" {
-			fc.Close() // the server dies mid-IQ
-		}
-	})
-	t0 := time.Now()
+	c, rec, _ := start(t, srv, component.Options{IQTimeout: hangGuard})
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // the server never answers
+	conn := srv.WaitConn(hangGuard)
 	errs := make(chan error, 10)
 	for range 10 {
 		go func() {
@@ -216,6 +218,15 @@ func TestDisconnectFailsPendingAtOnceAndReconnects(t *testing.T) {
 			errs <- err
 		}()
 	}
+	// The server dies once all ten are on this stream, so that none is
+	// sent late on the next one.
+	for range 10 {
+		if _, ok := srv.Next(hangGuard); !ok {
+			t.Fatal("the IQs did not reach the server")
+		}
+	}
+	t0 := time.Now()
+	conn.Close()
 	for range 10 {
 		if err := <-errs; !errors.Is(err, component.ErrDisconnected) && !errors.Is(err, component.ErrNotConnected) {
 			t.Errorf("got %v, want ErrDisconnected", err)
@@ -241,7 +252,7 @@ func TestStreamCloseAndStreamErrorAreNoticed(t *testing.T) {
 			checkGoroutines(t)
 			srv := fakeserver.Start(t, domain, secret)
 			_, rec, _ := start(t, srv, component.Options{})
-			srv.WaitConn(time.Second).Send(end)
+			srv.WaitConn(hangGuard).Send(end)
 			waitSession(t, rec, false)
 			waitSession(t, rec, true) // and it comes back by itself
 		})
@@ -252,7 +263,7 @@ func TestKeepaliveReplacesASilentStream(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // a server that stopped answering
 	_, rec, _ := start(t, srv, component.Options{KeepaliveInterval: 100 * time.Millisecond, IQTimeout: 200 * time.Millisecond})
-	ping, ok := srv.Next(2 * time.Second)
+	ping, ok := srv.Next(hangGuard)
 	if !ok || !strings.Contains(ping.Raw, `<ping xmlns="urn:xmpp:ping">`) || ping.To != "example.org" {
 		t.Fatalf("no keepalive ping: %+v", ping)
 	}
@@ -284,14 +295,14 @@ func TestNotConnected(t *testing.T) {
 func TestServerPingIsAnswered(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	start(t, srv, component.Options{})
-	srv.WaitConn(time.Second).Send("<iq type='get' id='p1' from='example.org' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>" +
+	srv.WaitConn(hangGuard).Send("<iq type='get' id='p1' from='example.org' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>" +
 		"<iq type='get' id='d1' from='example.org' to='kick.example.org'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")
 	want := []string{
 		`<iq type="result" id="p1" from="kick.example.org" to="example.org"></iq>`,
 		`<iq type="error" id="d1" from="kick.example.org" to="example.org"><error type="cancel"><service-unavailable xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"></service-unavailable></error></iq>`,
 	}
 	for _, w := range want {
-		got, _ := srv.Next(time.Second)
+		got, _ := srv.Next(hangGuard)
 		if got.Raw != w {
 			t.Errorf("got  %s\nwant %s", got.Raw, w)
 		}
@@ -325,7 +336,7 @@ func (l logLines) Handle(_ context.Context, r slog.Record) error {
 func waitLines(t *testing.T, lines logLines, n int, prefix, pattern string) {
 	t.Helper()
 	re := regexp.MustCompile(pattern)
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(hangGuard)
 	for seen := 0; seen < n; {
 		select {
 		case l := <-lines:
@@ -372,7 +383,7 @@ func TestSlowHandshakeTimesOutAndIsRetried(t *testing.T) {
 func TestUnknownTopLevelElementIsDropped(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	c, rec, _ := start(t, srv, component.Options{})
-	srv.WaitConn(time.Second).Send("<surprise xmlns='urn:example'/>")
+	srv.WaitConn(hangGuard).Send("<surprise xmlns='urn:example'/>")
 	// The stream is in order: once an IQ sent after it has its reply, the
 	// element has been read.
 	if _, err := c.IQ(context.Background(), "set", "", "r@conference.example.org", nil); err != nil {
@@ -432,7 +443,7 @@ func TestThousandsOfReconnectsLeakNothing(t *testing.T) {
 		for c.InFlight() == 0 {
 			runtime.Gosched()
 		}
-		srv.WaitConn(time.Second).Close()
+		srv.WaitConn(hangGuard).Close()
 		waitSession(t, rec, false)
 		if err := <-errs; !errors.Is(err, component.ErrDisconnected) && !errors.Is(err, component.ErrNotConnected) {
 			t.Fatalf("IQ on a dropped stream: %v", err)

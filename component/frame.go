@@ -19,18 +19,39 @@ import (
 // then dropped and counted.
 const maxFrame = 256 << 10
 
+// maxElements and maxDepth bound what the read loop tokenizes of one
+// top-level element: the elements inside it, and how deep they nest below
+// it. A room's presence has a few dozen elements, three levels deep; the
+// disco#info and version replies muc-kick asks for, under a hundred. The
+// rest of an element over a bound is skipped unread
+// (xmlrec.Recorder.SkipContent), and the element dropped: tokenizing costs
+// encoding/xml an allocation per token, skipping a byte scan.
+//
+// A reply to a request of ours may hold more: an affiliation list (a ban
+// checks who owns the room, an unban who is banned) has an element per JID,
+// and only the room asked can send it (the server stamps from). It is bound
+// by maxReplyElements and maxFrame instead.
+const (
+	maxElements      = 256
+	maxReplyElements = 8192
+	maxDepth         = 32
+)
+
 // frame is one top-level element of the stream, taken as bytes by the read
 // loop before anything tries to decode it.
 type frame struct {
 	start    xml.StartElement // as the stream's decoder resolved it (namespaces included)
-	raw      []byte           // the element's exact bytes; valid only until the handler returns; nil if oversized
+	raw      []byte           // the element's exact bytes; valid only until the handler returns; nil if not kept
 	size     int64            // bytes the element took on the stream
-	children int              // direct child elements
+	children int              // direct child elements (of those read before a bound was hit)
 	child    xml.Name         // the first direct child's name
+
+	unwanted bool   // skipped unread after its start tag: the read loop's want refused it
+	over     string // which bound the element broke, "" if none; its rest was skipped unread
 }
 
 // oversized reports whether the element was larger than maxFrame and skipped.
-func (f *frame) oversized() bool { return f.raw == nil }
+func (f *frame) oversized() bool { return f.raw == nil && !f.unwanted && f.over == "" }
 
 // attr is the value of the element's un-namespaced attribute name, or "".
 func (f *frame) attr(name string) string {
@@ -71,6 +92,10 @@ var errNotWellFormed = errors.New("component: the stream is not well-formed XML"
 func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 	f := frame{start: start}
 	oversized := false
+	elements, limit := 0, maxElements
+	if f.isIQReply() && s.awaits(f.attr("id"), f.attr("from")) {
+		limit = maxReplyElements
+	}
 	for depth := 1; depth > 0; {
 		tok, err := s.dec.Token()
 		if err != nil {
@@ -85,6 +110,15 @@ func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 				f.children++
 			}
 			depth++
+			elements++
+			if oversized || (elements <= limit && depth-1 <= maxDepth) {
+				break
+			}
+			f.over = fmt.Sprintf("more than %d elements", limit)
+			if depth-1 > maxDepth {
+				f.over = fmt.Sprintf("nested deeper than %d", maxDepth)
+			}
+			return s.skipRest(f, depth, off)
 		case xml.EndElement:
 			depth--
 		}
@@ -102,6 +136,44 @@ func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
 		f.raw = s.rec.Since(off, end)
 	}
 	return f, nil
+}
+
+// skipFrame reads past the element that start opened (at stream offset off)
+// without tokenizing its content, and returns it as an unwanted frame.
+func (s *session) skipFrame(start xml.StartElement, off int64) (frame, error) {
+	return s.skipRest(frame{start: start, unwanted: true}, 1, off)
+}
+
+// skipRest reads past the rest of f, whose last start tag the decoder has
+// just read, depth levels deep, without keeping or tokenizing it: only
+// the end tags of the depth open elements go through the decoder.
+func (s *session) skipRest(f frame, depth int, off int64) (frame, error) {
+	var skipped int64
+	if s.selfClosing() {
+		if _, err := s.dec.Token(); err != nil { // the end the decoder made up for it
+			return f, streamReadError(err)
+		}
+		depth--
+	}
+	for ; depth > 0; depth-- {
+		n, err := s.rec.SkipContent()
+		skipped += n
+		if err != nil {
+			return f, streamReadError(err)
+		}
+		if _, err := s.dec.Token(); err != nil { // the end tag SkipContent stopped at
+			return f, streamReadError(err)
+		}
+	}
+	f.size = s.dec.InputOffset() - off + skipped
+	return f, nil
+}
+
+// selfClosing reports whether the start tag the decoder read last ended in
+// "/>": then the decoder holds its end element, without reading more.
+func (s *session) selfClosing() bool {
+	end := s.dec.InputOffset()
+	return bytes.HasSuffix(s.rec.Since(end-2, end), []byte("/>"))
 }
 
 // streamReadError names what went wrong reading the stream.
@@ -162,31 +234,9 @@ func (s *session) decodeLenient(f frame) (stanza.Packet, bool) {
 	}
 	doc := make([]byte, 0, len(s.nsContext)+len(f.raw))
 	doc = append(append(doc, s.nsContext...), f.raw...)
-	dec := xml.NewDecoder(bytes.NewReader(doc))
-	if _, err := dec.Token(); err != nil { // the namespace context
+	headEnd, tailStart, kids, ok := childSpans(doc)
+	if !ok {
 		return nil, false
-	}
-	if _, err := dec.Token(); err != nil { // the element's start tag
-		return nil, false
-	}
-	headEnd := dec.InputOffset()
-	var kids [][2]int64
-	tailStart := int64(-1)
-	for tailStart < 0 {
-		before := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			if err := dec.Skip(); err != nil {
-				return nil, false
-			}
-			kids = append(kids, [2]int64{before, dec.InputOffset()})
-		case xml.EndElement:
-			tailStart = before
-		}
 	}
 	with := func(kid []byte) (stanza.Packet, error) {
 		one := make([]byte, 0, int(headEnd)+len(kid)+len(doc)-int(tailStart))
@@ -202,28 +252,63 @@ func (s *session) decodeLenient(f frame) (stanza.Packet, bool) {
 		return nil, false
 	}
 	for _, k := range kids {
-		p, err := with(doc[k[0]:k[1]])
-		if err != nil {
-			continue // this child is what did not decode
-		}
-		switch b := base.(type) {
-		case stanza.Presence:
-			c := p.(stanza.Presence)
-			b.Show, b.Status, b.Priority = cmp.Or(c.Show, b.Show), cmp.Or(c.Status, b.Status), cmp.Or(c.Priority, b.Priority)
-			if c.Error.Type != "" || c.Error.Reason != "" {
-				b.Error = c.Error
-			}
-			b.Extensions = append(b.Extensions, c.Extensions...)
-			base = b
-		case stanza.Message:
-			c := p.(stanza.Message)
-			b.Subject, b.Body, b.Thread = cmp.Or(c.Subject, b.Subject), cmp.Or(c.Body, b.Body), cmp.Or(c.Thread, b.Thread)
-			if c.Error.Type != "" || c.Error.Reason != "" {
-				b.Error = c.Error
-			}
-			b.Extensions = append(b.Extensions, c.Extensions...)
-			base = b
-		}
+		if p, err := with(doc[k[0]:k[1]]); err == nil {
+			base = mergeChild(base, p)
+		} // else this child is what did not decode
 	}
 	return base, true
+}
+
+// childSpans finds, in doc (a namespace context wrapping one element), where
+// the element's start tag ends, where its end tag starts, and the span of
+// each direct child.
+func childSpans(doc []byte) (headEnd, tailStart int64, kids [][2]int64, ok bool) {
+	dec := xml.NewDecoder(bytes.NewReader(doc))
+	if _, err := dec.Token(); err != nil { // the namespace context
+		return 0, 0, nil, false
+	}
+	if _, err := dec.Token(); err != nil { // the element's start tag
+		return 0, 0, nil, false
+	}
+	headEnd = dec.InputOffset()
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return 0, 0, nil, false
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if err := dec.Skip(); err != nil {
+				return 0, 0, nil, false
+			}
+			kids = append(kids, [2]int64{before, dec.InputOffset()})
+		case xml.EndElement:
+			return headEnd, before, kids, true
+		}
+	}
+}
+
+// mergeChild adds to base (a presence or message) what p, the same stanza
+// with one child only, decoded from that child.
+func mergeChild(base, p stanza.Packet) stanza.Packet {
+	switch b := base.(type) {
+	case stanza.Presence:
+		c := p.(stanza.Presence)
+		b.Show, b.Status, b.Priority = cmp.Or(c.Show, b.Show), cmp.Or(c.Status, b.Status), cmp.Or(c.Priority, b.Priority)
+		if c.Error.Type != "" || c.Error.Reason != "" {
+			b.Error = c.Error
+		}
+		b.Extensions = append(b.Extensions, c.Extensions...)
+		return b
+	case stanza.Message:
+		c := p.(stanza.Message)
+		b.Subject, b.Body, b.Thread = cmp.Or(c.Subject, b.Subject), cmp.Or(c.Body, b.Body), cmp.Or(c.Thread, b.Thread)
+		if c.Error.Type != "" || c.Error.Reason != "" {
+			b.Error = c.Error
+		}
+		b.Extensions = append(b.Extensions, c.Extensions...)
+		return b
+	}
+	return base
 }

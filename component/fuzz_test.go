@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/fakeserver"
@@ -34,14 +33,14 @@ func FuzzStanza(f *testing.F) {
 	srv := fakeserver.Start(f, domain, secret)
 	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // the target answers
 	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
-		IQTimeout: 5 * time.Second, KeepaliveInterval: -1,
+		IQTimeout: hangGuard, KeepaliveInterval: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	c.SetHandler(discard{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	f.Cleanup(func() { cancel(); <-done })
-	conn := srv.WaitConn(5 * time.Second)
+	conn := srv.WaitConn(hangGuard)
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if !oneElement(raw) {

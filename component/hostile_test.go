@@ -48,7 +48,7 @@ func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server
 	}()
 	var others []fakeserver.Stanza
 	for {
-		s, ok := srv.Next(5 * time.Second)
+		s, ok := srv.Next(hangGuard)
 		if !ok {
 			t.Fatal("the round-trip IQ never reached the server")
 		}
@@ -66,7 +66,7 @@ func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server
 			if r.err != nil || r.iq.Id != s.ID || r.iq.From != roundTripTo {
 				t.Fatalf("round trip: reply %+v, err %v; want the reply to %s", r.iq, r.err, s.ID)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(hangGuard):
 			t.Fatal("the round-trip reply was not delivered")
 		}
 		return others
@@ -82,7 +82,7 @@ func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // roundTrip answers
 	c, rec, _ := start(t, srv, component.Options{})
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 
 	const (
 		eve       = "eve@example.org/x"
@@ -114,11 +114,21 @@ func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
 			raw:     `<presence type='unavailable' from='room@conference.example.org/kickbot' to='kick.example.org/r1'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/><status code='307'/></x></presence>`,
 			handled: true},
 		{name: "message with junk",
-			raw:     `<message from='` + eve + `' to='kick.example.org' type='chat'><body>hi</body><junk xmlns='urn:junk'><a b='c'>` + strings.Repeat("<a>", 1000) + strings.Repeat("</a>", 1000) + `</a></junk><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></message>`,
+			raw:     `<message from='` + eve + `' to='kick.example.org' type='chat'><body>hi</body><junk xmlns='urn:junk'><a b='c'>` + strings.Repeat("<a>", 20) + strings.Repeat("</a>", 20) + `</a></junk><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></message>`,
 			handled: true},
-		{name: "message nested 20000 deep",
-			raw:     `<message from='` + eve + `' to='kick.example.org'>` + deep + `</message>`,
-			handled: true}, // gosrc.io/xmpp keeps unknown message children as tokens; depth alone does not fail it
+		{name: "message with junk nested 1000 deep", // over maxDepth: dropped unread (it was handled before the bound)
+			raw:       `<message from='` + eve + `' to='kick.example.org' type='chat'><body>hi</body><junk xmlns='urn:junk'><a b='c'>` + strings.Repeat("<a>", 1000) + strings.Repeat("</a>", 1000) + `</a></junk><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></message>`,
+			malformed: 1},
+		{name: "message nested 20000 deep", // over maxDepth: dropped unread (it was handled before the bound)
+			raw:       `<message from='` + eve + `' to='kick.example.org'>` + deep + `</message>`,
+			malformed: 1},
+		{name: "message with 2000 children", // over maxElements: dropped unread
+			raw:       `<message from='` + eve + `' to='kick.example.org'>` + strings.Repeat("<a/>", 2000) + `<body>hi</body></message>`,
+			malformed: 1},
+		{name: "iq set with 2000 elements",
+			raw:       `<iq type='set' id='many' from='` + eve + `' to='kick.example.org'><q xmlns='urn:x'>` + strings.Repeat("<a/>", 2000) + `</q></iq>`,
+			reply:     iqError("many", "kick.example.org", eve, "modify", "bad-request"),
+			malformed: 1},
 		{name: "iq get with an undecodable payload",
 			raw:       `<iq type='set' id='bad1' from='` + eve + `' to='kick.example.org/r1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items max_items='abc' node='n'/></pubsub></iq>`,
 			reply:     iqError("bad1", "kick.example.org/r1", eve, "modify", "bad-request"),
@@ -229,7 +239,7 @@ func TestHostileStanzasLeaveTheStreamUp(t *testing.T) {
 // a timeout.
 func TestUndecodableReplyReachesItsWaiter(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
-	c, rec, _ := start(t, srv, component.Options{IQTimeout: 5 * time.Second})
+	c, rec, _ := start(t, srv, component.Options{IQTimeout: hangGuard})
 	junk := `<pubsub xmlns='http://jabber.org/protocol/pubsub'><items max_items='abc' node='n'/></pubsub>`
 	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
 		if s.Type == "get" {
@@ -281,7 +291,7 @@ func TestPanicInHandlerCostsOneStanza(t *testing.T) {
 	go func() { done <- c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitSession(t, rec, true)
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 	conn.Send(`<message from='eve@example.org/x' to='kick.example.org'><body>boom</body></message>` +
 		`<presence from='room@conference.example.org/bob' to='kick.example.org/r1'/>`)
 	if got := roundTrip(t, c, srv, conn); len(got) != 0 {
@@ -309,7 +319,7 @@ func TestPanicInHandlerCostsOneStanza(t *testing.T) {
 func TestLenientPresenceKeepsWhatDecodes(t *testing.T) {
 	srv := fakeserver.Start(t, domain, secret)
 	c, rec, _ := start(t, srv, component.Options{})
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 	m0 := c.Malformed()
 	err := conn.Send(`<presence from='room@conference.example.org/eve' to='kick.example.org/r1'>` +
 		`<priority>high</priority><show>away</show><status>hi</status>` +
@@ -321,7 +331,7 @@ func TestLenientPresenceKeepsWhatDecodes(t *testing.T) {
 	var p stanza.Packet
 	select {
 	case p = <-rec.packets:
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("the handler got nothing")
 	}
 	pres, ok := p.(stanza.Presence)
@@ -341,4 +351,115 @@ func TestLenientPresenceKeepsWhatDecodes(t *testing.T) {
 	if d := c.Malformed() - m0; d != 1 {
 		t.Errorf("Malformed() moved by %d, want 1", d)
 	}
+}
+
+// TestStrangersPresenceIsNotDecoded: with RoomDomains set, issue 22's flood
+// stanza (180 KB, 45,000 empty children, one <priority> that does not
+// decode) sent to the component's JID by a stranger is read past unread and
+// counted as ignored; the same from a room is dropped at the element bound.
+// Neither reaches the handler or ends the stream, and an IQ afterwards is
+// answered. A room's and the server's own presences are still decoded.
+func TestStrangersPresenceIsNotDecoded(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {}) // roundTrip answers
+	c, rec, _ := start(t, srv, component.Options{RoomDomains: []string{"conference.example.org"}})
+	conn := srv.WaitConn(hangGuard)
+	for _, tc := range []struct {
+		name               string
+		raw                string
+		ignored, malformed uint64
+		handled            bool
+	}{
+		{"flood from a stranger", hostilePresence("eve@example.org/x"), 1, 0, false},
+		{"flood from a room", hostilePresence("room@conference.example.org/eve"), 0, 1, false},
+		{"flood from a room domain in other case", hostilePresence("room@Conference.Example.org/eve"), 0, 1, false},
+		{"stranger's message", `<message from='eve@example.org/x' to='kick.example.org'><body>hi</body></message>`, 1, 0, false},
+		{"stranger on a lookalike domain", `<presence from='eve@evilconference.example.org/x' to='kick.example.org'/>`, 1, 0, false},
+		{"stranger without from", `<presence to='kick.example.org'><priority>high</priority></presence>`, 1, 0, false},
+		{"room occupant", `<presence from='room@conference.example.org/bob' to='kick.example.org/r1'/>`, 0, 0, true},
+		{"MUC service", `<message from='conference.example.org' to='kick.example.org'><body>hi</body></message>`, 0, 0, true},
+		{"server", `<presence from='example.org' to='kick.example.org' type='probe'/>`, 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i0, m0 := c.Ignored(), c.Malformed()
+			if err := conn.Send(tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			if got := append(roundTrip(t, c, srv, conn), roundTrip(t, c, srv, conn)...); len(got) != 0 {
+				t.Errorf("sent %.300q in answer", got[0].Raw)
+			}
+			if d := c.Ignored() - i0; d != tc.ignored {
+				t.Errorf("Ignored() moved by %d, want %d", d, tc.ignored)
+			}
+			if d := c.Malformed() - m0; d != tc.malformed {
+				t.Errorf("Malformed() moved by %d, want %d", d, tc.malformed)
+			}
+			select {
+			case p := <-rec.packets:
+				if !tc.handled {
+					t.Errorf("the handler got %T", p)
+				}
+			default:
+				if tc.handled {
+					t.Error("the handler got nothing")
+				}
+			}
+			assertStillUp(t, c, rec)
+		})
+	}
+	// An IQ request from a stranger is still read and answered.
+	conn.Send(`<iq type='get' id='after' from='eve@example.org/x' to='kick.example.org'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	// The first round trip proves it read; the second that the answer arrived.
+	got := append(roundTrip(t, c, srv, conn), roundTrip(t, c, srv, conn)...)
+	if len(got) != 1 || !strings.Contains(got[0].Raw, `id="after"`) || !strings.Contains(got[0].Raw, "service-unavailable") {
+		t.Errorf("answer to a ping after the floods: %q", got)
+	}
+}
+
+// TestReplyOverTheBoundReachesItsWaiter: a reply to a pending IQ with more
+// elements than the read loop tokenizes is dropped unread, and still ends
+// the wait with what its start tag says, instead of a timeout.
+func TestReplyOverTheBoundReachesItsWaiter(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{})
+	junk := `<q xmlns='urn:x'>` + strings.Repeat("<a/>", 9000) + `</q>`
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Type == "get" {
+			fc.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'>%s</iq>", s.ID, s.To, s.From, junk))
+		} else {
+			fc.Send(fmt.Sprintf("<iq type='error' id='%s' from='%s' to='%s'>%s<error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>", s.ID, s.To, s.From, junk))
+		}
+	})
+	iq, err := c.IQ(context.Background(), "get", "", "big.example.org", nil)
+	if err != nil || iq.Type != stanza.IQTypeResult {
+		t.Fatalf("result over the bound: %+v, %v", iq, err)
+	}
+	_, err = c.IQ(context.Background(), "set", "", "big.example.org", nil)
+	if !errorIsCondition(err, "undefined-condition") {
+		t.Fatalf("error over the bound: %v, want undefined-condition", err)
+	}
+	if c.Malformed() != 2 || c.UnmatchedReplies() != 0 {
+		t.Errorf("Malformed() = %d, UnmatchedReplies() = %d; want 2, 0", c.Malformed(), c.UnmatchedReplies())
+	}
+	assertStillUp(t, c, rec)
+}
+
+// TestLongReplyIsRead: a reply to a pending IQ may hold more elements than
+// a stanza from anyone else (an affiliation list of a big room), and is
+// decoded whole.
+func TestLongReplyIsRead(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	c, rec, _ := start(t, srv, component.Options{})
+	items := strings.Repeat("<item affiliation='outcast' jid='spam@example.org'/>", 2000)
+	srv.Handle(func(fc *fakeserver.Conn, s fakeserver.Stanza) {
+		fc.Send(fmt.Sprintf("<iq type='result' id='%s' from='%s' to='%s'><query xmlns='http://jabber.org/protocol/disco#items'>%s</query></iq>", s.ID, s.To, s.From, items))
+	})
+	iq, err := c.IQ(context.Background(), "get", "", "big.example.org", nil)
+	if err != nil || iq.Type != stanza.IQTypeResult || iq.Payload == nil && iq.Any == nil {
+		t.Fatalf("a long reply: %+v, %v", iq, err)
+	}
+	if c.Malformed() != 0 {
+		t.Errorf("Malformed() = %d for a reply we asked for", c.Malformed())
+	}
+	assertStillUp(t, c, rec)
 }

@@ -2,10 +2,6 @@ package component
 
 import (
 	"bufio"
-	"bytes"
-	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -37,6 +33,8 @@ const writeTimeout = 10 * time.Second
 // cannot be decoded costs one element, never the stream:
 //
 //	event on the stream                        what happens
+//	<message>, <presence> not from a room      read past unread, handed on as unwanted (Component counts it)
+//	any element over maxElements or maxDepth   its rest read past unread, handed on as over a bound
 //	<iq>, <message>, <presence> ≤ maxFrame     handed on as a frame (Component decodes and dispatches it)
 //	any other element ≤ maxFrame               handed on as a frame (Component drops and counts it)
 //	any element > maxFrame                     read on without keeping it, handed on as oversized
@@ -65,134 +63,6 @@ type session struct {
 	done    chan struct{} // closed when the stream is gone
 	errOnce sync.Once
 	err     error // why the stream ended; set before done is closed
-}
-
-// waiter is one IQ waiting for its reply.
-type waiter struct {
-	to    string          // the address the request went to; the reply must come from it
-	reply chan *stanza.IQ // buffered: the read loop never blocks on a waiter
-}
-
-// handshakeError is a refusal of the handshake or of the stream by the
-// server: a permanent fault of configuration, not of the network.
-type handshakeError struct{ reason string }
-
-func (e *handshakeError) Error() string { return "component: handshake refused: " + e.reason }
-func (e *handshakeError) Unwrap() error { return ErrHandshake }
-
-// dial connects to addr, opens a jabber:component:accept stream to domain and
-// authenticates with secret (XEP-0114 §3). Everything is bounded by ctx.
-func dial(ctx context.Context, dialer func(context.Context, string, string) (net.Conn, error), addr, domain, secret string) (*session, error) {
-	conn, err := dialer(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	conn = withQuickAck(conn)
-	// The handshake is bounded by ctx's deadline; a cancelled ctx closes the
-	// connection, which ends any read or write in progress.
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-
-	rec := xmlrec.New(bufio.NewReaderSize(conn, 32<<10))
-	s := &session{
-		conn:    conn,
-		rec:     rec,
-		dec:     xml.NewDecoder(rec),
-		out:     make(chan any, 256),
-		pending: make(map[string]*waiter),
-		done:    make(chan struct{}),
-	}
-	if err := s.handshake(domain, secret); err != nil {
-		conn.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("component: handshake with %s: %w", addr, context.Cause(ctx))
-		}
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return s, nil
-}
-
-func (s *session) handshake(domain, secret string) error {
-	var open bytes.Buffer
-	open.WriteString("<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='")
-	_ = xml.EscapeText(&open, []byte(domain))
-	open.WriteString("'>")
-	if _, err := s.conn.Write(open.Bytes()); err != nil {
-		return fmt.Errorf("component: opening stream: %w", err)
-	}
-	header, err := s.streamHeader()
-	if err != nil {
-		return fmt.Errorf("component: opening stream: %w", err)
-	}
-	s.nsContext = namespaceContext(header)
-	var id string
-	for _, a := range header.Attr {
-		if a.Name.Space == "" && a.Name.Local == "id" {
-			id = a.Value
-		}
-	}
-	if id == "" {
-		// Some servers answer a bad 'to' with a stream header and an error.
-		return s.handshakeAnswer()
-	}
-	sum := sha1.Sum([]byte(id + secret))
-	if _, err := fmt.Fprintf(s.conn, "<handshake>%s</handshake>", hex.EncodeToString(sum[:])); err != nil {
-		return fmt.Errorf("component: sending handshake: %w", err)
-	}
-	return s.handshakeAnswer()
-}
-
-// streamHeader reads up to the server's <stream:stream> and returns it.
-func (s *session) streamHeader() (xml.StartElement, error) {
-	for {
-		tok, err := s.dec.Token()
-		if err != nil {
-			return xml.StartElement{}, err
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			if se.Name.Space != stanza.NSStream || se.Name.Local != "stream" {
-				return xml.StartElement{}, fmt.Errorf("expected <stream:stream>, got <%s xmlns=%q>", se.Name.Local, se.Name.Space)
-			}
-			return se, nil
-		}
-	}
-}
-
-// handshakeAnswer reads the server's answer to the handshake.
-func (s *session) handshakeAnswer() error {
-	p, err := stanza.NextPacket(s.dec)
-	if err != nil {
-		return fmt.Errorf("component: reading handshake answer: %w", err)
-	}
-	switch v := p.(type) {
-	case stanza.Handshake:
-		return nil
-	case stanza.StreamError:
-		reason := v.Error.Local
-		if v.Text != "" {
-			reason += " (" + v.Text + ")"
-		}
-		switch v.Error.Local {
-		case "not-authorized", "host-unknown", "improper-addressing", "invalid-namespace", "policy-violation":
-			return &handshakeError{reason: reason} // configuration: retrying will not help
-		}
-		if v.Error.Local == "conflict" {
-			// Prosody: another stream holds the domain (another instance,
-			// or our own previous stream the server has not let go of).
-			return fmt.Errorf("%w (stream error %s)", ErrConflict, reason)
-		}
-		// system-shutdown, resource-constraint, …: the next attempt may
-		// well succeed.
-		return fmt.Errorf("component: handshake: stream error %s", reason)
-	case stanza.StreamClosePacket:
-		return errors.New("component: the server closed the stream during the handshake")
-	default:
-		return fmt.Errorf("component: expected <handshake/>, got %s", p.Name())
-	}
 }
 
 // fail ends the session with err; only the first reason is kept. The
@@ -296,50 +166,14 @@ func (s *session) close(grace time.Duration) {
 	s.fail(ErrClosed)
 }
 
-// register records a waiter for the reply to id before the request is sent.
-func (s *session) register(id, to string) *waiter {
-	w := &waiter{to: to, reply: make(chan *stanza.IQ, 1)}
-	s.pmu.Lock()
-	s.pending[id] = w
-	s.pmu.Unlock()
-	return w
-}
-
-func (s *session) unregister(id string) {
-	s.pmu.Lock()
-	delete(s.pending, id)
-	s.pmu.Unlock()
-}
-
-// deliver hands a reply to its waiter. A reply with an unknown or expired id,
-// or from another address than the request went to, is dropped.
-func (s *session) deliver(iq *stanza.IQ) bool {
-	s.pmu.Lock()
-	w, ok := s.pending[iq.Id]
-	if ok && sameJID(w.to, iq.From) {
-		delete(s.pending, iq.Id)
-	} else {
-		ok = false
-	}
-	s.pmu.Unlock()
-	if ok {
-		w.reply <- iq // never blocks: buffered, one reply per waiter
-	}
-	return ok
-}
-
-// inFlight is the number of IQs waiting for a reply.
-func (s *session) inFlight() int {
-	s.pmu.Lock()
-	defer s.pmu.Unlock()
-	return len(s.pending)
-}
-
 // readLoop takes the stream one top-level element at a time and hands each
 // to handle as a frame, until the stream ends (see session's table). Unlike
 // gosrc.io/xmpp v0.5.1's loop, it notices </stream:stream>, and an element
 // that does not decode is handle's to drop: it never ends the stream.
-func (s *session) readLoop(handle func(frame)) {
+//
+// want sees each element's start tag first: an element it refuses is read
+// past without tokenizing its content, and handed on as unwanted.
+func (s *session) readLoop(want func(xml.StartElement) bool, handle func(frame)) {
 	for {
 		off := s.dec.InputOffset()
 		s.rec.Forget(off)
@@ -353,7 +187,12 @@ func (s *session) readLoop(handle func(frame)) {
 			s.fail(errors.New("component: the server closed the stream"))
 			return
 		case xml.StartElement:
-			f, err := s.readFrame(t, off)
+			var f frame
+			if want(t) {
+				f, err = s.readFrame(t, off)
+			} else {
+				f, err = s.skipFrame(t, off)
+			}
 			if err != nil {
 				s.fail(err)
 				return
@@ -379,24 +218,4 @@ func streamError(s *session, f frame) error {
 		}
 	}
 	return errors.New("component: stream error (undecodable)")
-}
-
-// sameJID compares two JIDs as XMPP does for routing: domain and node are
-// case-insensitive here, resources are not.
-func sameJID(a, b string) bool {
-	if a == b {
-		return true
-	}
-	ab, ar := splitResource(a)
-	bb, br := splitResource(b)
-	return ar == br && bytes.EqualFold([]byte(ab), []byte(bb))
-}
-
-func splitResource(j string) (bare, resource string) {
-	for i := 0; i < len(j); i++ {
-		if j[i] == '/' {
-			return j[:i], j[i+1:]
-		}
-	}
-	return j, ""
 }

@@ -147,8 +147,9 @@ func TestEveryWriteHasItsDeadline(t *testing.T) {
 }
 
 func TestLimiterHoldsBackAndCounts(t *testing.T) {
-	l := limiter{every: time.Hour}
-	if ok, held := l.allow(); !ok || held != 0 {
+	l := newLimiter(time.Hour)
+	t0 := time.Now()
+	if ok, held := l.allowAt(t0); !ok || held != 0 {
 		t.Fatalf("first: %v, %d", ok, held)
 	}
 	for range 3 {
@@ -156,8 +157,7 @@ func TestLimiterHoldsBackAndCounts(t *testing.T) {
 			t.Fatal("let through within the interval")
 		}
 	}
-	l.next = time.Now().Add(-time.Second) // the interval has passed
-	if ok, held := l.allow(); !ok || held != 3 {
+	if ok, held := l.allowAt(t0.Add(time.Hour + time.Second)); !ok || held != 3 { // the interval has passed
 		t.Fatalf("after the interval: %v, %d held; want true, 3", ok, held)
 	}
 }

@@ -72,7 +72,7 @@ func TestSharedDomainForeignReply(t *testing.T) {
 	for !c.Ready() { // every ping answered: the first probe ends at once
 		time.Sleep(5 * time.Millisecond)
 	}
-	srv.WaitConn(time.Second).Send("<iq type='result' id='mk0123456789ab-7' from='example.org' to='" + domain + "'/>")
+	srv.WaitConn(hangGuard).Send("<iq type='result' id='mk0123456789ab-7' from='example.org' to='" + domain + "'/>")
 	waitLines(t, lines, 1, "component: not ready: the server splits", "")
 	if err := c.NotReady(); !errors.Is(err, component.ErrShared) {
 		t.Fatalf("NotReady() = %v, want ErrShared", err)
@@ -93,7 +93,7 @@ func TestForgedForeignReplyIsNoEvidence(t *testing.T) {
 	for !c.Ready() {
 		time.Sleep(5 * time.Millisecond)
 	}
-	conn := srv.WaitConn(time.Second)
+	conn := srv.WaitConn(hangGuard)
 	for _, from := range []string{"eve@example.org/x", "room@conference.example.org", "conference.example.org"} {
 		conn.Send("<iq type='result' id='mk0123456789ab-7' from='" + from + "' to='" + domain + "'/>")
 	}

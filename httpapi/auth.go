@@ -29,8 +29,8 @@ type principal struct {
 // nor its length), or as its argon2id hash.
 type staticClient struct {
 	sum   [sha256.Size]byte
-	argon *argonHash // instead of sum
-	phc   string     // the argon2id hash as configured
+	argon *credential.Argon2id // instead of sum
+	phc   string               // the argon2id hash as configured
 	p     *principal
 	rate  float64
 	burst int
@@ -41,6 +41,7 @@ type staticClient struct {
 // an argon2id hash with the values verified against them.
 type authState struct {
 	clients []staticClient
+	keys    [][]byte // verify signed credentials
 	revoked map[string]bool
 	schemes []string
 	slow    *slowAuth // nil: no argon2id client
@@ -59,13 +60,16 @@ type Auth struct {
 	// no limit.
 	CredentialRate  float64
 	CredentialBurst int
+	// CredentialKeys verify signed credentials: the first signs, the others
+	// are kept while their tokens are still in use.
+	CredentialKeys [][]byte
 }
 
 // buildAuth makes the state for auth; old, if not nil, is the state it
 // replaces, whose clients keep their rate limiter when their name, rate and
 // burst are unchanged.
 func (a *api) buildAuth(auth Auth, old *authState) *authState {
-	st := &authState{revoked: make(map[string]bool)}
+	st := &authState{revoked: make(map[string]bool), keys: auth.CredentialKeys}
 	if auth.AuthorizationHeader != "" {
 		// mod_http_muc_kick's single credential: the whole trust of a
 		// one-backend setup.
@@ -76,7 +80,7 @@ func (a *api) buildAuth(auth Auth, old *authState) *authState {
 			a.log.Error("httpapi: client refused", "client", c.Name, "err", err)
 		}
 	}
-	if len(a.opts.CredentialKeys) > 0 && !slices.Contains(st.schemes, "Bearer") {
+	if len(st.keys) > 0 && !slices.Contains(st.schemes, "Bearer") {
 		st.schemes = append(st.schemes, "Bearer")
 	}
 	if len(st.schemes) == 0 {
@@ -104,7 +108,7 @@ func (st *authState) add(cl Client, old *authState) error {
 			st.schemes = append(st.schemes, scheme)
 		}
 	case cl.Argon2id != "":
-		h, err := parseArgon2id(cl.Argon2id) // validated by the configuration
+		h, err := credential.ParseArgon2id(cl.Argon2id) // validated by the configuration
 		if err != nil {
 			return err
 		}
@@ -210,7 +214,7 @@ func (a *api) authenticate(header string) (*principal, error) {
 		return p, nil
 	}
 	err := errUnauthorized
-	if token, ok := strings.CutPrefix(header, "Bearer "); ok && len(a.opts.CredentialKeys) > 0 {
+	if token, ok := strings.CutPrefix(header, "Bearer "); ok && len(st.keys) > 0 {
 		var p *principal
 		if p, err = a.signed(st, token); !errors.Is(err, errInvalidCredential) {
 			return p, err
@@ -226,7 +230,7 @@ func (a *api) authenticate(header string) (*principal, error) {
 
 // signed verifies a signed credential.
 func (a *api) signed(st *authState, token string) (*principal, error) {
-	claims, err := credential.Verify(a.opts.CredentialKeys, a.opts.CredentialHost, token, a.opts.Now())
+	claims, err := credential.Verify(st.keys, a.opts.CredentialHost, token, a.opts.Now())
 	switch {
 	case errors.Is(err, credential.ErrExpired):
 		return nil, fmt.Errorf("%w: the credential of %q expired (id %s)", errUnauthorized, claims.Name, claims.ID)
@@ -242,11 +246,10 @@ func (a *api) signed(st *authState, token string) (*principal, error) {
 	return &principal{name: claims.Name, id: claims.ID, rooms: claims.Rooms, actions: acts, limiter: a.credentialLimiter(claims)}, nil
 }
 
-// claimedActions are the actions a signed credential grants. Claims carry
-// none yet, which means credential.DefaultActions; when credential.Claims
-// gains its "act" claim, nil below becomes c.Actions.
+// claimedActions are the actions a signed credential grants: those of its
+// "act" claim, or credential.DefaultActions when it has none.
 func claimedActions(c credential.Claims) (credential.Actions, error) {
-	return credential.ParseActions(nil)
+	return c.Granted()
 }
 
 // maxCredentialLimiters bounds the rate limiters of signed credentials.

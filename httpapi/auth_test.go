@@ -15,6 +15,7 @@ import (
 
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 )
 
 var (
@@ -52,7 +53,7 @@ func authHandler(k httpapi.Moderator, clk *clock, logs io.Writer) http.Handler {
 
 func token(t *testing.T, key []byte, h, name string, rooms []string, ttl time.Duration) string {
 	t.Helper()
-	tok, _, err := credential.Issue(key, h, name, rooms, ttl, now)
+	tok, _, err := credential.IssueGrant(key, h, credential.Grant{Name: name, Rooms: rooms}, ttl, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func token(t *testing.T, key []byte, h, name string, rooms []string, ttl time.Du
 }
 
 func TestCredentials(t *testing.T) {
-	expired, _, _ := credential.Issue(credKey, host, "late", nil, time.Minute, now.Add(-time.Hour))
+	expired, _, _ := credential.IssueGrant(credKey, host, credential.Grant{Name: "late"}, time.Minute, now.Add(-time.Hour))
 	for _, tc := range []struct {
 		name   string
 		authz  string
@@ -107,7 +108,7 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestRevokedByTokenID(t *testing.T) {
-	tok, claims, _ := credential.Issue(credKey, host, "fine-name", nil, time.Hour, now)
+	tok, claims, _ := credential.IssueGrant(credKey, host, credential.Grant{Name: "fine-name"}, time.Hour, now)
 	h := httpapi.New(&fakeKicker{}, httpapi.Options{CredentialKeys: [][]byte{credKey}, CredentialHost: host,
 		Revoked: []string{claims.ID}, Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	r := do(t, h, "POST", "/muc_kick", "Bearer "+tok, `{"nickname":"Bob","muc":"a@conference.example.org"}`)
@@ -170,17 +171,19 @@ type blockingKicker struct {
 	release chan struct{}
 }
 
-func (b *blockingKicker) Kick(ctx context.Context, _, _, _ string) error {
+func (b *blockingKicker) Kick(ctx context.Context, _ jid.JID, _, _ string) error {
 	b.started <- struct{}{}
 	<-b.release
 	return nil
 }
 
-func (b *blockingKicker) KickJID(context.Context, string, string, string) ([]string, error) {
+func (b *blockingKicker) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return nil, nil
 }
-func (b *blockingKicker) Ban(context.Context, string, string, string) error   { return nil }
-func (b *blockingKicker) Unban(context.Context, string, string) (bool, error) { return true, nil }
+func (b *blockingKicker) Ban(context.Context, jid.JID, jid.JID, string) error { return nil }
+func (b *blockingKicker) Unban(context.Context, jid.JID, jid.JID) (bool, error) {
+	return true, nil
+}
 
 func TestMaxInFlight(t *testing.T) {
 	k := &blockingKicker{started: make(chan struct{}, 10), release: make(chan struct{})}

@@ -10,9 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -117,16 +117,17 @@ func readObject(body io.Reader) (map[string]json.RawMessage, error) {
 // validate checks and normalizes the room, JID, nickname and reason of req,
 // through muc's rules.
 func validate(act action, req request) (request, error) {
-	room, err := muc.ParseRoom(req.MUC)
-	if err != nil {
+	var err error
+	if req.room, err = jid.ParseRoom(req.MUC); err != nil {
 		return req, fmt.Errorf("%w: muc: %w", errBadRequest, err)
 	}
-	req.MUC = room
+	req.MUC = req.room.String()
 	if req.JID != "" {
-		if req.JID, err = muc.ParseJID(req.JID); err != nil {
+		if req.user, err = jid.Parse(req.JID); err != nil {
 			return req, fmt.Errorf("%w: jid: %w", errBadRequest, err)
 		}
-		if act.target != anOccupant && strings.Contains(req.JID, "/") {
+		req.JID = req.user.String()
+		if act.target != anOccupant && !req.user.IsBare() {
 			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
 		}
 	} else if req.Nickname != "" || act.target == anOccupant {

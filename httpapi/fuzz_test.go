@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -54,11 +55,11 @@ func FuzzKickRequest(f *testing.F) {
 			t.Fatalf("200 for a body that is not UTF-8: %q", body)
 		}
 		got := k.kicks[0]
-		if room, err := muc.ParseRoom(got.room); err != nil || room != got.room {
+		if room, err := jid.ParseRoom(got.room); err != nil || room.String() != got.room {
 			t.Fatalf("an invalid room reached XMPP: %q (%v)", got.room, err)
 		}
 		if got.jid != "" {
-			if jid, err := muc.ParseJID(got.jid); err != nil || jid != got.jid || got.nick != "" {
+			if user, err := jid.Parse(got.jid); err != nil || user.String() != got.jid || got.nick != "" {
 				t.Fatalf("an invalid JID reached XMPP: %q (%v)", got.jid, err)
 			}
 		} else if muc.CheckNick(got.nick) != nil {
@@ -101,7 +102,7 @@ func FuzzRetractRequest(f *testing.F) {
 		}
 		got := k.kicks[0]
 		sel := got.sel
-		if room, err := muc.ParseRoom(got.room); err != nil || room != got.room || muc.CheckReason(got.reason) != nil {
+		if room, err := jid.ParseRoom(got.room); err != nil || room.String() != got.room || muc.CheckReason(got.reason) != nil {
 			t.Fatalf("an invalid room or reason reached XMPP: %q %q (%v)", got.room, got.reason, err)
 		}
 		switch {
@@ -113,7 +114,7 @@ func FuzzRetractRequest(f *testing.F) {
 		case (sel.Nick == "") == (sel.JID == ""), sel.Last < 0, sel.Last > 100, sel.Last == 0 && sel.Since.IsZero():
 			t.Fatalf("an invalid selection by sender reached XMPP: %+v", sel)
 		case sel.JID != "":
-			if jid, err := muc.ParseJID(sel.JID); err != nil || jid != sel.JID || strings.Contains(jid, "/") {
+			if user, err := jid.Parse(sel.JID); err != nil || user.String() != sel.JID || !user.IsBare() {
 				t.Fatalf("an invalid JID reached XMPP: %q (%v)", sel.JID, err)
 			}
 		case muc.CheckNick(sel.Nick) != nil:
@@ -145,7 +146,7 @@ func FuzzOccupantsQuery(f *testing.F) {
 			t.Fatalf("status %d with %d calls", rec.Code, len(k.kicks))
 		}
 		if rec.Code == 200 {
-			if room, err := muc.ParseRoom(k.kicks[0].room); err != nil || room != k.kicks[0].room {
+			if room, err := jid.ParseRoom(k.kicks[0].room); err != nil || room.String() != k.kicks[0].room {
 				t.Fatalf("an invalid room reached XMPP: %q (%v)", k.kicks[0].room, err)
 			}
 		}

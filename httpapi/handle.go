@@ -10,6 +10,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -74,6 +75,8 @@ type request struct {
 	JID      string // canonical
 	MUC      string // canonical bare room JID after validation
 	Reason   string
+	room     jid.JID   // MUC, parsed
+	user     jid.JID   // JID, parsed
 	ID       string    // a retraction's message
 	Last     int       // a retraction's count of the sender's newest messages; 0: none
 	Since    time.Time // a retraction's bound: messages archived since; zero: none
@@ -268,39 +271,39 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 	var err error
 	switch {
 	case act == actionBan:
-		err = a.mod.Ban(ctx, req.MUC, req.JID, req.Reason)
+		err = a.mod.Ban(ctx, req.room, req.user, req.Reason)
 		res.Banned = req.JID
 	case act == actionUnban:
 		var lifted bool
-		lifted, err = a.mod.Unban(ctx, req.MUC, req.JID)
+		lifted, err = a.mod.Unban(ctx, req.room, req.user)
 		res.Unbanned, res.AlreadyUnbanned = req.JID, err == nil && !lifted
 	case act == actionOccupants:
-		var list []Occupant
-		list, err = a.mod.Occupants(ctx, req.MUC)
+		var list []muc.Occupant
+		list, err = a.mod.Occupants(ctx, req.room)
 		res.Occupants = occupantsOf(list)
 	case act == actionRetract:
 		var r muc.Retraction
-		sel := muc.Selection{ID: req.ID, Nick: req.Nickname, JID: req.JID, Last: req.Last, Since: req.Since}
-		r, err = a.mod.Retract(ctx, req.MUC, sel, req.Reason)
+		sel := muc.Selection{ID: req.ID, Nick: req.Nickname, JID: req.user, Last: req.Last, Since: req.Since}
+		r, err = a.mod.Retract(ctx, req.room, sel, req.Reason)
 		err = res.retraction(r, err)
 	case act.role != "" && req.JID != "":
 		var nicks []string
-		nicks, err = a.mod.SetRoleJID(ctx, req.MUC, req.JID, act.role, req.Reason)
+		nicks, err = a.mod.SetRoleJID(ctx, req.room, req.user, act.role, req.Reason)
 		res.roleChanged(act, nicks)
 	case act.role != "":
-		err = a.mod.SetRole(ctx, req.MUC, req.Nickname, act.role, req.Reason)
+		err = a.mod.SetRole(ctx, req.room, req.Nickname, act.role, req.Reason)
 		res.roleChanged(act, []string{req.Nickname})
 	case req.JID != "":
-		res.Kicked, err = a.mod.KickJID(ctx, req.MUC, req.JID, req.Reason)
+		res.Kicked, err = a.mod.KickJID(ctx, req.room, req.user, req.Reason)
 		if err == nil && res.Kicked == nil {
 			res.Kicked = []string{}
 		}
 	default:
-		err = a.mod.Kick(ctx, req.MUC, req.Nickname, req.Reason)
+		err = a.mod.Kick(ctx, req.room, req.Nickname, req.Reason)
 		res.Kicked = []string{req.Nickname}
 		if errors.Is(err, muc.ErrOccupantNotFound) && absentOK {
 			// Opted in: the occupant is not there, which is what the kick
-			// was for (a retry of a kick that landed, see the README).
+			// was for (a retry of a kick that landed, see docs/ha.md, "Retries and what they mean").
 			err, res.Kicked, res.Absent = nil, []string{}, []string{req.Nickname}
 		}
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 	"golang.org/x/time/rate"
 )
@@ -38,32 +39,22 @@ import (
 // Moderator carries out kicks, bans, mutes and the rest; *muc.Manager is
 // one.
 type Moderator interface {
-	Kick(ctx context.Context, room, nick, reason string) error
-	KickJID(ctx context.Context, room, jid, reason string) ([]string, error)
-	Ban(ctx context.Context, room, jid, reason string) error
+	Kick(ctx context.Context, room jid.JID, nick, reason string) error
+	KickJID(ctx context.Context, room, user jid.JID, reason string) ([]string, error)
+	Ban(ctx context.Context, room, user jid.JID, reason string) error
 	// Unban lifts a ban; lifted is false when the JID had no
 	// affiliation, so nothing was sent.
-	Unban(ctx context.Context, room, jid string) (lifted bool, err error)
+	Unban(ctx context.Context, room, user jid.JID) (lifted bool, err error)
 	// SetRole and SetRoleJID mute (muc.RoleVisitor) and unmute
 	// (muc.RoleParticipant), by nickname or as KickJID kicks.
-	SetRole(ctx context.Context, room, nick string, role muc.Role, reason string) error
-	SetRoleJID(ctx context.Context, room, jid string, role muc.Role, reason string) ([]string, error)
+	SetRole(ctx context.Context, room jid.JID, nick string, role muc.Role, reason string) error
+	SetRoleJID(ctx context.Context, room, user jid.JID, role muc.Role, reason string) ([]string, error)
 	// Occupants lists the occupants of room, but the component's own; a
 	// room that does not exist is muc.ErrRoomNotFound.
-	Occupants(ctx context.Context, room string) ([]Occupant, error)
+	Occupants(ctx context.Context, room jid.JID) ([]muc.Occupant, error)
 	// Retract retracts the messages sel names (XEP-0425): what it could,
 	// and what it could not with why.
-	Retract(ctx context.Context, room string, sel muc.Selection, reason string) (muc.Retraction, error)
-}
-
-// Occupant is one occupant of a room as the Moderator knows it, with the
-// fields of muc's.
-type Occupant struct {
-	Nick        string
-	Role        string // moderator, participant, visitor
-	Affiliation string // owner, admin, member, none
-	JID         string // the real JID, when the room shows it; "" otherwise
-	OccupantID  string // XEP-0421, when the room provides it; "" otherwise
+	Retract(ctx context.Context, room jid.JID, sel muc.Selection, reason string) (muc.Retraction, error)
 }
 
 // Options configure the handler.
@@ -120,7 +111,7 @@ type Client struct {
 	Name   string
 	Header string // the exact Authorization value, or
 	SHA256 string // its hex SHA-256, or
-	// Argon2id is its argon2id hash in PHC format (see HashArgon2id):
+	// Argon2id is its argon2id hash in PHC format (see credential.HashArgon2id):
 	// salted and slow, so that the configuration does not let a local
 	// reader test guesses of a low-entropy value quickly.
 	Argon2id string
@@ -162,7 +153,8 @@ func New(mod Moderator, opts Options) *Handler {
 	a := &api{mod: mod, opts: opts, log: opts.Logger, inFlight: make(chan struct{}, opts.MaxInFlight),
 		credRate: rateSpec{opts.CredentialRate, opts.CredentialBurst}, credLimits: make(map[string]*rate.Limiter)}
 	a.argon = newArgonGate()
-	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked}, nil))
+	a.auth.Store(a.buildAuth(Auth{AuthorizationHeader: opts.AuthorizationHeader, Clients: opts.Clients, Revoked: opts.Revoked,
+		CredentialKeys: opts.CredentialKeys}, nil))
 	a.fails = newGuard(opts)
 	a.crossOrigin = http.NewCrossOriginProtection()
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -23,9 +24,16 @@ const auth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // kick is one call that reached the moderator.
 type kick struct {
 	room, nick, reason string
-	action, jid        string        // "" for a kick by nickname
-	role               muc.Role      // of a mute or unmute
-	sel                muc.Selection // of a retraction
+	action, jid        string    // "" for a kick by nickname
+	role               muc.Role  // of a mute or unmute
+	sel                selection // of a retraction
+}
+
+// selection is a muc.Selection with its JID as a string, "" for none.
+type selection struct {
+	ID, Nick, JID string
+	Last          int
+	Since         time.Time
 }
 
 // equal reports whether k and o are the same call.
@@ -43,7 +51,7 @@ type fakeKicker struct {
 	// notBanned: an unban finds the JID without affiliation (lifted false).
 	notBanned  bool
 	nicks      []string // the sessions a change by JID changed, if set
-	occupants  []httpapi.Occupant
+	occupants  []muc.Occupant
 	retraction muc.Retraction
 }
 
@@ -54,32 +62,32 @@ func (f *fakeKicker) record(k kick) error {
 	return f.err
 }
 
-func (f *fakeKicker) Kick(_ context.Context, room, nick, reason string) error {
-	return f.record(kick{room: room, nick: nick, reason: reason})
+func (f *fakeKicker) Kick(_ context.Context, room jid.JID, nick, reason string) error {
+	return f.record(kick{room: room.String(), nick: nick, reason: reason})
 }
 
-func (f *fakeKicker) KickJID(_ context.Context, room, jid, reason string) ([]string, error) {
-	if err := f.record(kick{room: room, reason: reason, action: "kickjid", jid: jid}); err != nil {
+func (f *fakeKicker) KickJID(_ context.Context, room, user jid.JID, reason string) ([]string, error) {
+	if err := f.record(kick{room: room.String(), reason: reason, action: "kickjid", jid: user.String()}); err != nil {
 		return nil, err
 	}
 	return []string{"n1", "n2"}, nil
 }
 
-func (f *fakeKicker) Ban(_ context.Context, room, jid, reason string) error {
-	return f.record(kick{room: room, reason: reason, action: "ban", jid: jid})
+func (f *fakeKicker) Ban(_ context.Context, room, user jid.JID, reason string) error {
+	return f.record(kick{room: room.String(), reason: reason, action: "ban", jid: user.String()})
 }
 
-func (f *fakeKicker) Unban(_ context.Context, room, jid string) (lifted bool, err error) {
-	err = f.record(kick{room: room, action: "unban", jid: jid})
+func (f *fakeKicker) Unban(_ context.Context, room, user jid.JID) (lifted bool, err error) {
+	err = f.record(kick{room: room.String(), action: "unban", jid: user.String()})
 	return err == nil && !f.notBanned, err
 }
 
-func (f *fakeKicker) SetRole(_ context.Context, room, nick string, role muc.Role, reason string) error {
-	return f.record(kick{room: room, nick: nick, reason: reason, action: "role", role: role})
+func (f *fakeKicker) SetRole(_ context.Context, room jid.JID, nick string, role muc.Role, reason string) error {
+	return f.record(kick{room: room.String(), nick: nick, reason: reason, action: "role", role: role})
 }
 
-func (f *fakeKicker) SetRoleJID(_ context.Context, room, jid string, role muc.Role, reason string) ([]string, error) {
-	err := f.record(kick{room: room, reason: reason, action: "rolejid", jid: jid, role: role})
+func (f *fakeKicker) SetRoleJID(_ context.Context, room, user jid.JID, role muc.Role, reason string) ([]string, error) {
+	err := f.record(kick{room: room.String(), reason: reason, action: "rolejid", jid: user.String(), role: role})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.nicks != nil { // changed before err, or all of them
@@ -91,15 +99,19 @@ func (f *fakeKicker) SetRoleJID(_ context.Context, room, jid string, role muc.Ro
 	return []string{"n1", "n2"}, nil
 }
 
-func (f *fakeKicker) Occupants(_ context.Context, room string) ([]httpapi.Occupant, error) {
-	err := f.record(kick{room: room, action: "occupants"})
+func (f *fakeKicker) Occupants(_ context.Context, room jid.JID) ([]muc.Occupant, error) {
+	err := f.record(kick{room: room.String(), action: "occupants"})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.occupants, err
 }
 
-func (f *fakeKicker) Retract(_ context.Context, room string, sel muc.Selection, reason string) (muc.Retraction, error) {
-	err := f.record(kick{room: room, reason: reason, action: "retract", sel: sel})
+func (f *fakeKicker) Retract(_ context.Context, room jid.JID, sel muc.Selection, reason string) (muc.Retraction, error) {
+	s := selection{ID: sel.ID, Nick: sel.Nick, Last: sel.Last, Since: sel.Since}
+	if !sel.JID.IsZero() {
+		s.JID = sel.JID.String()
+	}
+	err := f.record(kick{room: room.String(), reason: reason, action: "retract", sel: s})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.retraction, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -20,7 +21,7 @@ type partialKicker struct {
 	err    error
 }
 
-func (p *partialKicker) KickJID(context.Context, string, string, string) ([]string, error) {
+func (p *partialKicker) KickJID(context.Context, jid.JID, jid.JID, string) ([]string, error) {
 	return p.kicked, p.err
 }
 
@@ -56,7 +57,7 @@ func TestKickByJIDFailingPartWay(t *testing.T) {
 // the request's deadline.
 type slowKicker struct{ fakeKicker }
 
-func (*slowKicker) KickJID(ctx context.Context, _, _, _ string) ([]string, error) {
+func (*slowKicker) KickJID(ctx context.Context, _, _ jid.JID, _ string) ([]string, error) {
 	<-ctx.Done()
 	return []string{"Bob"}, ctx.Err()
 }

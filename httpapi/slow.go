@@ -12,7 +12,7 @@ import (
 )
 
 // Verifying a value against argon2id hashes costs tens of milliseconds and
-// 19 MiB (with HashArgon2id's parameters) for each hash, so it is bounded:
+// 19 MiB (with credential.HashArgon2id's parameters) for each hash, so it is bounded:
 //
 //   - a value verified once is remembered (slowAuth.verified), so a client
 //     pays argon2id once, not on each kick;
@@ -105,7 +105,7 @@ func (g *argonGate) verify(s *slowAuth, value string, now time.Time) (*principal
 	}
 	g.runs++
 	for _, c := range s.clients {
-		if c.argon.verify(value) {
+		if c.argon.Verify([]byte(value)) {
 			s.remember(value, c.p)
 			return c.p, nil
 		}

@@ -20,10 +20,14 @@ type occupant struct {
 }
 
 // occupantsOf is the answer's list of the occupants in list: [] for none.
-func occupantsOf(list []Occupant) []occupant {
+func occupantsOf(list []muc.Occupant) []occupant {
 	out := make([]occupant, 0, len(list))
 	for _, o := range list {
-		out = append(out, occupant{Nickname: o.Nick, Role: o.Role, Affiliation: o.Affiliation, JID: o.JID, OccupantID: o.OccupantID})
+		e := occupant{Nickname: o.Nick, Role: o.Role, Affiliation: o.Affiliation, OccupantID: o.OccupantID}
+		if !o.JID.IsZero() {
+			e.JID = o.JID.String()
+		}
+		out = append(out, e)
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/credential"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 )
 
@@ -147,7 +148,7 @@ func TestMuteUnmute(t *testing.T) {
 			code: 400, want: `{"error":"\"jid\" is empty"}`, outcome: "bad-request", audit: bad},
 		{name: "bad jid", path: "/muc_unmute", body: `{"jid":"bob@","muc":"r@conference.example.org"}`,
 			code: 400, want: `{"error":"jid: muc: invalid JID: \"bob@\": no domain after '@'"}`, outcome: "bad-request",
-			audit: `msg=unmute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid="" status=400`},
+			audit: `msg=unmute client=default remote=192.0.2.1:1234 room=r@conference.example.org nick="" jid=bob@ status=400`},
 		{name: "no muc", path: "/muc_mute", body: `{"nickname":"Bob"}`,
 			code: 400, want: `{"error":"\"muc\" is missing"}`, outcome: "bad-request", audit: `msg=mute client=default remote=192.0.2.1:1234 room="" nick=Bob jid="" status=400`},
 		{name: "reason with a control character", path: "/muc_mute", body: `{"nickname":"Bob","muc":"r@conference.example.org","reason":"\u0007"}`,
@@ -233,8 +234,9 @@ func TestOccupants(t *testing.T) {
 	for _, tc := range []toolboxCase{
 		{name: "two occupants", method: "GET", path: "/muc_occupants?muc=R%40Conference.example.org",
 			fake: func(k *fakeKicker) {
-				k.occupants = []httpapi.Occupant{
-					{Nick: "Alice", Role: "moderator", Affiliation: "owner", JID: "alice@example.org/desk", OccupantID: "b2NjLWE="},
+				alice, _ := jid.Parse("alice@example.org/desk")
+				k.occupants = []muc.Occupant{
+					{Nick: "Alice", Role: "moderator", Affiliation: "owner", JID: alice, OccupantID: "b2NjLWE="},
 					{Nick: "Bob", Role: "visitor", Affiliation: "none"},
 				}
 			},
@@ -295,19 +297,19 @@ func TestRetract(t *testing.T) {
 	for _, tc := range []toolboxCase{
 		{name: "by id", path: "/muc_retract", body: r(`"id":"5d8a6f0c","reason":"spam"`), fake: retracted("5d8a6f0c"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["5d8a6f0c"]}`,
-			calls:   []kick{{room: room, reason: "spam", action: "retract", sel: muc.Selection{ID: "5d8a6f0c"}}},
+			calls:   []kick{{room: room, reason: "spam", action: "retract", sel: selection{ID: "5d8a6f0c"}}},
 			outcome: "retracted", audit: ok + ` nick="" jid="" id=5d8a6f0c status=200`},
 		{name: "by JID, the last 20", path: "/muc_retract", body: r(`"jid":"Spammer@Example.org","last":20`), fake: retracted("b", "a"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["b","a"]}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "spammer@example.org", Last: 20}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{JID: "spammer@example.org", Last: 20}}},
 			outcome: "retracted", audit: ok + ` nick="" jid=spammer@example.org last=20 status=200`},
 		{name: "by nickname, since", path: "/muc_retract", body: r(`"nickname":"Spammer","since":"2026-12-01T10:00:00+01:00"`), fake: retracted("a"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["a"]}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{Nick: "Spammer", Since: since}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{Nick: "Spammer", Since: since}}},
 			outcome: "retracted", audit: ok + ` nick=Spammer jid="" since=2026-12-01T10:00:00+01:00 status=200`},
 		{name: "last and since, nulls absent", path: "/muc_retract", body: r(`"id":null,"jid":"s@example.org","last":1,"since":"2026-12-01T09:00:00Z","reason":null`), fake: retracted("a"),
 			code: 200, want: `{"muc":"r@conference.example.org","retracted":["a"]}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 1, Since: since}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{JID: "s@example.org", Last: 1, Since: since}}},
 			outcome: "retracted", audit: ok + ` nick="" jid=s@example.org last=1 since=2026-12-01T09:00:00Z status=200`},
 		{name: "some failed", path: "/muc_retract", body: r(`"jid":"s@example.org","last":100`),
 			fake: func(k *fakeKicker) {
@@ -316,32 +318,32 @@ func TestRetract(t *testing.T) {
 			code: 200, want: `{"failed":[{"id":"b","error":"no message matches: no message \"b\" in the room's archive (cancel/item-not-found)"},` +
 				`{"id":"c","error":"the XMPP server did not answer in time; the retraction may or may not have happened"}],` +
 				`"muc":"r@conference.example.org","retracted":["a"]}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 100}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{JID: "s@example.org", Last: 100}}},
 			outcome: "partly-retracted", audit: ok + ` nick="" jid=s@example.org last=100 status=200`},
 		{name: "all failed", path: "/muc_retract", body: r(`"jid":"s@example.org","last":2`),
 			fake: func(k *fakeKicker) {
 				k.retraction = muc.Retraction{Failed: []muc.RetractFailure{{ID: "b", Err: notFound("b")}, {ID: "c", Err: notFound("c")}}}
 			},
 			code: 404, want: `{"error":"no message matches: no message \"b\" in the room's archive (cancel/item-not-found)"}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{JID: "s@example.org", Last: 2}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{JID: "s@example.org", Last: 2}}},
 			outcome: "message-not-found", audit: ok + ` nick="" jid=s@example.org last=2 status=404`},
 		{name: "no such message", path: "/muc_retract", body: r(`"id":"x"`), fake: func(k *fakeKicker) { k.err = notFound("x") },
 			code: 404, want: `{"error":"no message matches: no message \"x\" in the room's archive (cancel/item-not-found)"}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{ID: "x"}}},
 			outcome: "message-not-found", audit: ok + ` nick="" jid="" id=x status=404`},
 		{name: "not supported", path: "/muc_retract", body: r(`"id":"x"`),
 			fake: func(k *fakeKicker) {
 				k.err = fmt.Errorf("%w: %s", muc.ErrNotSupported, muc.RetractionFix("ejabberd", "23.01", "conference.example.org", false))
 			},
 			code: 501, want: `{"error":"the room does not support this: retraction needs ejabberd 24.12 or later (23.01 has no XEP-0425) with mod_mam loaded and \"mam: true\" in mod_muc's default_room_options (or the room's configuration)"}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{ID: "x"}}},
 			outcome: "not-supported", audit: ok + ` nick="" jid="" id=x status=501`},
 		{name: "refused", path: "/muc_retract", body: r(`"id":"x"`),
 			fake: func(k *fakeKicker) {
 				k.err = fmt.Errorf("%w (%w)", muc.ErrRefused, &muc.StanzaError{Type: "auth", Condition: "forbidden"})
 			},
 			code: 403, want: `{"error":"the server refused the kick (xmpp error auth/forbidden)"}`,
-			calls:   []kick{{room: room, action: "retract", sel: muc.Selection{ID: "x"}}},
+			calls:   []kick{{room: room, action: "retract", sel: selection{ID: "x"}}},
 			outcome: "forbidden", audit: ok + ` nick="" jid="" id=x status=403`},
 	} {
 		t.Run(tc.name, tc.run)
@@ -381,7 +383,7 @@ func TestRetract(t *testing.T) {
 	longest := strings.Repeat("é", 128) // 256 bytes
 	t.Run("id of 256 bytes", toolboxCase{path: "/muc_retract", body: r(`"id":"` + longest + `"`), fake: retracted(longest),
 		code: 200, want: `{"muc":"r@conference.example.org","retracted":["` + longest + `"]}`,
-		calls: []kick{{room: room, action: "retract", sel: muc.Selection{ID: longest}}}, outcome: "retracted", audit: ok}.run)
+		calls: []kick{{room: room, action: "retract", sel: selection{ID: longest}}}, outcome: "retracted", audit: ok}.run)
 }
 
 // TestBanUnbanChangeOnlyWhatTheySay: muc's refusals of a ban or unban that

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -43,46 +44,46 @@ type listQuery struct {
 	} `xml:"item"`
 }
 
-// Ban sets the affiliation of jid (a bare JID) in room to outcast (XEP-0045
+// Ban sets the affiliation of user (a bare JID) in room to outcast (XEP-0045
 // §9.1): an occupant of that account is removed (status 301) and cannot
 // enter again until Unban. It refuses, before sending anything, a JID of
 // muc-kick's own domain or of a MUC service (ErrProtectedJID), and an owner
 // or admin of the room (ErrAffiliated).
-func (m *Manager) Ban(ctx context.Context, roomJID, jid, reason string) error {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) Ban(ctx context.Context, room, user jid.JID, reason string) error {
+	if err := m.serves(room); err != nil {
 		return err
 	}
-	if d := domainOfJID(jid); d == strings.ToLower(m.conn.Domain()) || m.domains[d] {
-		return fmt.Errorf("%w: %s is of %s", ErrProtectedJID, jid, d)
+	if d := user.Domain().String(); d == strings.ToLower(m.conn.Domain()) || m.domains[d] {
+		return fmt.Errorf("%w: %s is of %s", ErrProtectedJID, user, d)
 	}
-	aff, err := m.affiliationOf(ctx, roomJID, jid, "owner", "admin")
+	aff, err := m.affiliationOf(ctx, room, user, "owner", "admin")
 	if err != nil {
 		return err
 	}
 	if aff != "none" {
-		return fmt.Errorf("%w: %s is an %s of %s; a ban would strip it", ErrAffiliated, jid, aff, roomJID)
+		return fmt.Errorf("%w: %s is an %s of %s; a ban would strip it", ErrAffiliated, user, aff, room)
 	}
-	return m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "outcast", Reason: reason})
+	return m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "outcast", Reason: reason})
 }
 
-// Unban lifts a ban of jid in room (XEP-0045 §9.2): an outcast's affiliation
+// Unban lifts a ban of user in room (XEP-0045 §9.2): an outcast's affiliation
 // goes back to none, and lifted is true. A JID with no affiliation is not
 // banned: nothing is sent, and lifted is false. An owner, admin or member is
 // ErrAffiliated: an unban would strip it.
-func (m *Manager) Unban(ctx context.Context, roomJID, jid string) (lifted bool, err error) {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) Unban(ctx context.Context, room, user jid.JID) (lifted bool, err error) {
+	if err := m.serves(room); err != nil {
 		return false, err
 	}
-	aff, err := m.affiliationOf(ctx, roomJID, jid, "outcast", "owner", "admin", "member")
+	aff, err := m.affiliationOf(ctx, room, user, "outcast", "owner", "admin", "member")
 	switch {
 	case err != nil:
 		return false, err
 	case aff == "none":
 		return false, nil
 	case aff != "outcast":
-		return false, fmt.Errorf("%w: %s is a%s %s of %s, not banned; an unban would strip it", ErrAffiliated, jid, article(aff), aff, roomJID)
+		return false, fmt.Errorf("%w: %s is a%s %s of %s, not banned; an unban would strip it", ErrAffiliated, user, article(aff), aff, room)
 	}
-	return true, m.admin(ctx, roomJID, AdminItem{JID: jid, Affiliation: "none"})
+	return true, m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "none"})
 }
 
 func article(word string) string {
@@ -93,24 +94,25 @@ func article(word string) string {
 }
 
 // affiliationOf returns the first of affiliations whose list in room holds
-// jid, or "none". Like a kick, each list is asked from the component's bare
+// user, or "none". Like a kick, each list is asked from the component's bare
 // JID first and from inside the room if the server wants a present
 // moderator.
-func (m *Manager) affiliationOf(ctx context.Context, roomJID, jid string, affiliations ...string) (string, error) {
-	want := canonicalJID(jid)
+func (m *Manager) affiliationOf(ctx context.Context, room, user jid.JID, affiliations ...string) (string, error) {
 	for _, aff := range affiliations {
 		q := listQuery{}
 		q.Item.Affiliation = aff
-		iq, err := m.request(ctx, roomJID, "get", q)
+		iq, err := m.request(ctx, room, "get", q)
 		if err != nil {
 			return "", err
 		}
 		list, _ := iq.Payload.(*adminList)
 		if list == nil {
-			continue // an empty answer: nobody holds it
+			// A reply that could not be read (too large, malformed) is no
+			// empty list: acting on it could strip what it holds.
+			return "", fmt.Errorf("muc: the %s list of %s could not be read", aff, room)
 		}
 		for _, it := range list.Items {
-			if canonicalJID(strings.TrimSpace(it.JID)) == want {
+			if held, ok := jid.FromServer(strings.TrimSpace(it.JID)); ok && held.Equal(user) {
 				return aff, nil
 			}
 		}
@@ -120,13 +122,4 @@ func (m *Manager) affiliationOf(ctx context.Context, roomJID, jid string, affili
 
 func init() {
 	stanza.TypeRegistry.MapExtension(stanza.PKTIQ, xml.Name{Space: nsMUCAdmin, Local: "query"}, adminList{})
-}
-
-// domainOfJID is the domain part of a JID, which may be a domain alone.
-func domainOfJID(jid string) string {
-	bare, _, _ := strings.Cut(jid, "/")
-	if _, d, ok := strings.Cut(bare, "@"); ok {
-		bare = d
-	}
-	return strings.ToLower(bare)
 }

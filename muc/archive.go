@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -18,7 +19,6 @@ const (
 	nsDataForm   = "jabber:x:data"
 	nsForward    = "urn:xmpp:forward:0"
 	nsDelay      = "urn:xmpp:delay"
-	nsOccupantID = "urn:xmpp:occupant-id:0"
 )
 
 // archivePage is how many messages one archive query asks for; the most
@@ -114,7 +114,7 @@ func (*mamFin) GetSet() *stanza.ResultSet { return nil }
 type archived struct {
 	ID         string    // the stanza id the room assigned (XEP-0359)
 	Nick       string    // the sender's nickname
-	JID        string    // the sender's bare real JID, when the archive says
+	JID        jid.JID   // the sender's bare real JID, when the archive says
 	OccupantID string    // the sender's occupant id (XEP-0421), when given
 	Stamp      time.Time // when it was archived; zero if unreadable
 	Body       bool      // whether it has a body: tombstones and markers have none
@@ -130,8 +130,10 @@ func archivedOf(r *mamResult) (a archived, ok bool) {
 		OccupantID: m.OccupantID.ID,
 		Body:       m.Body != nil && strings.TrimSpace(*m.Body) != "",
 	}
-	if len(m.User.Items) > 0 && m.User.Items[0].JID != "" {
-		a.JID = canonicalJID(bareOf(m.User.Items[0].JID))
+	if len(m.User.Items) > 0 {
+		if real, ok := jid.FromServer(m.User.Items[0].JID); ok {
+			a.JID = real.Bare()
+		}
 	}
 	if t, err := time.Parse(time.RFC3339Nano, r.Forwarded.Delay.Stamp); err == nil {
 		a.Stamp = t
@@ -139,17 +141,12 @@ func archivedOf(r *mamResult) (a archived, ok bool) {
 	return a, a.ID != "" && m.Type == string(stanza.MessageTypeGroupchat)
 }
 
-func bareOf(j string) string {
-	bare, _, _ := strings.Cut(j, "/")
-	return bare
-}
-
 // A Selection says which messages of a room to retract: one by its id, or
 // those of one sender, the Last most recent and/or those since Since.
 type Selection struct {
 	ID    string    // one message, by the stanza id the room assigned
 	Nick  string    // the sender's nickname, or
-	JID   string    // the sender's account (bare) JID
+	JID   jid.JID   // the sender's account (bare JID)
 	Last  int       // at most this many, newest first; 0: no count
 	Since time.Time // only messages archived at or after; zero: any
 }
@@ -172,8 +169,8 @@ func (m matcher) wants(a archived) bool {
 	switch {
 	case m.sel.Nick != "":
 		return a.Nick == m.sel.Nick
-	case m.sel.JID != "":
-		return a.JID == m.sel.JID || a.OccupantID != "" && m.occupantIDs[a.OccupantID]
+	case !m.sel.JID.IsZero():
+		return a.JID.Equal(m.sel.JID.Bare()) || a.OccupantID != "" && m.occupantIDs[a.OccupantID]
 	}
 	return false
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -99,7 +100,7 @@ func TestArchivedOf(t *testing.T) {
 	      <delay xmlns='urn:xmpp:delay' stamp='2026-12-05T07:30:00.123456Z'/>
 	    </forwarded></result></message>`
 	a, ok = archivedOf(decodeResult(t, ejabberd))
-	if !ok || a.JID != "bob@example.org" || a.Nick != "Bob" || a.Stamp.IsZero() || !a.Body {
+	if !ok || a.JID.String() != "bob@example.org" || a.Nick != "Bob" || a.Stamp.IsZero() || !a.Body {
 		t.Errorf("ejabberd's result: %+v %v", a, ok)
 	}
 
@@ -129,11 +130,12 @@ func TestArchivedOf(t *testing.T) {
 
 func TestArchiveSearch(t *testing.T) {
 	at := func(min int) time.Time { return time.Date(2026, 12, 5, 7, min, 0, 0, time.UTC) }
+	bob, _ := jid.Parse("bob@example.org")
 	// Two pages, oldest first within each, as the archive sends them.
 	older := []archived{
 		{ID: "a1", Nick: "Bob", Stamp: at(1), Body: true},
 		{ID: "a2", Nick: "Alice", Stamp: at(2), Body: true},
-		{ID: "a3", Nick: "Bob", JID: "bob@example.org", Stamp: at(3), Body: true},
+		{ID: "a3", Nick: "Bob", JID: bob, Stamp: at(3), Body: true},
 	}
 	newer := []archived{
 		{ID: "b1", Nick: "Bob", Stamp: at(4), Body: false}, // a tombstone
@@ -156,8 +158,8 @@ func TestArchiveSearch(t *testing.T) {
 		{"by nick, newest first", Selection{Nick: "Bob"}, nil, []string{"b3", "a3", "a1"}},
 		{"by nick, last 2", Selection{Nick: "Bob", Last: 2}, nil, []string{"b3", "a3"}},
 		{"by nick since", Selection{Nick: "Bob", Since: at(3)}, nil, []string{"b3", "a3"}},
-		{"by jid and occupant id", Selection{JID: "bob@example.org"}, map[string]bool{"occ-bob": true}, []string{"b2", "a3"}},
-		{"by jid alone", Selection{JID: "bob@example.org"}, nil, []string{"a3"}},
+		{"by jid and occupant id", Selection{JID: bob}, map[string]bool{"occ-bob": true}, []string{"b2", "a3"}},
+		{"by jid alone", Selection{JID: bob}, nil, []string{"a3"}},
 		{"nobody", Selection{Nick: "Carol"}, nil, nil},
 	} {
 		if got := run(tc.sel, tc.occ); !slices.Equal(got, tc.want) {

@@ -124,3 +124,30 @@ func wellFormed(raw string) bool {
 		}
 	}
 }
+
+// FuzzOccupantIDPresence checks the same of XEP-0421's <occupant-id/>, which
+// muc registers with gosrc.io/xmpp's parser too.
+func FuzzOccupantIDPresence(f *testing.F) {
+	for _, s := range []string{
+		` id='abc'/>`,
+		`><x/>text<occupant-id id='nested'/></occupant-id>`,
+		` id='&#x263A;' other='x'><![CDATA[<y>]]></occupant-id>`,
+		` id=''/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='second'/>`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rest string) {
+		raw := `<presence xmlns='jabber:component:accept' from='r@conference.example.org/n' to='kick.example.org'>` +
+			`<occupant-id xmlns='urn:xmpp:occupant-id:0'` + rest + `</presence>`
+		if !wellFormed(raw) {
+			return
+		}
+		p, err := stanza.NextPacket(xml.NewDecoder(strings.NewReader(raw)))
+		if err != nil {
+			t.Fatalf("a well-formed presence did not decode: %v\n%s", err, raw)
+		}
+		if _, ok := p.(stanza.Presence); !ok {
+			t.Fatalf("decoded as %T", p)
+		}
+	})
+}

@@ -9,8 +9,13 @@
 // the server answers not-allowed, enters the room as a moderator and kicks
 // from its occupant's full JID.
 //
-// The lifecycle of a room (out, joining, in) is the state machine in
-// room.go.
+// Where each part lives: the Manager (this file) keeps the set of rooms,
+// the lock and the API; a room (room.go) owns its lifecycle (out, joining,
+// in), drawn there, and decides each transition; hold.go says when an
+// unused room is left (the Policy); entry.go runs one entry attempt;
+// events.go takes the stanzas and session changes to the rooms and sends
+// what they ask; server.go learns the server's software and names the fix
+// it needs to make the component a moderator; stanzas.go holds the XML.
 //
 // Callers need only this package's errors: the outcomes of a kick, the
 // classes of a request the server did not answer (ErrUnavailable,
@@ -25,67 +30,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/xmpperr"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
-)
-
-// Outcomes of a kick that are not transport failures. Callers test them with
-// errors.Is; the wrapped text says more.
-var (
-	// ErrUnknownDomain: the room is not on one of the configured MUC domains.
-	ErrUnknownDomain = errors.New("muc: the room is not on a MUC domain this service acts on")
-	// ErrRoomNotFound: the server has no such room.
-	ErrRoomNotFound = errors.New("muc: the room does not exist")
-	// ErrOccupantNotFound: nobody in the room has that nickname.
-	ErrOccupantNotFound = errors.New("muc: no occupant matches")
-	// ErrRefused: the server refused the kick itself.
-	ErrRefused = errors.New("muc: the server refused the kick")
-	// ErrEntryRefused: the component could not enter the room as a moderator.
-	ErrEntryRefused = errors.New("muc: the component could not enter the room")
-	// ErrClosed: the manager is shutting down; nothing was sent (class
-	// ErrUnavailable).
-	ErrClosed = xmpperr.New(ErrUnavailable, "muc: shutting down")
-)
-
-// Outcomes of a request the server did not answer, whether a kick or an
-// entry into a room. Each is a class: an error is in one at most, and
-// callers test it with errors.Is.
-var (
-	// ErrUnavailable: nothing was sent: there is no stream, or the
-	// component or the manager is shutting down. Trying again later may work.
-	ErrUnavailable = xmpperr.ErrUnavailable
-	// ErrNoAnswer: the request was sent and no answer came in time; it may
-	// or may not have been carried out.
-	ErrNoAnswer = xmpperr.ErrNoAnswer
-	// ErrStreamLost: the request was sent and the stream ended before the
-	// answer came; it may or may not have been carried out.
-	ErrStreamLost = xmpperr.ErrStreamLost
-)
-
-// muc's own errors in those classes, for the words of the log and of
-// `muc-kick check`.
-var (
-	errNotConnected = xmpperr.New(ErrUnavailable, "muc: not connected to the XMPP server")
-	errEntryLost    = xmpperr.New(ErrStreamLost, "muc: the stream to the XMPP server ended during the entry")
-	errEntryTimeout = xmpperr.New(ErrNoAnswer, "muc: the room did not answer the entry within the join timeout")
-)
-
-// StanzaError is an XMPP stanza error (RFC 6120 §8.3) the server answered
-// with. errors.Is(err, &StanzaError{Condition: "not-allowed"}) tells a
-// condition, of any type unless Type is set.
-type StanzaError = xmpperr.StanzaError
-
-var (
-	errNotAllowed = &StanzaError{Condition: "not-allowed"}
-	errForbidden  = &StanzaError{Condition: "forbidden"}
-	errConflict   = &StanzaError{Condition: "conflict"}
-	errNotFound   = &StanzaError{Condition: "item-not-found"}
 )
 
 // Conn is what a Manager needs of the component connection
@@ -106,27 +57,6 @@ type Conn interface {
 	IQ(ctx context.Context, typ, from, to string, payload any) (*stanza.IQ, error)
 }
 
-// Policy says when the component leaves a room it entered, once no kick
-// uses it; room.go has the details.
-type Policy int
-
-const (
-	// PolicyLinger leaves a room Linger after its last kick (the zero value).
-	PolicyLinger Policy = iota
-	// PolicyAdaptive stays in a room while staying costs the server less
-	// than entering it again would: it leaves once the room has sent the
-	// component, since the last kick, reentryCost stanzas per occupant (and
-	// Linger has passed), or after MaxIdle without a kick.
-	PolicyAdaptive
-)
-
-func (p Policy) String() string {
-	if p == PolicyAdaptive {
-		return "adaptive"
-	}
-	return "linger"
-}
-
 // Options configure a Manager.
 type Options struct {
 	Domains     []string      // MUC services to act on (lower case)
@@ -139,31 +69,35 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
-// Manager kicks occupants, entering and leaving rooms as needed. It is safe
-// for concurrent use. Its HandlePacket and SessionChanged methods make it the
-// component's Handler.
+// Manager kicks occupants, entering and leaving rooms as needed. It keeps
+// the set of rooms, the lock that guards them and the API; each room decides
+// its own transitions (room.go). It is safe for concurrent use. Its
+// HandlePacket and SessionChanged methods make it the component's Handler.
 type Manager struct {
-	conn     Conn
-	opts     Options
-	log      *slog.Logger
-	domains  map[string]bool
-	resource string // the component's full JID in rooms is domain/resource
+	conn    Conn
+	opts    Options
+	log     *slog.Logger
+	domains map[string]bool
+	self    string     // the component's full JID in rooms
+	cfg     roomConfig // what every room reads
 
-	ctx    context.Context // ends at Close: bounds lookups of entries
+	ctx    context.Context // ends at Close: bounds lookups of entries, ends sendLoop
 	cancel context.CancelFunc
+	out    outbox        // presences for sendLoop
+	sent   chan struct{} // closed when sendLoop has ended
 
 	entries atomic.Uint64 // rooms entered, ever
 	queries atomic.Uint64 // archive queries sent, ever: their ids
 
-	mu       sync.Mutex
-	rooms    map[string]*room
-	late     map[string]time.Time  // occupant JIDs of entries given up on → when
-	archives map[string]*collector // archive queries waiting for their results, by query id
-	server   *serverInfo           // the server's software, learnt once per session
-	session  uint64                // bumped at every session change
-	up       bool
-	closed   bool
-	joins    sync.WaitGroup // running entries; Add only with mu held and !closed
+	mu     sync.Mutex
+	rooms  map[jid.JID]*room
+	late   map[jid.JID]time.Time // occupant JIDs of entries given up on → when
+	// archives are the archive queries waiting for their results, by id.
+	archives map[string]*collector
+	server *serverInfo           // the server's software, learnt once per session
+	up     bool
+	closed bool
+	joins  sync.WaitGroup // running entries; Add only with mu held and !closed
 }
 
 // NewManager returns a Manager that acts through conn.
@@ -176,28 +110,33 @@ func NewManager(conn Conn, opts Options) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		conn:     conn,
-		opts:     opts,
-		log:      opts.Logger,
-		domains:  make(map[string]bool),
-		resource: "muc-kick",
-		ctx:      ctx,
-		cancel:   cancel,
-		rooms:    make(map[string]*room),
-		late:     make(map[string]time.Time),
+		conn:    conn,
+		opts:    opts,
+		log:     opts.Logger,
+		domains: make(map[string]bool),
+		self:    conn.Domain() + "/muc-kick",
+		ctx:     ctx,
+		cancel:  cancel,
+		out:     outbox{wake: make(chan struct{}, 1)},
+		sent:    make(chan struct{}),
+		rooms:   make(map[jid.JID]*room),
+		late:    make(map[jid.JID]time.Time),
 		archives: make(map[string]*collector),
 	}
+	m.cfg = roomConfig{self: m.self, nick: opts.Nick, policy: opts.Policy, linger: opts.Linger, idle: opts.MaxIdle,
+		log: opts.Logger, holdEnded: m.holdEnded}
 	for _, d := range opts.Domains {
 		m.domains[strings.ToLower(d)] = true
 	}
+	go m.sendLoop()
 	return m
 }
 
-// Kick removes the occupant with nickname nick from room (a canonical bare
-// JID from ParseRoom), with an optional reason shown to everyone. It returns
-// nil only once the server has answered the kick with a result.
-func (m *Manager) Kick(ctx context.Context, roomJID, nick, reason string) error {
-	return m.admin(ctx, roomJID, AdminItem{Nick: nick, Role: "none", Reason: reason})
+// Kick removes the occupant with nickname nick from room (from
+// jid.ParseRoom), with an optional reason shown to everyone. It returns nil
+// only once the server has answered the kick with a result.
+func (m *Manager) Kick(ctx context.Context, room jid.JID, nick, reason string) error {
+	return m.admin(ctx, room, AdminItem{Nick: nick, Role: "none", Reason: reason})
 }
 
 // KickJID kicks every occupant of room whose real JID is jid (a full JID: that
@@ -210,53 +149,36 @@ func (m *Manager) Kick(ctx context.Context, roomJID, nick, reason string) error 
 //
 // When a kick fails after others succeeded, KickJID returns the nicknames
 // kicked so far together with the error.
-func (m *Manager) KickJID(ctx context.Context, roomJID, jid, reason string) ([]string, error) {
-	if err := m.checkDomain(roomJID); err != nil {
-		return nil, err
+func (m *Manager) KickJID(ctx context.Context, roomJID, user jid.JID, reason string) ([]string, error) {
+	return m.changeJID(ctx, roomJID, user, func(nick string) AdminQuery { return KickQuery(nick, reason) })
+}
+
+// fromInside runs op (which returns the server's raw answer) from inside
+// room, under the room policy as a kick: it enters the room if it is not
+// in, after asking the room's disco#info from outside (probe), since
+// entering a missing room would create it.
+func (m *Manager) fromInside(ctx context.Context, roomJID jid.JID, op func(r *room, from string) error) error {
+	if err := m.serves(roomJID); err != nil {
+		return err
 	}
 	r, err := m.acquire(roomJID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer m.release(r)
 	if !m.isIn(r) {
-		// Entering a missing room would create it: ask from outside first.
 		if err := m.probe(ctx, roomJID); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	var kicked []string
-	err = m.inside(ctx, r, func(from string) error {
-		for _, nick := range m.occupantsOf(r, jid) {
-			if slices.Contains(kicked, nick) {
-				continue
-			}
-			_, err := m.conn.IQ(ctx, "set", from, roomJID, KickQuery(nick, reason))
-			switch kerr := kickError(err, true); {
-			case kerr == nil:
-				kicked = append(kicked, nick)
-			case errors.Is(kerr, ErrOccupantNotFound):
-				// Left meanwhile: nothing to kick.
-			default:
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return kicked, err
-	}
-	if len(kicked) == 0 {
-		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, jid)
-	}
-	return kicked, nil
+	return m.inside(ctx, r, func(from string) error { return op(r, from) })
 }
 
 // probe asks room for its disco#info (XEP-0045 §6.4) from the component's
 // bare JID: a missing room answers item-not-found on Prosody and ejabberd
 // and is not created. Any other answer lets the entry decide.
-func (m *Manager) probe(ctx context.Context, roomJID string) error {
-	_, err := m.conn.IQ(ctx, "get", "", roomJID, discoInfoQuery{})
+func (m *Manager) probe(ctx context.Context, roomJID jid.JID) error {
+	_, err := m.conn.IQ(ctx, "get", "", roomJID.String(), discoInfoQuery{})
 	var serr *StanzaError
 	switch {
 	case err == nil:
@@ -269,52 +191,20 @@ func (m *Manager) probe(ctx context.Context, roomJID string) error {
 	return err
 }
 
-// occupantsOf lists the nicknames in r whose real JID is, or belongs to, jid.
-func (m *Manager) occupantsOf(r *room, jid string) []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	bare := !strings.Contains(jid, "/")
-	var nicks []string
-	for nick, real := range r.occupants {
-		if real == jid || bare && strings.HasPrefix(real, jid+"/") {
-			nicks = append(nicks, nick)
-		}
-	}
-	slices.Sort(nicks)
-	return nicks
-}
-
-func (m *Manager) checkDomain(roomJID string) error {
-	if !m.domains[Domain(roomJID)] {
-		return fmt.Errorf("%w: %s is not in muc.domains", ErrUnknownDomain, Domain(roomJID))
+// serves checks that room is on one of the MUC services this manager acts
+// on (Options.Domains).
+func (m *Manager) serves(room jid.JID) error {
+	if d := room.Domain().String(); !m.domains[d] {
+		return fmt.Errorf("%w: %s is not in muc.domains", ErrUnknownDomain, d)
 	}
 	return nil
 }
 
 // admin sends one muc#admin change to room: first from the component's bare
 // JID, and, when the server wants a present moderator, again from inside.
-func (m *Manager) admin(ctx context.Context, roomJID string, item AdminItem) error {
-	if err := m.checkDomain(roomJID); err != nil {
-		return err
-	}
-	r, err := m.acquire(roomJID)
-	if err != nil {
-		return err
-	}
-	defer m.release(r)
-
-	q := AdminQuery{Item: item}
-	if !m.isIn(r) {
-		_, err := m.conn.IQ(ctx, "set", "", roomJID, q)
-		if !errors.Is(err, errNotAllowed) {
-			return kickError(err, false)
-		}
-		// Not allowed from outside: enter as a moderator and try again.
-	}
-	return m.inside(ctx, r, func(from string) error {
-		_, err := m.conn.IQ(ctx, "set", from, roomJID, q)
-		return err
-	})
+func (m *Manager) admin(ctx context.Context, roomJID jid.JID, item AdminItem) error {
+	_, err := m.request(ctx, roomJID, "set", AdminQuery{Item: item})
+	return err
 }
 
 // inside runs op (which returns the server's raw answer) from inside r,
@@ -348,53 +238,24 @@ func (m *Manager) removedSince(e *entry) string {
 	return e.removed
 }
 
-// kickError turns the server's answer to a kick into one of the package's
-// errors; inRoom says whether the kick came from a present moderator.
-//
-// Prosody and ejabberd answer a missing room with cancel/item-not-found.
-// A missing nickname is modify/item-not-found on Prosody (even from outside
-// the room: it looks the nick up first) and modify/not-acceptable on ejabberd.
-func kickError(err error, inRoom bool) error {
-	var serr *StanzaError
-	if !errors.As(err, &serr) {
-		return err // nil, or a transport failure
-	}
-	switch {
-	case errors.Is(err, errNotFound) && (serr.Type == "cancel" || serr.Type != "modify" && !inRoom):
-		return fmt.Errorf("%w (%w)", ErrRoomNotFound, serr)
-	case errors.Is(err, errNotFound),
-		errors.Is(err, &StanzaError{Condition: "not-acceptable"}):
-		return fmt.Errorf("%w (%w)", ErrOccupantNotFound, serr)
-	case errors.Is(err, errNotAllowed), errors.Is(err, errForbidden):
-		return fmt.Errorf("%w (%w)", ErrRefused, serr)
-	}
-	return serr
-}
-
 // acquire marks a kick in progress in room, creating its record.
-func (m *Manager) acquire(jid string) (*room, error) {
+func (m *Manager) acquire(roomJID jid.JID) (*room, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
-	r := m.rooms[jid]
+	r := m.rooms[roomJID]
 	if r == nil {
-		r = &room{jid: jid}
-		m.rooms[jid] = r
+		r = newRoom(roomJID, &m.cfg)
+		m.rooms[roomJID] = r
 	}
-	r.users++
-	m.disarm(r)
+	r.use()
 	return r, nil
 }
 
 // release ends a kick in room.
-func (m *Manager) release(r *room) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r.users--
-	m.settle(r)
-}
+func (m *Manager) release(r *room) { m.locked(r, r.release) }
 
 // isIn reports whether we are in r as a moderator now.
 func (m *Manager) isIn(r *room) bool {
@@ -402,8 +263,6 @@ func (m *Manager) isIn(r *room) bool {
 	defer m.mu.Unlock()
 	return r.state == stateIn
 }
-
-func (m *Manager) fullJID() string { return m.conn.Domain() + "/" + m.resource }
 
 // enter makes the component a present moderator of r and returns the full
 // JID to act from and the entry that got it in. Concurrent callers share one
@@ -414,7 +273,7 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 	case stateIn:
 		e := r.entry
 		m.mu.Unlock()
-		return m.fullJID(), e, nil
+		return m.self, e, nil
 	case stateOut:
 		if m.closed {
 			m.mu.Unlock()
@@ -431,7 +290,7 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 
 	select {
 	case <-e.done:
-		return m.fullJID(), e, e.err // this attempt's outcome, whatever came since
+		return m.self, e, e.err // this attempt's outcome, whatever came since
 	case <-ctx.Done():
 		return "", nil, ctx.Err()
 	}
@@ -441,8 +300,8 @@ func (m *Manager) enter(ctx context.Context, r *room) (string, *entry, error) {
 // into it would, without kicking anyone: `muc-kick check` proves the
 // component's rights with it. Like a kick, it never leaves a room created:
 // an entry that creates the room leaves again and reports ErrRoomNotFound.
-func (m *Manager) Enter(ctx context.Context, roomJID string) error {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) Enter(ctx context.Context, roomJID jid.JID) error {
+	if err := m.serves(roomJID); err != nil {
 		return err
 	}
 	r, err := m.acquire(roomJID)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +16,27 @@ import (
 
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 	"gosrc.io/xmpp/stanza"
 )
+
+// mustRoom and mustJID parse the JIDs a test names.
+func mustRoom(s string) jid.JID {
+	j, err := jid.ParseRoom(s)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
+
+func mustJID(s string) jid.JID {
+	j, err := jid.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
 
 const (
 	compDomain = "kick.example.org"
@@ -41,6 +60,7 @@ type fakeMUC struct {
 	failNick  map[string]string            // nick → error condition its kick gets
 	versions  map[string][2]string         // domain → its XEP-0092 name and version
 	identity  map[string]string            // domain → its disco#info identity name
+	others    map[string][]string          // room → presences of other occupants sent on entry
 	asked     []string                     // domains asked for their version
 	affs      map[string]string            // JID → affiliation, in every room
 
@@ -73,6 +93,9 @@ func (f *fakeMUC) handle(c *fakeserver.Conn, s fakeserver.Stanza) {
 		for other, real := range f.jids[room] {
 			c.Send(fmt.Sprintf("<presence from='%s/%s' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant' jid='%s'/></x></presence>",
 				room, other, occupant, real))
+		}
+		for _, p := range f.others[room] {
+			c.Send(p)
 		}
 		c.Send(selfPresence(s.To, "moderator"))
 	case s.Name == "iq" && s.Type == "get" && strings.Contains(s.Raw, "jabber:iq:version"):
@@ -286,7 +309,7 @@ func TestKickIQIsExactAndEscaped(t *testing.T) {
 	f.rooms["room@"+mucDomain][`<b>&"q'`] = true
 	m, _ := setup(t, f, time.Minute)
 	reason := "]]> <x/> & \"quoted\" ünïcødé 🚪"
-	if err := m.Kick(context.Background(), "room@"+mucDomain, `<b>&"q'`, reason); err != nil {
+	if err := m.Kick(context.Background(), mustRoom("room@"+mucDomain), `<b>&"q'`, reason); err != nil {
 		t.Fatal(err)
 	}
 	got := f.kicks[0].Raw
@@ -303,7 +326,7 @@ func TestKickEntersRoomWhenNotAllowedAndLeavesAfterLinger(t *testing.T) {
 	f := newFakeMUC(room)
 	e := setupEnv(t, f, 200*time.Millisecond)
 	m := e.m
-	if err := m.Kick(context.Background(), room, "Bob", "bye"); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Bob", "bye"); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
@@ -319,7 +342,7 @@ func TestKickEntersRoomWhenNotAllowedAndLeavesAfterLinger(t *testing.T) {
 		t.Errorf("Rooms() = %d, want 1", m.Rooms())
 	}
 	// A second kick while in the room goes straight from the occupant JID.
-	if err := m.Kick(context.Background(), room, "Eve", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Eve", ""); err != nil {
 		t.Fatal(err)
 	}
 	if j, _, k := f.counts(); j != 1 || k != 3 {
@@ -349,7 +372,7 @@ func TestConcurrentKicksShareOneEntry(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- m.Kick(context.Background(), room, fmt.Sprint("user", i), "")
+			errs <- m.Kick(context.Background(), mustRoom(room), fmt.Sprint("user", i), "")
 		}()
 	}
 	wg.Wait()
@@ -399,7 +422,7 @@ func TestOutcomes(t *testing.T) {
 			f.onJoin = tc.onJoin
 			f.joinTimeout = 100 * time.Millisecond // for "entry never answered"
 			e := setupEnv(t, f, time.Minute)
-			err := e.m.Kick(context.Background(), tc.room, tc.nick, "")
+			err := e.m.Kick(context.Background(), mustRoom(tc.room), tc.nick, "")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
@@ -427,7 +450,7 @@ func TestNickConflictRetriesWithSuffix(t *testing.T) {
 		return false
 	}
 	m, _ := setup(t, f, time.Minute)
-	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.joins) != 2 || !strings.Contains(f.joins[1].To, "/kickbot-") {
@@ -440,7 +463,7 @@ func TestKickedComponentEntersAgain(t *testing.T) {
 	f := newFakeMUC(room)
 	e := setupEnv(t, f, time.Minute)
 	m := e.m
-	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.barrier(t)
@@ -454,7 +477,7 @@ func TestKickedComponentEntersAgain(t *testing.T) {
 	if m.Rooms() != 0 {
 		t.Fatal("the manager did not notice it was kicked")
 	}
-	if err := m.Kick(context.Background(), room, "Eve", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Eve", ""); err != nil {
 		t.Fatal(err)
 	}
 	if j, _, _ := f.counts(); j != 2 {
@@ -467,7 +490,7 @@ func TestCloseLeavesEveryRoom(t *testing.T) {
 	e := setupEnv(t, f, time.Hour)
 	m := e.m
 	for _, r := range []string{"a@" + mucDomain, "b@" + mucDomain} {
-		if err := m.Kick(context.Background(), r, "Bob", ""); err != nil {
+		if err := m.Kick(context.Background(), mustRoom(r), "Bob", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -480,7 +503,7 @@ func TestCloseLeavesEveryRoom(t *testing.T) {
 	if _, l, _ := f.counts(); l != 2 {
 		t.Errorf("%d rooms left on Close, want 2", l)
 	}
-	if err := m.Kick(context.Background(), "a@"+mucDomain, "Eve", ""); !errors.Is(err, muc.ErrClosed) {
+	if err := m.Kick(context.Background(), mustRoom("a@"+mucDomain), "Eve", ""); !errors.Is(err, muc.ErrClosed) {
 		t.Errorf("kick after Close: %v", err)
 	}
 }
@@ -493,21 +516,21 @@ func TestKickByJID(t *testing.T) {
 		"Bob": "Bob@Example.org/laptop", "Bob (phone)": "bob@example.org/phone", "Eve": "eve@example.org/x",
 	}}
 	m, _ := setup(t, f, time.Minute)
-	nicks, err := m.KickJID(context.Background(), room, "bob@example.org/phone", "")
+	nicks, err := m.KickJID(context.Background(), mustRoom(room), mustJID("bob@example.org/phone"), "")
 	if err != nil || len(nicks) != 1 || nicks[0] != "Bob (phone)" {
 		t.Fatalf("full JID: %v %v", nicks, err)
 	}
-	nicks, err = m.KickJID(context.Background(), room, "bob@example.org", "all of them")
+	nicks, err = m.KickJID(context.Background(), mustRoom(room), mustJID("bob@example.org"), "all of them")
 	if err != nil || strings.Join(nicks, ",") != "Bob,Bob (phone)" {
 		t.Fatalf("bare JID: %v %v", nicks, err)
 	}
-	if _, err := m.KickJID(context.Background(), room, "mallory@example.org", ""); !errors.Is(err, muc.ErrOccupantNotFound) {
+	if _, err := m.KickJID(context.Background(), mustRoom(room), mustJID("mallory@example.org"), ""); !errors.Is(err, muc.ErrOccupantNotFound) {
 		t.Fatalf("nobody: %v", err)
 	}
-	if _, err := m.KickJID(context.Background(), room, "eve@example.org/y", ""); !errors.Is(err, muc.ErrOccupantNotFound) {
+	if _, err := m.KickJID(context.Background(), mustRoom(room), mustJID("eve@example.org/y"), ""); !errors.Is(err, muc.ErrOccupantNotFound) {
 		t.Fatalf("another session of eve: %v", err)
 	}
-	if _, err := m.KickJID(context.Background(), "ghost@"+mucDomain, "eve@example.org", ""); !errors.Is(err, muc.ErrRoomNotFound) {
+	if _, err := m.KickJID(context.Background(), mustRoom("ghost@"+mucDomain), mustJID("eve@example.org"), ""); !errors.Is(err, muc.ErrRoomNotFound) {
 		t.Fatalf("missing room: %v", err)
 	}
 	if j, _, _ := f.counts(); j != 1 {
@@ -520,10 +543,10 @@ func TestBanAndUnbanFromOutside(t *testing.T) {
 	f := newFakeMUC(room)
 	f.bareKicks = true
 	m, _ := setup(t, f, time.Minute)
-	if err := m.Ban(context.Background(), room, "bob@example.org", "spam & <more>"); err != nil {
+	if err := m.Ban(context.Background(), mustRoom(room), mustJID("bob@example.org"), "spam & <more>"); err != nil {
 		t.Fatal(err)
 	}
-	if lifted, err := m.Unban(context.Background(), room, "bob@example.org"); err != nil || !lifted {
+	if lifted, err := m.Unban(context.Background(), mustRoom(room), mustJID("bob@example.org")); err != nil || !lifted {
 		t.Fatal(lifted, err)
 	}
 	want := []string{
@@ -555,7 +578,7 @@ func TestRemovedInTheEntryBurstHeals(t *testing.T) {
 	m, _ := setup(t, f, time.Minute)
 	for round := range 5 {
 		joins, _, _ := f.counts()
-		err := m.Kick(context.Background(), room, "Bob", "")
+		err := m.Kick(context.Background(), mustRoom(room), "Bob", "")
 		if !errors.Is(err, muc.ErrEntryRefused) && !errors.Is(err, muc.ErrRefused) {
 			t.Fatalf("round %d: got %v, want a refusal", round, err)
 		}
@@ -566,7 +589,7 @@ func TestRemovedInTheEntryBurstHeals(t *testing.T) {
 	f.mu.Lock()
 	f.onJoin = nil
 	f.mu.Unlock()
-	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Bob", ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -600,7 +623,7 @@ func TestHostilePresencesChangeNothing(t *testing.T) {
 	for range hostile {
 		e.handledPresence(t, func(stanza.Presence) bool { return true })
 	}
-	if err := e.m.Kick(context.Background(), room, "Bob", ""); err != nil {
+	if err := e.m.Kick(context.Background(), mustRoom(room), "Bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.c.Reconnects(); n != 0 {
@@ -645,7 +668,7 @@ func TestNotModeratorNamesTheFix(t *testing.T) {
 			}
 			m, _ := setup(t, f, time.Minute)
 			for range 2 {
-				err := m.Kick(context.Background(), room, "Bob", "")
+				err := m.Kick(context.Background(), mustRoom(room), "Bob", "")
 				if !errors.Is(err, muc.ErrEntryRefused) {
 					t.Fatalf("got %v, want ErrEntryRefused", err)
 				}
@@ -694,9 +717,87 @@ func TestKickByJIDFailingPartWay(t *testing.T) {
 	f.jids = map[string]map[string]string{room: {"Bob": "bob@example.org/laptop", "Bob (phone)": "bob@example.org/phone"}}
 	f.failNick = map[string]string{"Bob (phone)": "internal-server-error"}
 	m, _ := setup(t, f, time.Minute)
-	nicks, err := m.KickJID(context.Background(), room, "bob@example.org", "")
+	nicks, err := m.KickJID(context.Background(), mustRoom(room), mustJID("bob@example.org"), "")
 	var serr *muc.StanzaError
 	if !errors.As(err, &serr) || serr.Condition != "internal-server-error" || strings.Join(nicks, ",") != "Bob" {
 		t.Fatalf("got %v %v, want [Bob] and internal-server-error", nicks, err)
 	}
+}
+
+// occupantPresence is a room's presence of another occupant; jid and id are
+// left out when empty.
+func occupantPresence(room, nick, affiliation, role, real, id string) string {
+	item := fmt.Sprintf("<item affiliation='%s' role='%s'", affiliation, role)
+	if real != "" {
+		item += fmt.Sprintf(" jid='%s'", real)
+	}
+	p := fmt.Sprintf("<presence from='%s/%s' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'>%s/></x>", room, nick, occupant, item)
+	if id != "" {
+		p += fmt.Sprintf("<occupant-id xmlns='urn:xmpp:occupant-id:0' id='%s'/>", id)
+	}
+	return p + "</presence>"
+}
+
+// Occupants enters the room as a kick does and lists who is there, with
+// what the presences said, without the component itself; the room is then
+// held, and a second call reads the list kept up to date.
+func TestOccupants(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.others = map[string][]string{room: {
+		occupantPresence(room, "Carol", "member", "visitor", "Carol@Example.org/c", "id-carol"),
+		occupantPresence(room, "Alice", "owner", "moderator", "alice@example.org/a", "id-alice"),
+		occupantPresence(room, "Bob", "none", "participant", "", ""),
+	}}
+	e := setupEnv(t, f, time.Minute)
+	got, err := e.m.Occupants(context.Background(), mustRoom(room))
+	want := []muc.Occupant{
+		{Nick: "Alice", Role: "moderator", Affiliation: "owner", JID: mustJID("alice@example.org/a"), OccupantID: "id-alice"},
+		{Nick: "Bob", Role: "participant", Affiliation: "none"},
+		{Nick: "Carol", Role: "visitor", Affiliation: "member", JID: mustJID("carol@example.org/c"), OccupantID: "id-carol"},
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Occupants = %+v, %v\nwant %+v", got, err, want)
+	}
+	if j, _, k := f.counts(); j != 1 || k != 0 || e.m.Rooms() != 1 {
+		t.Fatalf("joins=%d admin IQs=%d rooms=%d, want 1, 0 and 1 (held as after a kick)", j, k, e.m.Rooms())
+	}
+	f.mu.Lock()
+	f.conn.Send(fmt.Sprintf("<presence type='unavailable' from='%s/Bob' to='%s'><x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/></x></presence>", room, occupant))
+	f.conn.Send(occupantPresence(room, "Carol", "member", "participant", "carol@example.org/c", "id-carol"))
+	f.mu.Unlock()
+	e.handledPresence(t, func(p stanza.Presence) bool {
+		return p.Type == stanza.PresenceTypeUnavailable && strings.HasSuffix(p.From, "/Bob")
+	})
+	e.handledPresence(t, func(p stanza.Presence) bool { return strings.HasSuffix(p.From, "/Carol") }) // the one after it
+	got, err = e.m.Occupants(context.Background(), mustRoom(room))
+	want = []muc.Occupant{want[0], {Nick: "Carol", Role: "participant", Affiliation: "member", JID: mustJID("carol@example.org/c"), OccupantID: "id-carol"}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("after Bob left and Carol got voice: %+v, %v\nwant %+v", got, err, want)
+	}
+	if j, _, _ := f.counts(); j != 1 {
+		t.Errorf("%d entries, want 1: the room was held", j)
+	}
+}
+
+// Occupants of a missing room is ErrRoomNotFound without entering (which
+// would create it), of a room on another domain ErrUnknownDomain; a room it
+// entered is left under the room policy, as after a kick.
+func TestOccupantsOutcomes(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	e := setupEnv(t, f, time.Millisecond)
+	if _, err := e.m.Occupants(context.Background(), mustRoom("ghost@"+mucDomain)); !errors.Is(err, muc.ErrRoomNotFound) {
+		t.Errorf("missing room: %v", err)
+	}
+	if _, err := e.m.Occupants(context.Background(), mustRoom("room@elsewhere.example.org")); !errors.Is(err, muc.ErrUnknownDomain) {
+		t.Errorf("other domain: %v", err)
+	}
+	if j, _, _ := f.counts(); j != 0 {
+		t.Fatalf("%d entries for a missing room and another domain, want 0", j)
+	}
+	if got, err := e.m.Occupants(context.Background(), mustRoom(room)); err != nil || len(got) != 0 {
+		t.Fatalf("a room where nobody else is: %+v, %v", got, err)
+	}
+	e.sent(t, isLeave) // the linger ended
 }

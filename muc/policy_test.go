@@ -1,6 +1,6 @@
 package muc
 
-// Unit tests of the room policy (room.go: settle, spend, evictOver, arm):
+// Unit tests of the room policy (hold.go: settle, spend, evict, arm; events.go: evictOver):
 // when an idle room is left. They synchronise on events (a presence sent, a
 // kick returned); a check that nothing was sent follows a synchronous
 // HandlePacket, and the timers that could send are an hour long.
@@ -35,7 +35,7 @@ func roomN(i int) string { return fmt.Sprintf("r%d@%s", i, tMUC) }
 // kickIn kicks Bob from room and returns when the kick did.
 func kickIn(t *testing.T, m *Manager, room string) {
 	t.Helper()
-	if err := m.Kick(context.Background(), room, "Bob", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(room), "Bob", ""); err != nil {
 		t.Fatalf("kick in %s: %v", room, err)
 	}
 }
@@ -44,7 +44,7 @@ func kickIn(t *testing.T, m *Manager, room string) {
 func enterWith(t *testing.T, m *Manager, c *scriptConn, room string, nicks ...string) {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- m.Kick(context.Background(), room, "Bob", "") }()
+	go func() { done <- m.Kick(context.Background(), mustRoom(room), "Bob", "") }()
 	p := c.next(t)
 	if p.To != room+"/kickbot" || p.Type != "" {
 		t.Fatalf("want an entry presence to %s/kickbot, got %+v", room, p)
@@ -135,7 +135,7 @@ func TestAdaptiveOverBudgetWaitsForLinger(t *testing.T) {
 		t.Fatal("left before Linger passed")
 	}
 	m.mu.Lock()
-	over := m.rooms[roomN(1)].overBudget
+	over := m.rooms[mustRoom(roomN(1))].idle.overBudget
 	m.mu.Unlock()
 	if !over {
 		t.Fatal("the room is not marked over its budget")
@@ -166,7 +166,7 @@ func TestMaxRoomsEvictsLeastRecentlyUsed(t *testing.T) {
 			c.none(t)
 
 			done := make(chan error, 1)
-			go func() { done <- m.Kick(context.Background(), roomN(3), "Bob", "") }()
+			go func() { done <- m.Kick(context.Background(), mustRoom(roomN(3)), "Bob", "") }()
 			// The entry into r3 and the leave of r2, in either order.
 			got := map[string]string{}
 			for range 2 {
@@ -201,7 +201,7 @@ func TestMaxRoomsSparesRoomsInUse(t *testing.T) {
 	enterWith(t, m, c, roomN(1))
 	// A second room: r1 is idle, so it is evicted when r2's entry starts.
 	done := make(chan error, 1)
-	go func() { done <- m.Kick(context.Background(), roomN(2), "Bob", "") }()
+	go func() { done <- m.Kick(context.Background(), mustRoom(roomN(2)), "Bob", "") }()
 	got := map[string]string{}
 	for range 2 {
 		p := c.next(t)
@@ -212,7 +212,7 @@ func TestMaxRoomsSparesRoomsInUse(t *testing.T) {
 	}
 	// While r2 is joining (in use), a third room: nothing idle to evict.
 	done3 := make(chan error, 1)
-	go func() { done3 <- m.Kick(context.Background(), roomN(3), "Bob", "") }()
+	go func() { done3 <- m.Kick(context.Background(), mustRoom(roomN(3)), "Bob", "") }()
 	expectJoinTo(t, c, roomN(3))
 	c.none(t)
 	feed(t, m, fmt.Sprintf("<presence xmlns='jabber:component:accept' from='%s/kickbot' to='%s'><x xmlns='%s'><item role='moderator'/><status code='110'/></x></presence>",

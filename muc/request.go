@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
 // request sends one muc#admin IQ of type typ to room and returns the answer:
 // first from the component's bare JID, and, when the server wants a present
 // moderator, again from inside.
-func (m *Manager) request(ctx context.Context, roomJID, typ string, payload any) (*stanza.IQ, error) {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) request(ctx context.Context, roomJID jid.JID, typ string, payload any) (*stanza.IQ, error) {
+	if err := m.serves(roomJID); err != nil {
 		return nil, err
 	}
 	r, err := m.acquire(roomJID)
@@ -23,7 +24,7 @@ func (m *Manager) request(ctx context.Context, roomJID, typ string, payload any)
 	defer m.release(r)
 
 	if !m.isIn(r) {
-		iq, err := m.conn.IQ(ctx, typ, "", roomJID, payload)
+		iq, err := m.conn.IQ(ctx, typ, "", roomJID.String(), payload)
 		if !errors.Is(err, errNotAllowed) {
 			return iq, kickError(err, false)
 		}
@@ -31,7 +32,7 @@ func (m *Manager) request(ctx context.Context, roomJID, typ string, payload any)
 	}
 	var answer *stanza.IQ
 	err = m.inside(ctx, r, func(from string) error {
-		iq, err := m.conn.IQ(ctx, typ, from, roomJID, payload)
+		iq, err := m.conn.IQ(ctx, typ, from, roomJID.String(), payload)
 		answer = iq
 		return err
 	})
@@ -39,38 +40,23 @@ func (m *Manager) request(ctx context.Context, roomJID, typ string, payload any)
 }
 
 // changeJID sends the change query(nick) for every occupant of room whose
-// real JID is jid (a full JID: that session) or belongs to it (a bare JID:
+// real JID is user (a full JID: that session) or belongs to it (a bare JID:
 // every session of the account), and returns their nicknames. The component
 // learns real JIDs from the presences it receives as a moderator, so it
-// enters the room first if it is not in (after asking the room's disco#info
-// from outside, so that a missing room is not created). An occupant whose
+// enters the room first if it is not in (fromInside). An occupant whose
 // presence has not reached the component yet is not matched; when none
 // matches, the error wraps ErrOccupantNotFound.
 //
 // When a change fails after others succeeded, changeJID returns the
 // nicknames changed so far together with the error.
-func (m *Manager) changeJID(ctx context.Context, roomJID, jid string, query func(nick string) AdminQuery) ([]string, error) {
-	if err := m.checkDomain(roomJID); err != nil {
-		return nil, err
-	}
-	r, err := m.acquire(roomJID)
-	if err != nil {
-		return nil, err
-	}
-	defer m.release(r)
-	if !m.isIn(r) {
-		// Entering a missing room would create it: ask from outside first.
-		if err := m.probe(ctx, roomJID); err != nil {
-			return nil, err
-		}
-	}
+func (m *Manager) changeJID(ctx context.Context, roomJID, user jid.JID, query func(nick string) AdminQuery) ([]string, error) {
 	var changed []string
-	err = m.inside(ctx, r, func(from string) error {
-		for _, nick := range m.occupantsOf(r, jid) {
+	err := m.fromInside(ctx, roomJID, func(r *room, from string) error {
+		for _, nick := range m.occupantsOf(r, user) {
 			if slices.Contains(changed, nick) {
 				continue
 			}
-			_, err := m.conn.IQ(ctx, "set", from, roomJID, query(nick))
+			_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), query(nick))
 			switch kerr := kickError(err, true); {
 			case kerr == nil:
 				changed = append(changed, nick)
@@ -86,7 +72,7 @@ func (m *Manager) changeJID(ctx context.Context, roomJID, jid string, query func
 		return changed, err
 	}
 	if len(changed) == 0 {
-		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, jid)
+		return nil, fmt.Errorf("%w: nobody in %s is %s", ErrOccupantNotFound, roomJID, user)
 	}
 	return changed, nil
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -41,8 +41,8 @@ type RetractFailure struct {
 //
 // A room without XEP-0425, or without an archive when one is needed, is
 // ErrNotSupported, naming what the server's admin must enable.
-func (m *Manager) Retract(ctx context.Context, roomJID string, sel Selection, reason string) (Retraction, error) {
-	if err := m.checkDomain(roomJID); err != nil {
+func (m *Manager) Retract(ctx context.Context, roomJID jid.JID, sel Selection, reason string) (Retraction, error) {
+	if err := m.serves(roomJID); err != nil {
 		return Retraction{}, err
 	}
 	r, err := m.acquire(roomJID)
@@ -84,9 +84,9 @@ func (m *Manager) Retract(ctx context.Context, roomJID string, sel Selection, re
 // retractEach retracts ids one by one into res. A refusal of the first
 // (not-allowed, forbidden) comes back raw, for inside to enter again; a
 // transport failure ends the loop, and the ids left fail with it.
-func (m *Manager) retractEach(ctx context.Context, from, roomJID string, v moderation, ids []string, reason string, res *Retraction) error {
+func (m *Manager) retractEach(ctx context.Context, from string, roomJID jid.JID, v moderation, ids []string, reason string, res *Retraction) error {
 	for i, id := range ids {
-		_, err := m.conn.IQ(ctx, "set", from, roomJID, retractQuery(v, id, reason))
+		_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), retractQuery(v, id, reason))
 		var serr *StanzaError
 		switch {
 		case err == nil:
@@ -118,8 +118,8 @@ func retractError(id string, serr *StanzaError) error {
 
 // features asks room for its disco#info from the component's bare JID: a
 // missing room answers item-not-found and is not created.
-func (m *Manager) features(ctx context.Context, roomJID string) (roomFeatures, error) {
-	iq, err := m.conn.IQ(ctx, "get", "", roomJID, discoInfoQuery{})
+func (m *Manager) features(ctx context.Context, roomJID jid.JID) (roomFeatures, error) {
+	iq, err := m.conn.IQ(ctx, "get", "", roomJID.String(), discoInfoQuery{})
 	if errors.Is(err, errNotFound) {
 		return roomFeatures{}, fmt.Errorf("%w (%w)", ErrRoomNotFound, err)
 	}
@@ -137,12 +137,13 @@ func (m *Manager) features(ctx context.Context, roomJID string) (roomFeatures, e
 
 // retractable says what the server's admin must enable for a retraction in
 // room, or nil; needArchive: the messages must be found in the archive.
-func (m *Manager) retractable(roomJID string, f roomFeatures, needArchive bool) error {
+func (m *Manager) retractable(roomJID jid.JID, f roomFeatures, needArchive bool) error {
 	if f.moderation != noModeration && (f.archive || !needArchive) {
 		return nil
 	}
-	software, version := m.ServerSoftware(Domain(roomJID))
-	return fmt.Errorf("%w: %s", ErrNotSupported, RetractionFix(software, version, Domain(roomJID), f.moderation != noModeration))
+	service := roomJID.Domain()
+	software, version := m.ServerSoftware(service)
+	return fmt.Errorf("%w: %s", ErrNotSupported, RetractionFix(software, version, service.String(), f.moderation != noModeration))
 }
 
 // RetractionFix names what the admin of the XMPP server must enable so that
@@ -186,7 +187,7 @@ func (m *Manager) searchArchive(ctx context.Context, r *room, from string, sel S
 // archivePage asks the room for the page of its archive older than before
 // and collects the results it sends (before the IQ's answer, on the same
 // stream).
-func (m *Manager) archivePage(ctx context.Context, from, roomJID, before string, sel Selection) ([]archived, *mamFin, error) {
+func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID, before string, sel Selection) ([]archived, *mamFin, error) {
 	qid := queryID(m.queries.Add(1))
 	c := &collector{room: roomJID}
 	m.mu.Lock()
@@ -197,7 +198,7 @@ func (m *Manager) archivePage(ctx context.Context, from, roomJID, before string,
 		delete(m.archives, qid)
 		m.mu.Unlock()
 	}()
-	iq, err := m.conn.IQ(ctx, "set", from, roomJID, newMAMQuery(qid, before, sel.Since))
+	iq, err := m.conn.IQ(ctx, "set", from, roomJID.String(), newMAMQuery(qid, before, sel.Since))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,7 +213,7 @@ func (m *Manager) archivePage(ctx context.Context, from, roomJID, before string,
 
 // collector gathers the results of one archive query.
 type collector struct {
-	room string
+	room jid.JID
 	page []archived
 }
 
@@ -223,7 +224,8 @@ func (m *Manager) archiveResult(from string, res *mamResult) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.archives[res.QueryID]
-	if c == nil || !strings.EqualFold(from, c.room) || len(c.page) >= 2*archivePage {
+	sender, ok := jid.FromServer(from)
+	if c == nil || !ok || !sender.Equal(c.room) || len(c.page) >= 2*archivePage {
 		return
 	}
 	if a, ok := archivedOf(res); ok {
@@ -242,17 +244,17 @@ func mamResultOf(msg stanza.Message) *mamResult {
 }
 
 // occupantIDsOf returns the occupant ids (XEP-0421) the room has shown for
-// the occupants whose real JID is, or belongs to, jid.
-func (m *Manager) occupantIDsOf(r *room, jid string) map[string]bool {
-	if jid == "" {
+// the occupants whose real JID is, or belongs to, user.
+func (m *Manager) occupantIDsOf(r *room, user jid.JID) map[string]bool {
+	if user.IsZero() {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids := make(map[string]bool)
-	for nick, real := range r.occupants {
-		if id := r.occupantIDs[nick]; id != "" && (real == jid || strings.HasPrefix(real, jid+"/")) {
-			ids[id] = true
+	for _, o := range r.occupants {
+		if o.OccupantID != "" && !o.JID.IsZero() && (o.JID.Equal(user) || o.JID.Bare().Equal(user.Bare())) {
+			ids[o.OccupantID] = true
 		}
 	}
 	return ids

@@ -18,8 +18,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
+
+// mustRoom parses a room JID a test names.
+func mustRoom(s string) jid.JID {
+	j, err := jid.ParseRoom(s)
+	if err != nil {
+		panic(err)
+	}
+	return j
+}
 
 const (
 	tDomain   = "kick.example.org"
@@ -157,7 +167,7 @@ func selfError(condition string) string {
 // kickAsync starts a kick of Bob and returns its outcome channel.
 func kickAsync(m *Manager) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- m.Kick(context.Background(), tRoom, "Bob", "") }()
+	go func() { done <- m.Kick(context.Background(), mustRoom(tRoom), "Bob", "") }()
 	return done
 }
 
@@ -189,10 +199,10 @@ func expectLeave(t *testing.T, c *scriptConn, to string) {
 	}
 }
 
-func (m *Manager) stateOf(jid string) roomState {
+func (m *Manager) stateOf(room string) roomState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r := m.rooms[jid]; r != nil {
+	if r := m.rooms[mustRoom(room)]; r != nil {
 		return r.state
 	}
 	return stateOut
@@ -281,7 +291,7 @@ func feedBurst(t *testing.T, m *Manager, raws ...string) {
 			m.mu.Unlock()
 			t.Fatalf("parse %s: %v", raw, err)
 		}
-		leaves = append(leaves, m.handlePresence(p.(stanza.Presence)))
+		leaves = append(leaves, m.handlePresenceLocked(p.(stanza.Presence)))
 	}
 	m.mu.Unlock()
 	for _, l := range leaves {
@@ -552,22 +562,22 @@ func TestLingerExpiryRacingAKick(t *testing.T) {
 	m := newTestManager(t, c, 5*time.Second)
 	enterRoom(t, m, c)
 	m.mu.Lock()
-	r := m.rooms[tRoom]
-	fired := r.lingerGen // the timer that fires now…
+	r := m.rooms[mustRoom(tRoom)]
+	fired := r.idle.gen // the timer that fires now…
 	m.mu.Unlock()
 	// …while a kick acquires and releases the room before it gets the lock.
-	if err := m.Kick(context.Background(), tRoom, "Eve", ""); err != nil {
+	if err := m.Kick(context.Background(), mustRoom(tRoom), "Eve", ""); err != nil {
 		t.Fatal(err)
 	}
-	m.expire(r, fired)
+	m.holdEnded(r, fired)
 	if m.stateOf(tRoom) != stateIn {
 		t.Fatal("an outdated linger timer left the room")
 	}
 	c.none(t)
 	m.mu.Lock()
-	current := r.lingerGen
+	current := r.idle.gen
 	m.mu.Unlock()
-	m.expire(r, current)
+	m.holdEnded(r, current)
 	if m.stateOf(tRoom) != stateOut {
 		t.Fatal("the current linger timer did not leave the room")
 	}
@@ -599,7 +609,7 @@ func TestLingerExpiryRacingManyKicks(t *testing.T) {
 		}
 	}()
 	for i := range 200 {
-		if err := m.Kick(context.Background(), tRoom, "Bob", ""); err != nil {
+		if err := m.Kick(context.Background(), mustRoom(tRoom), "Bob", ""); err != nil {
 			t.Fatalf("kick %d: %v", i, err)
 		}
 	}
@@ -625,7 +635,7 @@ func TestStreamDropsMidEntry(t *testing.T) {
 		t.Fatal("not out after the stream dropped")
 	}
 	// Refused from outside; then no stream to enter with, and no entry.
-	if err := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) {
+	if err := m.Kick(context.Background(), mustRoom(tRoom), "Bob", ""); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) {
 		t.Fatalf("kick while down: %v, want not connected", err)
 	}
 	c.none(t)
@@ -652,7 +662,7 @@ func TestEntrySendFails(t *testing.T) {
 	m := newTestManager(t, c, 5*time.Second)
 	err := errors.New("write tcp: broken pipe")
 	c.sendErr.Store(&err)
-	if got := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(got, ErrStreamLost) {
+	if got := m.Kick(context.Background(), mustRoom(tRoom), "Bob", ""); !errors.Is(got, ErrStreamLost) {
 		t.Fatalf("got %v, want ErrStreamLost", got)
 	}
 	if m.stateOf(tRoom) != stateOut {
@@ -679,7 +689,7 @@ func TestCloseDuringEntry(t *testing.T) {
 	expectLeave(t, c, tSelf) // the entry's own, after its entry presence
 	feed(t, m, self("moderator"))
 	c.none(t)
-	if err := m.Kick(context.Background(), tRoom, "Bob", ""); !errors.Is(err, ErrClosed) || !errors.Is(err, ErrUnavailable) {
+	if err := m.Kick(context.Background(), mustRoom(tRoom), "Bob", ""); !errors.Is(err, ErrClosed) || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("kick after Close: %v, want ErrClosed, of class ErrUnavailable", err)
 	}
 	if m.Rooms() != 0 {
@@ -714,7 +724,7 @@ func TestCloseRacingKicks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := m.Kick(context.Background(), fmt.Sprintf("r%d@%s", i, tMUC), "Bob", "")
+			err := m.Kick(context.Background(), mustRoom(fmt.Sprintf("r%d@%s", i, tMUC)), "Bob", "")
 			if err != nil && !errors.Is(err, ErrClosed) {
 				t.Errorf("kick %d: %v", i, err)
 			}
@@ -738,7 +748,7 @@ func TestCloseRacingKicks(t *testing.T) {
 func TestEachEntryOwnsItsOutcome(t *testing.T) {
 	c := newScriptConn(prosodyLike)
 	m := newTestManager(t, c, 5*time.Second)
-	r, err := m.acquire(tRoom)
+	r, err := m.acquire(mustRoom(tRoom))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -760,4 +770,33 @@ func TestEachEntryOwnsItsOutcome(t *testing.T) {
 	if !errors.Is(first.err, ErrEntryRefused) {
 		t.Fatalf("the first attempt's outcome became %v", first.err)
 	}
+}
+
+// The leaves HandlePacket hands to the outbox are sent by a goroutine Close
+// waits for: once Close has returned, a leave queued before it is sent and
+// the sender has ended.
+func TestCloseWaitsForQueuedLeaves(t *testing.T) {
+	c := newScriptConn(prosodyLike)
+	m := NewManager(c, Options{Domains: []string{tMUC}, Nick: "kickbot", Linger: time.Hour, JoinTimeout: 5 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m.SessionChanged(true)
+	enterRoom(t, m, c)
+	feed(t, m, self("participant")) // demoted: we leave, through the outbox
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-m.sent:
+	default:
+		t.Fatal("Close returned before the sender ended")
+	}
+	select {
+	case p := <-c.sent:
+		if p.To != tSelf || p.Type != "unavailable" {
+			t.Fatalf("want the leave of the demotion, got %+v", p)
+		}
+	default:
+		t.Fatal("the queued leave was not sent when Close returned")
+	}
+	c.none(t) // the room was out already: Close has nothing more to leave
 }

@@ -142,24 +142,7 @@ func mucUser(p stanza.Presence) *userX {
 	return nil
 }
 
-// occupantIDX is a room's stable id of an occupant (XEP-0421).
-type occupantIDX struct {
-	XMLName xml.Name `xml:"urn:xmpp:occupant-id:0 occupant-id"`
-	ID      string   `xml:"id,attr"`
-}
-
-// occupantIDOf returns the occupant id a presence carries, or "".
-func occupantIDOf(p stanza.Presence) string {
-	for _, e := range p.Extensions {
-		if x, ok := e.(*occupantIDX); ok {
-			return strings.TrimSpace(x.ID)
-		}
-	}
-	return ""
-}
-
 func init() {
-	stanza.TypeRegistry.MapExtension(stanza.PKTPresence, xml.Name{Space: nsOccupantID, Local: "occupant-id"}, occupantIDX{})
 	// gosrc.io/xmpp's parser drops presence payloads it has no type for; this
 	// registers ours, as its registry is meant to be used.
 	stanza.TypeRegistry.MapExtension(stanza.PKTPresence, xml.Name{Space: nsMUCUser, Local: "x"}, userX{})

@@ -150,10 +150,10 @@ func TestMute(t *testing.T) {
 	f := newFakeMUC(room)
 	f.jids = map[string]map[string]string{room: {"Bob": "bob@example.org/laptop", "Eve": "eve@example.org/x"}}
 	m, _ := setup(t, f, time.Minute)
-	if err := m.SetRole(context.Background(), room, "Bob", muc.RoleVisitor, "calm down"); err != nil {
+	if err := m.SetRole(context.Background(), mustRoom(room), "Bob", muc.RoleVisitor, "calm down"); err != nil {
 		t.Fatal(err)
 	}
-	nicks, err := m.SetRoleJID(context.Background(), room, "bob@example.org", muc.RoleParticipant, "")
+	nicks, err := m.SetRoleJID(context.Background(), mustRoom(room), mustJID("bob@example.org"), muc.RoleParticipant, "")
 	if err != nil || !slices.Equal(nicks, []string{"Bob"}) {
 		t.Fatalf("unmute by JID: %v %v", nicks, err)
 	}
@@ -170,11 +170,11 @@ func TestMute(t *testing.T) {
 	if len(got) != 2 || !strings.Contains(got[0], want[0]) || !strings.Contains(got[1], want[1]) {
 		t.Errorf("role changes from inside:\n got %q\nwant %q", got, want)
 	}
-	if err := m.SetRole(context.Background(), room, "Mallory", muc.RoleVisitor, ""); !errors.Is(err, muc.ErrOccupantNotFound) {
+	if err := m.SetRole(context.Background(), mustRoom(room), "Mallory", muc.RoleVisitor, ""); !errors.Is(err, muc.ErrOccupantNotFound) {
 		t.Errorf("mute of nobody: %v", err)
 	}
 	f.failNick = map[string]string{"Eve": "not-allowed"}
-	err = m.SetRole(context.Background(), room, "Eve", muc.RoleVisitor, "")
+	err = m.SetRole(context.Background(), mustRoom(room), "Eve", muc.RoleVisitor, "")
 	if !errors.Is(err, muc.ErrRefused) || !strings.Contains(err.Error(), "not-allowed") {
 		t.Errorf("a mute the server refuses must be ErrRefused naming the condition: %v", err)
 	}
@@ -198,14 +198,14 @@ func TestBanRefusesWhatItMustNotStrip(t *testing.T) {
 		{"other@" + mucDomain, muc.ErrProtectedJID, mucDomain},
 		{mucDomain, muc.ErrProtectedJID, mucDomain},
 	} {
-		if err := m.Ban(context.Background(), room, tc.jid, ""); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+		if err := m.Ban(context.Background(), mustRoom(room), mustJID(tc.jid), ""); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("ban of %s: %v, want %v naming %q", tc.jid, err, tc.want, tc.text)
 		}
 	}
 	if len(f.kicks) != 0 {
 		t.Fatalf("a refused ban sent %d changes", len(f.kicks))
 	}
-	if err := m.Ban(context.Background(), room, "member@example.org", ""); err != nil {
+	if err := m.Ban(context.Background(), mustRoom(room), mustJID("member@example.org"), ""); err != nil {
 		t.Errorf("a member may be banned: %v", err)
 	}
 	if f.affs["member@example.org"] != "outcast" {
@@ -221,23 +221,23 @@ func TestUnbanLiftsOnlyABan(t *testing.T) {
 	m, _ := setup(t, f, time.Minute)
 	for _, who := range []string{"owner", "admin", "member"} {
 		jid := who + "@example.org"
-		if lifted, err := m.Unban(context.Background(), room, jid); !errors.Is(err, muc.ErrAffiliated) || lifted || !strings.Contains(err.Error(), " "+who+" of") {
+		if lifted, err := m.Unban(context.Background(), mustRoom(room), mustJID(jid)); !errors.Is(err, muc.ErrAffiliated) || lifted || !strings.Contains(err.Error(), " "+who+" of") {
 			t.Errorf("unban of an %s: %v %v", who, lifted, err)
 		}
 	}
-	if lifted, err := m.Unban(context.Background(), room, "nobody@example.org"); err != nil || lifted {
+	if lifted, err := m.Unban(context.Background(), mustRoom(room), mustJID("nobody@example.org")); err != nil || lifted {
 		t.Errorf("unban of a JID without affiliation: %v %v, want not lifted and no error", lifted, err)
 	}
 	if len(f.kicks) != 0 {
 		t.Fatalf("unbans that change nothing sent %d changes", len(f.kicks))
 	}
-	if lifted, err := m.Unban(context.Background(), room, "Spam@Example.org"); err != nil || !lifted {
+	if lifted, err := m.Unban(context.Background(), mustRoom(room), mustJID("Spam@Example.org")); err != nil || !lifted {
 		t.Errorf("unban of an outcast: %v %v", lifted, err)
 	}
 	if f.affs["spam@example.org"] != "none" || len(f.kicks) != 1 {
 		t.Errorf("after the unban: %q, %d changes", f.affs["spam@example.org"], len(f.kicks))
 	}
-	if _, err := m.Unban(context.Background(), "ghost@"+mucDomain, "spam@example.org"); !errors.Is(err, muc.ErrRoomNotFound) {
+	if _, err := m.Unban(context.Background(), mustRoom("ghost@"+mucDomain), mustJID("spam@example.org")); !errors.Is(err, muc.ErrRoomNotFound) {
 		t.Errorf("unban in a missing room: %v", err)
 	}
 }
@@ -254,7 +254,7 @@ func TestRetractByID(t *testing.T) {
 		f := newFakeArchive(room, tc.features...)
 		f.messages = []fakeMessage{{id: "m1", nick: "Bob"}, {id: "m2", nick: "Bob"}}
 		e := setupArchive(t, f)
-		res, err := e.m.Retract(context.Background(), room, muc.Selection{ID: "m2"}, "spam")
+		res, err := e.m.Retract(context.Background(), mustRoom(room), muc.Selection{ID: "m2"}, "spam")
 		if err != nil || !slices.Equal(res.Retracted, []string{"m2"}) || len(res.Failed) != 0 {
 			t.Fatalf("%v: %+v %v", tc.features, res, err)
 		}
@@ -264,7 +264,7 @@ func TestRetractByID(t *testing.T) {
 		if len(f.queries) != 0 {
 			t.Errorf("a retraction by id searched the archive")
 		}
-		_, err = e.m.Retract(context.Background(), room, muc.Selection{ID: "nope"}, "")
+		_, err = e.m.Retract(context.Background(), mustRoom(room), muc.Selection{ID: "nope"}, "")
 		if !errors.Is(err, muc.ErrMessageNotFound) || !strings.Contains(err.Error(), `"nope"`) {
 			t.Errorf("unknown id: %v", err)
 		}
@@ -291,18 +291,18 @@ func TestRetractFromTheArchive(t *testing.T) {
 	f.jids = nil
 	f.fakeMUC.mu.Unlock()
 
-	res, err := e.m.Retract(context.Background(), room, muc.Selection{Nick: "Bob", Last: 2}, "")
+	res, err := e.m.Retract(context.Background(), mustRoom(room), muc.Selection{Nick: "Bob", Last: 2}, "")
 	if err != nil || !slices.Equal(res.Retracted, []string{"m6", "m3"}) {
 		t.Fatalf("Bob's last two: %+v %v", res, err)
 	}
-	res, err = e.m.Retract(context.Background(), room, muc.Selection{Nick: "Bob"}, "")
+	res, err = e.m.Retract(context.Background(), mustRoom(room), muc.Selection{Nick: "Bob"}, "")
 	if err != nil || !slices.Equal(res.Retracted, []string{"m1"}) {
 		t.Fatalf("the rest of Bob's, past the tombstones: %+v %v", res, err)
 	}
-	if _, err = e.m.Retract(context.Background(), room, muc.Selection{Nick: "Bob"}, ""); !errors.Is(err, muc.ErrMessageNotFound) {
+	if _, err = e.m.Retract(context.Background(), mustRoom(room), muc.Selection{Nick: "Bob"}, ""); !errors.Is(err, muc.ErrMessageNotFound) {
 		t.Fatalf("nothing left of Bob's: %v", err)
 	}
-	res, err = e.m.Retract(context.Background(), room, muc.Selection{Nick: "Eve", Since: at(4)}, "")
+	res, err = e.m.Retract(context.Background(), mustRoom(room), muc.Selection{Nick: "Eve", Since: at(4)}, "")
 	if err != nil || !slices.Equal(res.Retracted, []string{"m7", "m4"}) {
 		t.Fatalf("Eve's since minute 4: %+v %v", res, err)
 	}
@@ -330,7 +330,7 @@ func TestRetractByJIDUsesOccupantIDs(t *testing.T) {
 		return false
 	}
 	e := setupArchive(t, f)
-	res, err := e.m.Retract(context.Background(), room, muc.Selection{JID: "bob@example.org", Last: 10}, "")
+	res, err := e.m.Retract(context.Background(), mustRoom(room), muc.Selection{JID: mustJID("bob@example.org"), Last: 10}, "")
 	if err != nil || !slices.Equal(res.Retracted, []string{"m2", "m1"}) {
 		t.Fatalf("by JID: %+v %v", res, err)
 	}
@@ -351,7 +351,7 @@ func TestRetractNotSupported(t *testing.T) {
 		f := newFakeArchive(room, tc.features...)
 		f.identity = map[string]string{mucDomain: tc.identity}
 		e := setupArchive(t, f)
-		_, err := e.m.Retract(context.Background(), room, tc.sel, "")
+		_, err := e.m.Retract(context.Background(), mustRoom(room), tc.sel, "")
 		if !errors.Is(err, muc.ErrNotSupported) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want ErrNotSupported naming %s", tc.name, err, tc.want)
 		}
@@ -364,7 +364,7 @@ func TestRetractNotSupported(t *testing.T) {
 	}
 	f := newFakeArchive(room, nsModerate1, nsMAM)
 	e := setupArchive(t, f)
-	if _, err := e.m.Retract(context.Background(), "ghost@"+mucDomain, muc.Selection{ID: "m1"}, ""); !errors.Is(err, muc.ErrRoomNotFound) {
+	if _, err := e.m.Retract(context.Background(), mustRoom("ghost@"+mucDomain), muc.Selection{ID: "m1"}, ""); !errors.Is(err, muc.ErrRoomNotFound) {
 		t.Errorf("missing room: %v", err)
 	}
 }
@@ -384,8 +384,34 @@ func TestArchiveResultsFromOthersAreIgnored(t *testing.T) {
 		c.Send(forged(room, qid+"x"))
 	}
 	e := setupArchive(t, f)
-	res, err := e.m.Retract(context.Background(), room, muc.Selection{Nick: "Bob", Last: 5}, "")
+	res, err := e.m.Retract(context.Background(), mustRoom(room), muc.Selection{Nick: "Bob", Last: 5}, "")
 	if err != nil || !slices.Equal(res.Retracted, []string{"m1"}) {
 		t.Fatalf("%+v %v: only the room's own result may count", res, err)
+	}
+}
+
+// An affiliation list the component could not read is no empty list: the
+// ban or unban it guards is not sent.
+func TestUnreadableAffiliationListChangesNothing(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.bareKicks = true
+	f.affs = map[string]string{"owner@example.org": "owner"}
+	e := setupEnv(t, f, time.Minute)
+	e.srv.Handle(func(c *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Type == "get" && strings.Contains(s.Raw, "muc#admin") {
+			c.Send(fakeserver.Result(s)) // a result without the list, as a reply over the read loop's bounds is delivered
+			return
+		}
+		f.handle(c, s)
+	})
+	if err := e.m.Ban(context.Background(), mustRoom(room), mustJID("owner@example.org"), ""); err == nil || !strings.Contains(err.Error(), "could not be read") {
+		t.Errorf("ban with an unreadable owner list: %v", err)
+	}
+	if _, err := e.m.Unban(context.Background(), mustRoom(room), mustJID("owner@example.org")); err == nil {
+		t.Error("unban with an unreadable outcast list: no error")
+	}
+	if len(f.kicks) != 0 {
+		t.Errorf("%d changes sent on unreadable lists", len(f.kicks))
 	}
 }

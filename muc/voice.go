@@ -1,6 +1,10 @@
 package muc
 
-import "context"
+import (
+	"context"
+
+	"github.com/muc-kick/muc-kick/internal/jid"
+)
 
 // A Role is what an occupant may do in a room (XEP-0045 §5.1). Mute and
 // unmute are role changes; a kick is the role none.
@@ -15,15 +19,15 @@ const (
 // SetRole gives the occupant with nickname nick in room the role role, with
 // an optional reason everyone sees. Like a kick, it needs a present
 // moderator: the component enters the room under the room policy.
-func (m *Manager) SetRole(ctx context.Context, roomJID, nick string, role Role, reason string) error {
-	return m.admin(ctx, roomJID, AdminItem{Nick: nick, Role: string(role), Reason: reason})
+func (m *Manager) SetRole(ctx context.Context, room jid.JID, nick string, role Role, reason string) error {
+	return m.admin(ctx, room, AdminItem{Nick: nick, Role: string(role), Reason: reason})
 }
 
-// SetRoleJID gives role to every occupant of room whose real JID is jid (a
+// SetRoleJID gives role to every occupant of room whose real JID is user (a
 // full JID) or belongs to it (a bare JID), as KickJID kicks them, and
 // returns their nicknames.
-func (m *Manager) SetRoleJID(ctx context.Context, roomJID, jid string, role Role, reason string) ([]string, error) {
-	return m.changeJID(ctx, roomJID, jid, func(nick string) AdminQuery {
+func (m *Manager) SetRoleJID(ctx context.Context, room, user jid.JID, role Role, reason string) ([]string, error) {
+	return m.changeJID(ctx, room, user, func(nick string) AdminQuery {
 		return AdminQuery{Item: AdminItem{Nick: nick, Role: string(role), Reason: reason}}
 	})
 }

@@ -16,12 +16,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
+	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 	"gosrc.io/xmpp/stanza"
 )
@@ -82,28 +85,15 @@ func (c *checker) run(ctx context.Context) {
 	_ = c.rooms.Close(closeCtx)
 }
 
-// connect starts the component and waits for its first stream.
+// connect starts the component and the room manager, wired as the daemon
+// wires them (internal/app), and waits for the first stream.
 func (c *checker) connect(ctx context.Context) bool {
 	cc := c.cfg.Component
-	logs := &lastError{}
-	c.comp = component.New(component.Options{
-		Server:            cc.Server,
-		Domain:            cc.Domain,
-		Secret:            cc.Secret,
-		ConnectTimeout:    cc.ConnectTimeout.Duration,
-		IQTimeout:         cc.IQTimeout.Duration,
-		KeepaliveInterval: -1,
-		Logger:            slog.New(logs),
-	})
-	c.rooms = muc.NewManager(c.comp, muc.Options{
-		Domains:     c.cfg.MUC.Domains,
-		Nick:        c.cfg.MUC.Nick,
-		Linger:      time.Hour, // left by Close
-		JoinTimeout: cc.IQTimeout.Duration,
-		Logger:      slog.New(discard{}),
-	})
+	d := app.New(c.cfg, slog.New(slog.DiscardHandler), nil)
+	c.comp, c.rooms = d.Component, d.Rooms
 	c.creator = newCreator(cc.Domain)
 	up := make(chan struct{})
+	// The creator's presences go to it; everything else as in the daemon.
 	c.comp.SetHandler(&router{rooms: c.rooms, creator: c.creator, up: up})
 	ran := make(chan error, 1)
 	go func() { ran <- c.comp.Run(ctx) }()
@@ -120,11 +110,24 @@ func (c *checker) connect(ctx context.Context) bool {
 		c.fail("connect", handshakeFix(cc.Domain), "%s refused %s: %v", cc.Server, cc.Domain, err)
 	case <-wait.C:
 		c.fail("connect", "check component.server, and that the server listens there for components\n(Prosody: component_ports and component_interfaces; ejabberd: a listener with module ejabberd_service)",
-			"no stream to %s within %s: %s", cc.Server, cc.ConnectTimeout.Duration, logs.get())
+			"no stream to %s within %s: %s", cc.Server, cc.ConnectTimeout.Duration, whyNoStream(ctx, cc.Server))
 	case <-ctx.Done():
 		c.fail("connect", "", "interrupted")
 	}
 	return false
+}
+
+// whyNoStream tells a server that cannot be reached from one that takes
+// the connection but does not complete the component handshake.
+func whyNoStream(ctx context.Context, server string) string {
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := new(net.Dialer).DialContext(dctx, "tcp", server)
+	if err != nil {
+		return err.Error()
+	}
+	conn.Close()
+	return "the server accepts the connection but does not complete the XEP-0114 handshake"
 }
 
 func handshakeFix(domain string) string {
@@ -136,7 +139,8 @@ ejabberd: listen → module: ejabberd_service → hosts: %s: password: "<compone
 // askVersion learns the server's software as the room manager does when it
 // names a fix (XEP-0092, then the disco identity).
 func (c *checker) askVersion() {
-	c.software, c.version = c.rooms.ServerSoftware(c.cfg.MUC.Domains[0])
+	mucDomain, _ := jid.ParseDomain(c.cfg.MUC.Domains[0]) // the configuration checked it
+	c.software, c.version = c.rooms.ServerSoftware(mucDomain)
 	if c.software == "" {
 		c.pass("server", "the server does not tell its software (XEP-0092 or disco#info); the fixes below name every server")
 		return
@@ -189,7 +193,10 @@ func (c *checker) moderator(ctx context.Context, domain string) {
 		c.destroy(ctx, room)
 		return
 	}
-	err := c.rooms.Enter(ctx, room)
+	roomJID, err := jid.ParseRoom(room)
+	if err == nil {
+		err = c.rooms.Enter(ctx, roomJID)
+	}
 	switch {
 	case err == nil:
 		c.pass("moderator", "%s entered %s as a moderator: kicks will work", c.cfg.Component.Domain, room)
@@ -341,41 +348,3 @@ type dataForm struct {
 type destroy struct {
 	Reason string `xml:"reason,omitempty"`
 }
-
-// lastError is a slog.Handler that keeps the last "err" of the component's
-// log lines, to say why a connection failed.
-type lastError struct {
-	mu  sync.Mutex
-	err string
-}
-
-func (l *lastError) Enabled(context.Context, slog.Level) bool { return true }
-func (l *lastError) Handle(_ context.Context, r slog.Record) error {
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "err" {
-			l.mu.Lock()
-			l.err = a.Value.String()
-			l.mu.Unlock()
-		}
-		return true
-	})
-	return nil
-}
-func (l *lastError) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *lastError) WithGroup(string) slog.Handler      { return l }
-
-func (l *lastError) get() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.err == "" {
-		return "no error reported"
-	}
-	return l.err
-}
-
-type discard struct{}
-
-func (discard) Enabled(context.Context, slog.Level) bool  { return false }
-func (discard) Handle(context.Context, slog.Record) error { return nil }
-func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discard) WithGroup(string) slog.Handler           { return d }

@@ -20,15 +20,11 @@
 package config
 
 import (
-	"github.com/muc-kick/muc-kick/internal/credential"
-
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
-	"unicode"
+
+	"github.com/muc-kick/muc-kick/internal/credential"
 )
 
 // Config is muc-kick's configuration. Parse and Load fill in the defaults
@@ -164,6 +160,9 @@ type HTTP struct {
 	// MaxInFlight caps the kicks carried out at once; beyond it, requests
 	// get 503 with Retry-After. Default 1024.
 	MaxInFlight int64 `toml:"max_in_flight"`
+	// MaxConnections caps the connections open at once on http.listen;
+	// past it, new ones wait for one to close. Default 1024.
+	MaxConnections int64 `toml:"max_connections"`
 	// TLSCert and TLSKey, both or neither, serve HTTPS (TLS 1.2 or later).
 	// The files are read again on SIGHUP. Load resolves relative names as
 	// secret_file's.
@@ -188,8 +187,14 @@ type Client struct {
 	// AuthorizationHeader is the exact Authorization value of this client.
 	AuthorizationHeader string `toml:"authorization_header"`
 	// AuthorizationSHA256 is instead the hex SHA-256 of that value, so the
-	// configuration holds no secret: printf %s 'Basic …' | sha256sum.
+	// configuration holds no secret: printf %s 'Basic …' | sha256sum. It
+	// is an unsalted fast hash: a low-entropy value can be found from it
+	// offline, so Warnings asks to move to AuthorizationArgon2id.
 	AuthorizationSHA256 string `toml:"authorization_sha256"`
+	// AuthorizationArgon2id is instead an argon2id hash of that value, in
+	// the PHC format ("$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>") that
+	// "muc-kick credential hash" prints. Exactly one of the three is set.
+	AuthorizationArgon2id string `toml:"authorization_argon2id"`
 	// Rooms are the rooms the client may act on, as patterns where "*"
 	// stands for any part of the room name: "*@conference.example.org",
 	// "team-*@conference.example.org". Empty: every room of muc.domains.
@@ -198,12 +203,21 @@ type Client struct {
 	Rate float64 `toml:"rate"`
 	// Burst is how many requests may come at once; default Rate, at least 1.
 	Burst int64 `toml:"burst"`
+	// Actions are the actions the client may take: "kick", "ban",
+	// "unban", "mute", "unmute", "occupants", "retract". Default: kick,
+	// ban and unban, what every client could do before actions existed.
+	Actions []string `toml:"actions"`
+
+	// Granted is Actions as a set, filled in by Parse.
+	Granted credential.Actions `toml:"-"`
 }
 
 // Metrics configures where GET /metrics is served.
 type Metrics struct {
 	// Listen is a host:port of its own for /metrics, so that the metrics
-	// need not share the API's port. Default "": served on http.listen.
+	// need not share the API's port. Default "": served on http.listen,
+	// to peers on the loopback interface only (and not through a proxy
+	// that sets X-Forwarded-For, Forwarded or X-Real-IP).
 	Listen string `toml:"listen"`
 }
 
@@ -274,6 +288,7 @@ func defaults() *Config {
 			MaxBodyBytes:   64 << 10,
 			ShutdownGrace:  Duration{30 * time.Second},
 			MaxInFlight:    1024,
+			MaxConnections: 1024,
 			CredentialRate: 10,
 		},
 		Log: Log{
@@ -281,118 +296,6 @@ func defaults() *Config {
 			Format: "text",
 		},
 	}
-}
-
-// Load reads the configuration file at path, parses it as Parse does, and
-// reads the secret from component.secret_file, if that is set, as
-// ResolveSecret does. A relative secret_file is resolved against
-// $CREDENTIALS_DIRECTORY if that is set, else against the directory that
-// holds the configuration file. Every secret file (component.secret_file,
-// http.credential_key_file(s), http.tls_key) must pass CheckPrivate.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	c, err := Parse(data)
-	if err != nil {
-		return nil, err
-	}
-	c.dir, c.path = filepath.Dir(path), path
-	if err := c.ResolveSecret(); err != nil {
-		return nil, err
-	}
-	if err := c.readCredentialKeys(); err != nil {
-		return nil, err
-	}
-	if c.HTTP.TLSCert != "" {
-		c.HTTP.TLSCert, c.HTTP.TLSKey = c.resolve(c.HTTP.TLSCert), c.resolve(c.HTTP.TLSKey)
-		if err := CheckPrivate("http.tls_key", c.HTTP.TLSKey); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
-}
-
-// Parse decodes a configuration file's contents, fills in defaults and
-// validates the result. It does not read component.secret_file; see
-// ResolveSecret.
-func Parse(data []byte) (*Config, error) {
-	c := defaults()
-	if err := decode(string(data), c); err != nil {
-		return nil, err
-	}
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// ResolveSecret reads the component secret from component.secret_file, if
-// that is set, into Component.Secret. It strips trailing white space, such as
-// the final newline, and refuses a file that holds nothing else.
-//
-// An absolute secret_file is read as it is. A relative one is resolved
-// against $CREDENTIALS_DIRECTORY when that is set, which is where systemd puts
-// the credentials of a unit's LoadCredential= lines, so that "secret_file =
-// "secret"" goes with "LoadCredential=secret:/etc/muc-kick/secret". Otherwise
-// it is resolved against the directory of the configuration file, if Load
-// read it, or else against the working directory.
-func (c *Config) ResolveSecret() error {
-	name := c.Component.SecretFile
-	if name == "" {
-		return nil
-	}
-	name = c.resolve(name)
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return fmt.Errorf("config: component.secret_file: %w", err)
-	}
-	if err := CheckPrivate("component.secret_file", name); err != nil {
-		return err
-	}
-	secret := strings.TrimRightFunc(string(data), unicode.IsSpace)
-	if secret == "" {
-		return fmt.Errorf("config: component.secret_file %q is empty", name)
-	}
-	c.Component.Secret = secret
-	return nil
-}
-
-// resolve finds a relative file name as ResolveSecret describes.
-func (c *Config) resolve(name string) string {
-	if !filepath.IsAbs(name) {
-		if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-			return filepath.Join(dir, name)
-		} else if c.dir != "" {
-			return filepath.Join(c.dir, name)
-		}
-	}
-	return name
-}
-
-// readCredentialKeys reads http.credential_key_file and
-// http.credential_key_files into HTTP.CredentialKeys.
-func (c *Config) readCredentialKeys() error {
-	c.HTTP.CredentialKeys = nil
-	for i, name := range append([]string{c.HTTP.CredentialKeyFile}, c.HTTP.CredentialKeyFiles...) {
-		if name == "" {
-			continue
-		}
-		k := "http.credential_key_file"
-		if i > 0 {
-			k = fmt.Sprintf("http.credential_key_files[%d]", i-1)
-		}
-		key, err := credential.ReadKey(c.resolve(name))
-		if err != nil {
-			return fmt.Errorf("config: %s: %s", k, strings.TrimPrefix(err.Error(), "credential: "))
-		}
-		if err := CheckPrivate(k, c.resolve(name)); err != nil {
-			return err
-		}
-		c.HTTP.CredentialKeys = append(c.HTTP.CredentialKeys, key)
-	}
-	return nil
 }
 
 // SlogLevel returns the slog.Level that Level names. It is meant for a
@@ -408,105 +311,4 @@ func (l Log) SlogLevel() slog.Level {
 	default:
 		return slog.LevelInfo
 	}
-}
-
-// redacted replaces a secret that is set; an unset one stays empty, so that
-// the output still shows whether it was given.
-func redacted(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// LogValue implements slog.LogValuer: it logs c as a group of groups, with
-// the secrets redacted.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Attr{Key: "component", Value: c.Component.LogValue()},
-		slog.Group("muc",
-			slog.Any("domains", c.MUC.Domains),
-			slog.String("nick", c.MUC.Nick),
-			slog.String("room_policy", c.MUC.RoomPolicy),
-			slog.Duration("linger", c.MUC.Linger.Duration),
-			slog.Duration("max_idle", c.MUC.MaxIdle.Duration),
-			slog.Int64("max_rooms", c.MUC.MaxRooms)),
-		slog.Attr{Key: "http", Value: c.HTTP.LogValue()},
-		slog.Group("log",
-			slog.String("level", c.Log.Level),
-			slog.String("format", c.Log.Format)),
-	)
-}
-
-// LogValue implements slog.LogValuer: it logs c as a group, with the secret
-// redacted.
-func (c Component) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("server", c.Server),
-		slog.String("domain", c.Domain),
-		slog.String("secret", redacted(c.Secret)),
-		slog.String("secret_file", c.SecretFile),
-		slog.Duration("iq_timeout", c.IQTimeout.Duration),
-		slog.Duration("connect_timeout", c.ConnectTimeout.Duration),
-	)
-}
-
-// LogValue implements slog.LogValuer: it logs h as a group, with the
-// authorization header redacted.
-func (h HTTP) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("listen", h.Listen),
-		slog.String("path", h.Path),
-		slog.String("authorization_header", redacted(h.AuthorizationHeader)),
-		slog.Int64("max_body_bytes", h.MaxBodyBytes),
-		slog.Any("clients", clientNames(h.Clients)),
-		slog.Int("credential_keys", len(h.CredentialKeys)),
-	)
-}
-
-// Format implements fmt.Formatter: c prints as a struct does, for any verb,
-// with the secrets redacted.
-func (c Config) Format(f fmt.State, verb rune) {
-	type redactedConfig Config // without methods; Component and HTTP redact themselves
-	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedConfig(c))
-}
-
-// Format implements fmt.Formatter: c prints as a struct does, for any verb,
-// with the secret redacted.
-func (c Component) Format(f fmt.State, verb rune) {
-	type redactedComponent Component // without methods
-	c.Secret = redacted(c.Secret)
-	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedComponent(c))
-}
-
-// Format implements fmt.Formatter: h prints as a struct does, for any verb,
-// with the authorization header redacted.
-func (h HTTP) Format(f fmt.State, verb rune) {
-	type redactedHTTP HTTP // without methods
-	h.AuthorizationHeader = redacted(h.AuthorizationHeader)
-	if h.CredentialKeys != nil {
-		h.CredentialKeys = [][]byte{[]byte("[redacted]")}
-	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedHTTP(h))
-}
-
-func clientNames(cs []Client) []string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.Name
-	}
-	return names
-}
-
-// Format implements fmt.Formatter: cl prints as a struct does, for any verb,
-// with its authorization header redacted.
-func (cl Client) Format(f fmt.State, verb rune) {
-	type redactedClient Client // without methods
-	cl.AuthorizationHeader = redacted(cl.AuthorizationHeader)
-	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedClient(cl))
-}
-
-// LogValue implements slog.LogValuer: the client's name and scope, no secret.
-func (cl Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("name", cl.Name), slog.Any("rooms", cl.Rooms), slog.Float64("rate", cl.Rate))
 }

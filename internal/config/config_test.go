@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -11,11 +12,13 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/muc-kick/muc-kick/internal/credential"
 )
 
 // badConfigs maps each testdata/bad-*.toml to the error Parse returns for it.
@@ -96,7 +99,7 @@ func doc(set map[string]string) string {
 		"component.domain":          `"kick.example.org"`,
 		"component.secret":          `"s3cret"`,
 		"muc.domains":               `["conference.example.org"]`,
-		"http.authorization_header": `"Basic dXNlcm5hbWU6cGFzc3dvcmQ="`,
+		"http.authorization_header": `"Basic dGVzdDp0ZXN0LXNlY3JldA=="`,
 	}
 	for k, v := range set {
 		keys[k] = v
@@ -277,10 +280,11 @@ func TestDefaults(t *testing.T) {
 		HTTP: HTTP{
 			Listen:              "127.0.0.1:5280",
 			Path:                "/muc_kick",
-			AuthorizationHeader: "Basic dXNlcm5hbWU6cGFzc3dvcmQ=",
+			AuthorizationHeader: "Basic dGVzdDp0ZXN0LXNlY3JldA==",
 			MaxBodyBytes:        65536,
 			ShutdownGrace:       Duration{30 * time.Second},
 			MaxInFlight:         1024,
+			MaxConnections:      1024,
 			CredentialRate:      10,
 			CredentialBurst:     10,
 		},
@@ -318,8 +322,10 @@ var goodConfig = Config{
 		MaxBodyBytes:        4096,
 		ShutdownGrace:       Duration{5 * time.Second},
 		Clients: []Client{
-			{Name: "backend-a", AuthorizationHeader: "Basic YTph", Rooms: []string{"team-*@conference.example.org"}, Rate: 2.5, Burst: 5},
-			{Name: "backend-b", AuthorizationSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Rate: 10, Burst: 10},
+			{Name: "backend-a", AuthorizationHeader: "Basic YTph", Rooms: []string{"team-*@conference.example.org"}, Rate: 2.5, Burst: 5,
+				Actions: []string{"kick", "mute"}, Granted: credential.ActionsOf(credential.Kick, credential.Mute)},
+			{Name: "backend-b", AuthorizationSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Rate: 10, Burst: 10,
+				Granted: credential.ActionsOf(credential.DefaultActions...)},
 		},
 		CredentialKeyFile:  "credential.key",
 		CredentialKeyFiles: []string{"old.key"},
@@ -327,6 +333,7 @@ var goodConfig = Config{
 		CredentialRate:     2.5,
 		CredentialBurst:    4,
 		MaxInFlight:        64,
+		MaxConnections:     256,
 		TLSCert:            "/etc/muc-kick/cert.pem",
 		TLSKey:             "/etc/muc-kick/key.pem",
 		TrustedProxies:     []string{"127.0.0.1", "10.0.0.0/8"},
@@ -563,10 +570,13 @@ func TestSecretsAreNotPrinted(t *testing.T) {
 // TestExample checks config.toml.example: it parses, the values of the keys
 // it comments out ("#key = value") are the defaults, and it shows every key.
 func TestExample(t *testing.T) {
-	data, err := os.ReadFile("../../config.toml.example")
+	example, err := os.ReadFile("../../config.toml.example")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The example's credentials are refused (TestExampleValuesRefused):
+	// an operator replaces them, as this does.
+	data := withRealSecrets(t, example)
 	c, err := Parse(data)
 	if err != nil {
 		t.Fatalf("config.toml.example: %v", err)
@@ -602,6 +612,63 @@ func TestExample(t *testing.T) {
 		if !shown[key] {
 			t.Errorf("config.toml.example does not show %s", key)
 		}
+	}
+}
+
+// withRealSecrets replaces the example credentials of config.toml.example
+// with others, as an operator does.
+func withRealSecrets(t *testing.T, example []byte) []byte {
+	t.Helper()
+	r := strings.NewReplacer(
+		`secret = "change-me"`, `secret = "a real secret"`,
+		`authorization_header = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="`, `authorization_header = "Basic dGVzdDp0ZXN0LXNlY3JldA=="`)
+	data := []byte(r.Replace(string(example)))
+	if bytes.Equal(data, example) {
+		t.Fatal("config.toml.example no longer holds the example credentials this test replaces")
+	}
+	return data
+}
+
+// TestExampleValuesRefused checks that the credentials config.toml.example
+// and the Debian conffile ship (commented out there, with the same sed as
+// the Makefile's) are refused wherever they are uncommented or copied.
+func TestExampleValuesRefused(t *testing.T) {
+	example, err := os.ReadFile("../../config.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conffile := regexp.MustCompile(`(?m)^(domain|secret|domains|authorization_header) = `).ReplaceAll(example, []byte("#$0"))
+	uncommented := regexp.MustCompile(`(?m)^#((domain|secret|domains|authorization_header) = )`).ReplaceAll(conffile, []byte("$1"))
+	for name, data := range map[string][]byte{"config.toml.example": example, "the Debian conffile, uncommented": uncommented} {
+		_, err := Parse(data)
+		const want = "config: component.secret is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", name, err, want)
+		}
+	}
+	sum := sha256.Sum256([]byte("Basic dXNlcm5hbWU6cGFzc3dvcmQ="))
+	for set, want := range map[string]string{
+		`"Basic dXNlcm5hbWU6cGFzc3dvcmQ="`: "config: http.authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)",
+	} {
+		if _, err := Parse([]byte(doc(map[string]string{"http.authorization_header": set}))); err == nil || err.Error() != want {
+			t.Errorf("authorization_header = %s: got %v, want %s", set, err, want)
+		}
+	}
+	for client, want := range map[string]string{
+		`authorization_header = "Basic …"`:                                             `config: http.client "a" authorization_header is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)`,
+		`authorization_sha256 = "` + strings.ToUpper(hex.EncodeToString(sum[:])) + `"`: `config: http.client "a" authorization_sha256 is the sum of the example header from config.toml.example, which anyone can read; choose a real credential`,
+	} {
+		data := doc(nil) + "[[http.client]]\nname = \"a\"\n" + client + "\n"
+		if _, err := Parse([]byte(data)); err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", client, err, want)
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret"), []byte("change-me\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.toml"), []byte(doc(map[string]string{"component.secret": "", "component.secret_file": `"secret"`})), 0o600)
+	const want = "config: component.secret_file is the example value from config.toml.example, which anyone can read; choose a real one (openssl rand -base64 24 makes one)"
+	if _, err := Load(filepath.Join(dir, "c.toml")); err == nil || err.Error() != want {
+		t.Errorf("a secret_file holding change-me: got %v, want %s", err, want)
 	}
 }
 
@@ -648,6 +715,7 @@ func FuzzParse(f *testing.F) {
 func TestClients(t *testing.T) {
 	const base = "[component]\ndomain = \"kick.example.org\"\nsecret = \"s\"\n[muc]\ndomains = [\"conference.example.org\"]\n"
 	sum := strings.Repeat("ab", 32)
+	const argon = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
 	for _, tc := range []struct {
 		name, http, err string
 	}{
@@ -656,8 +724,16 @@ func TestClients(t *testing.T) {
 		{"no name", "[[http.client]]\nauthorization_header = \"Basic x\"\n", `config: http.client[0].name is required`},
 		{"bad name", "[[http.client]]\nname = \"a b\"\nauthorization_header = \"Basic x\"\n", `config: http.client[0].name "a b" may hold only letters, digits and "-_."`},
 		{"same name", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic y\"\n", `config: http.client[1].name "a" is used twice`},
-		{"no credential", "[[http.client]]\nname = \"a\"\n", `config: http.client "a": set exactly one of authorization_header and authorization_sha256`},
-		{"both credentials", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_sha256 = \"" + sum + "\"\n", `config: http.client "a": set exactly one of authorization_header and authorization_sha256`},
+		{"no credential", "[[http.client]]\nname = \"a\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"both credentials", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_sha256 = \"" + sum + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"argon2id", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"" + argon + "\"\n", ""},
+		{"argon2id and header", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nauthorization_argon2id = \"" + argon + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"argon2id and sum", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"" + sum + "\"\nauthorization_argon2id = \"" + argon + "\"\n", `config: http.client "a": set exactly one of authorization_header, authorization_sha256 and authorization_argon2id`},
+		{"argon2id malformed", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n", `config: http.client "a": authorization_argon2id must be an argon2id hash such as "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (muc-kick credential hash makes one)`},
+		{"argon2id weak", "[[http.client]]\nname = \"a\"\nauthorization_argon2id = \"$argon2id$v=19$m=16,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n", `config: http.client "a": authorization_argon2id argon2id memory m=16 KiB is outside 8192 to 262144`},
+		{"actions", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nactions = [\"kick\", \"occupants\"]\n", ""},
+		{"unknown action", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nactions = [\"kick\", \"fly\"]\n", `config: http.client "a": actions: unknown action "fly"; the actions are kick,ban,unban,mute,unmute,occupants,retract`},
+		{"action twice", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nactions = [\"kick\", \"kick\"]\n", `config: http.client "a": actions: action "kick" is listed twice`},
 		{"short hash", "[[http.client]]\nname = \"a\"\nauthorization_sha256 = \"abcd\"\n", `config: http.client "a": authorization_sha256 must be 64 hex digits (printf %s 'Basic …' | sha256sum)`},
 		{"shared credential", "[http]\nauthorization_header = \"Basic x\"\n[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\n", `config: http.client "a" has the same credential as http.authorization_header`},
 		{"room elsewhere", "[[http.client]]\nname = \"a\"\nauthorization_header = \"Basic x\"\nrooms = [\"*@elsewhere.org\"]\n", `config: http.client "a": rooms[0] "*@elsewhere.org" is not on one of muc.domains`},
@@ -678,6 +754,7 @@ func TestClients(t *testing.T) {
 		{"trusted proxies", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.0/8\"]\n", ""},
 		{"trusted proxy not an address", "[http]\nauthorization_header = \"Basic x\"\ntrusted_proxies = [\"::1\", \"localhost\"]\n", `config: http.trusted_proxies[1] must be an IP address or a CIDR prefix such as "10.0.0.0/8", got "localhost"`},
 		{"max_in_flight", "[http]\nauthorization_header = \"Basic x\"\nmax_in_flight = 0\n", `config: http.max_in_flight must be at least 1, got 0`},
+		{"max_connections", "[http]\nauthorization_header = \"Basic x\"\nmax_connections = 0\n", `config: http.max_connections must be at least 1, got 0`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(base + tc.http))
@@ -730,5 +807,68 @@ func TestRevokedIDIsLowerCased(t *testing.T) {
 	}
 	if want := []string{"Shop-Backend", "5f0c3e5a9d1b47c2a8e6f04b7d9c1e23"}; !slices.Equal(c.HTTP.Revoked, want) {
 		t.Errorf("revoked %q, want %q (names as they are, ids lower case)", c.HTTP.Revoked, want)
+	}
+}
+
+// TestSecretValuesNotShown checks that no error shows the value of a key
+// that holds a secret, whatever its TOML type: the decoder quotes some
+// values bare ("314159265358979323846264 is out of range for int64").
+func TestSecretValuesNotShown(t *testing.T) {
+	values := []string{"314159265358979323846264", "0xdeadbeefdeadbeefdeadbeef", "0o777777777777777777777777",
+		"0b1010101010101010101010101010101010101010101010101010101010101010101", "1e99999", "2024-13-45",
+		"123_456__789", "correcthorse", "{correcthorse = 1}", "{a = correcthorse}", "[correcthorse]"}
+	keys := map[string]string{
+		"component.secret":                    "[component]\nsecret = ",
+		"http.authorization_header":           "[http]\nauthorization_header = ",
+		"http.client.authorization_header":    "[[http.client]]\nname = \"a\"\nauthorization_header = ",
+		"http.client.authorization_sha256":    "[[http.client]]\nname = \"a\"\nauthorization_sha256 = ",
+		"http.client[0].authorization_header": "[[http.client]]\nname = \"a\"\n[http.client.authorization_header]\ncorrecthorse = 1\n#",
+	}
+	secret := regexp.MustCompile(`correcthorse|31415926|deadbeef|7777777|10101010|99999|2024-13|123_456`)
+	for key, prefix := range keys {
+		for _, v := range values {
+			_, err := Parse([]byte(prefix + v + "\n"))
+			if err == nil {
+				t.Errorf("%s = %s: no error", key, v)
+				continue
+			}
+			if s := secret.FindString(err.Error()); s != "" {
+				t.Errorf("%s = %s: the error shows %q: %v", key, v, s, err)
+			}
+			name := strings.Replace(key, "[0]", "", 1)
+			if !strings.Contains(strings.Replace(err.Error(), "[0]", "", 1), name) {
+				t.Errorf("%s = %s: the error does not name the key: %v", key, v, err)
+			}
+		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	c, err := Parse([]byte(doc(nil) + "[[http.client]]\nname = \"old\"\nauthorization_sha256 = \"" + strings.Repeat("ab", 32) + "\"\n[[http.client]]\nname = \"new\"\nauthorization_argon2id = \"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`http.client "old": authorization_sha256 is an unsalted fast hash in a file others may read: a weak password can be found from it offline; use authorization_argon2id (muc-kick credential hash makes it)`}
+	if got := c.Warnings(); !slices.Equal(got, want) {
+		t.Errorf("Warnings() = %q, want %q", got, want)
+	}
+}
+
+func TestComponentServerWarning(t *testing.T) {
+	for server, warns := range map[string]bool{
+		"127.0.0.1:5347": false, "[::1]:5347": false, "localhost:5347": false, "127.0.0.53:5347": false,
+		"192.0.2.1:5347": true, "xmpp.example.org:5347": true, "[2001:db8::1]:5347": true,
+	} {
+		c, err := Parse([]byte(doc(map[string]string{"component.server": strconv.Quote(server)})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string(nil)
+		if warns {
+			want = []string{"component.server " + strconv.Quote(server) + " is not on loopback: XEP-0114 is plain TCP with a SHA-1 handshake, so anyone on the path can read the stream and try the secret offline; run muc-kick on the server's host, or keep the link on a private network or in a TLS tunnel"}
+		}
+		if got := c.Warnings(); !slices.Equal(got, want) {
+			t.Errorf("%s: Warnings() = %q, want %q", server, got, want)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func decode(data string, c *Config) error {
 	var tree map[string]any
 	md, err := toml.Decode(data, &tree)
 	if err != nil {
-		return syntaxError(err)
+		return syntaxError(err, data)
 	}
 	fields := schema(reflect.TypeFor[Config]())
 	if err := checkKeys(md.Keys(), fields); err != nil {
@@ -62,12 +62,16 @@ func decode(data string, c *Config) error {
 // never with the text of the file: BurntSushi/toml quotes what it found
 // ("expected value but found \"correcthorsebatterystaple\" instead"), and
 // that may be a secret given without its quotes.
-func syntaxError(err error) error {
+func syntaxError(err error, data string) error {
 	var pe toml.ParseError
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("config: %w", err)
 	}
-	msg := quoted.ReplaceAllStringFunc(pe.Message, func(q string) string {
+	msg := pe.Message
+	if isSecretKey(pe.LastKey) {
+		msg = hideValue(msg, data, pe.Position.Line)
+	}
+	msg = quoted.ReplaceAllStringFunc(msg, func(q string) string {
 		switch inner := q[1 : len(q)-1]; {
 		case inner == `\n`:
 			return "the end of the line"
@@ -79,6 +83,7 @@ func syntaxError(err error) error {
 		}
 		return "(text not shown)"
 	})
+	msg = strings.ReplaceAll(msg, notShown, "(text not shown)")
 	if strings.HasPrefix(pe.Message, "expected value but found") {
 		msg += " (is a string missing its quotes?)"
 	}
@@ -86,6 +91,44 @@ func syntaxError(err error) error {
 		return fmt.Errorf("config: line %d: %s: %s", pe.Position.Line, pe.LastKey, oneLine(msg))
 	}
 	return fmt.Errorf("config: line %d: %s", pe.Position.Line, oneLine(msg))
+}
+
+// notShown stands for a hidden piece of a message until the quoted pieces
+// are hidden too.
+const notShown = "\x00"
+
+// hideValue hides, in msg, every piece of the value on the given line of
+// data: the decoder quotes some values bare ("314159265358979323846264 is
+// out of range for int64"), and the key holds a secret.
+func hideValue(msg, data string, line int) string {
+	lines := strings.Split(data, "\n")
+	if line < 1 || line > len(lines) {
+		return msg
+	}
+	_, value, _ := strings.Cut(lines[line-1], "=")
+	pieces := strings.FieldsFunc(value, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(`"'[]{},=#`, r)
+	})
+	slices.SortFunc(pieces, func(a, b string) int { return len(b) - len(a) })
+	for _, p := range pieces {
+		if len(p) >= 2 {
+			msg = strings.ReplaceAll(msg, p, notShown)
+		}
+	}
+	return msg
+}
+
+// isSecretKey reports whether the dotted key name, such as
+// "component.secret" or "http.client[0].authorization_header", holds a
+// secret, whose value no error, log line or output may show.
+func isSecretKey(name string) bool {
+	last := name[strings.LastIndex(name, ".")+1:]
+	last, _, _ = strings.Cut(last, "[")
+	switch last {
+	case "secret", "authorization_header", "authorization_sha256", "authorization_argon2id":
+		return true
+	}
+	return false
 }
 
 // quoted matches a quoted piece of one of BurntSushi/toml's messages.
@@ -150,6 +193,10 @@ func checkKeys(keys []toml.Key, fields map[string]reflect.Type) error {
 		if _, ok := fields[name]; ok {
 			continue
 		}
+		if parent, ok := secretParent(name); ok {
+			// A table where a secret goes: its keys may be the secret.
+			return fmt.Errorf("config: %s: expected string, got table", parent)
+		}
 		for known := range fields {
 			if strings.EqualFold(name, known) {
 				return fmt.Errorf("config: unknown key %q (keys are case-sensitive: did you mean %q?)", name, known)
@@ -158,6 +205,22 @@ func checkKeys(keys []toml.Key, fields map[string]reflect.Type) error {
 		return fmt.Errorf("config: unknown key %q", name)
 	}
 	return nil
+}
+
+// secretParent returns the secret key that name is inside of, such as
+// "component.secret" for "component.secret.hunter2".
+func secretParent(name string) (string, bool) {
+	for i := strings.Index(name, "."); i >= 0; {
+		if isSecretKey(name[:i]) {
+			return name[:i], true
+		}
+		j := strings.Index(name[i+1:], ".")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return "", false
 }
 
 // lookup returns the value of key in tree.

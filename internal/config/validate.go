@@ -1,20 +1,18 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"slices"
-
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
 
@@ -24,9 +22,21 @@ const (
 	minBodySize = 1024            // a kick request is some 100 bytes of JSON
 )
 
-// validate checks c key by key in the order of the file's documentation and
-// returns the first error. It lower-cases the domains.
+// validate checks c table by table, [component], [muc], [http] (its
+// listener and limits, then its credentials), [metrics] and [log], and
+// returns the first error. It lower-cases the domains and fills in the
+// defaults that depend on other keys.
 func (c *Config) validate() error {
+	for _, check := range []func() error{c.validateComponent, c.validateMUC, c.validateHTTP, c.validateCredentials, c.validateLogAndMetrics} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateComponent checks [component] and lower-cases its domain.
+func (c *Config) validateComponent() error {
 	comp := &c.Component
 	if !validHostPort(comp.Server, 1) {
 		return fmt.Errorf("config: component.server must be host:port with a port from 1 to 65535, got %q", comp.Server)
@@ -34,7 +44,7 @@ func (c *Config) validate() error {
 	if comp.Domain == "" {
 		return errors.New("config: component.domain is required")
 	}
-	if err := checkDomain(comp.Domain); err != nil {
+	if err := jid.CheckDomain(comp.Domain); err != nil {
 		return fmt.Errorf("config: component.domain %q is not a domain name: %v", comp.Domain, err)
 	}
 	comp.Domain = strings.ToLower(comp.Domain)
@@ -50,20 +60,21 @@ func (c *Config) validate() error {
 	if comp.KeepaliveInterval.Duration < 0 {
 		return fmt.Errorf("config: component.keepalive_interval must not be negative, got %v", comp.KeepaliveInterval)
 	}
-	if err := checkTimeout("component.keepalive_timeout", comp.KeepaliveTimeout); err != nil {
-		return err
-	}
+	return checkTimeout("component.keepalive_timeout", comp.KeepaliveTimeout)
+}
 
+// validateMUC checks [muc] and lower-cases its domains.
+func (c *Config) validateMUC() error {
 	m := &c.MUC
 	if len(m.Domains) == 0 {
 		return errors.New("config: muc.domains must not be empty")
 	}
 	for i, d := range m.Domains {
-		if err := checkDomain(d); err != nil {
+		if err := jid.CheckDomain(d); err != nil {
 			return fmt.Errorf("config: muc.domains[%d] %q is not a domain name: %v", i, d, err)
 		}
 		d = strings.ToLower(d)
-		if d == comp.Domain {
+		if d == c.Component.Domain {
 			return fmt.Errorf("config: muc.domains[%d] %q is component.domain; list the MUC service, such as \"conference.example.org\"", i, m.Domains[i])
 		}
 		for j := range i {
@@ -88,7 +99,11 @@ func (c *Config) validate() error {
 	if m.MaxRooms < 1 {
 		return fmt.Errorf("config: muc.max_rooms must be at least 1, got %d", m.MaxRooms)
 	}
+	return nil
+}
 
+// validateHTTP checks [http] but for its credentials.
+func (c *Config) validateHTTP() error {
 	h := &c.HTTP
 	if h.ShutdownGrace.Duration < 0 {
 		return fmt.Errorf("config: http.shutdown_grace must not be negative, got %v", h.ShutdownGrace)
@@ -99,6 +114,30 @@ func (c *Config) validate() error {
 	if err := checkPath(h.Path); err != nil {
 		return fmt.Errorf("config: http.path %v", err)
 	}
+	if h.MaxInFlight < 1 {
+		return fmt.Errorf("config: http.max_in_flight must be at least 1, got %d", h.MaxInFlight)
+	}
+	if h.MaxConnections < 1 {
+		return fmt.Errorf("config: http.max_connections must be at least 1, got %d", h.MaxConnections)
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		return errors.New("config: set both http.tls_cert and http.tls_key, or neither")
+	}
+	for i, p := range h.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			return fmt.Errorf("config: http.trusted_proxies[%d] must be an IP address or a CIDR prefix such as \"10.0.0.0/8\", got %q", i, p)
+		}
+	}
+	if h.MaxBodyBytes < minBodySize {
+		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
+	}
+	return nil
+}
+
+// validateCredentials checks the credentials of [http] and fills in
+// defaults.
+func (c *Config) validateCredentials() error {
+	h := &c.HTTP
 	if h.AuthorizationHeader == "" && len(h.Clients) == 0 && h.CredentialKeyFile == "" {
 		return errors.New("config: http.authorization_header is required (like mod_http_muc_kick, muc-kick refuses to run without a credential), unless [[http.client]] entries or http.credential_key_file give one")
 	}
@@ -127,21 +166,11 @@ func (c *Config) validate() error {
 	if len(h.CredentialKeyFiles) > 0 && h.CredentialKeyFile == "" {
 		return errors.New("config: http.credential_key_files lists older keys; set http.credential_key_file to the current one")
 	}
-	if h.MaxInFlight < 1 {
-		return fmt.Errorf("config: http.max_in_flight must be at least 1, got %d", h.MaxInFlight)
-	}
-	if (h.TLSCert == "") != (h.TLSKey == "") {
-		return errors.New("config: set both http.tls_cert and http.tls_key, or neither")
-	}
-	for i, p := range h.TrustedProxies {
-		if _, err := ParsePrefix(p); err != nil {
-			return fmt.Errorf("config: http.trusted_proxies[%d] must be an IP address or a CIDR prefix such as \"10.0.0.0/8\", got %q", i, p)
-		}
-	}
-	if h.MaxBodyBytes < minBodySize {
-		return fmt.Errorf("config: http.max_body_bytes must be at least %d, got %d", minBodySize, h.MaxBodyBytes)
-	}
+	return nil
+}
 
+// validateLogAndMetrics checks [metrics] and [log].
+func (c *Config) validateLogAndMetrics() error {
 	if c.Metrics.Listen != "" && !validHostPort(c.Metrics.Listen, 0) {
 		return fmt.Errorf("config: metrics.listen must be host:port with a port from 0 to 65535, got %q", c.Metrics.Listen)
 	}
@@ -171,77 +200,11 @@ func checkHeader(key, v string) error {
 	return nil
 }
 
-// checkClients checks the [[http.client]] entries and fills in defaults.
-func (c *Config) checkClients() error {
-	names := map[string]bool{}
-	hashes := map[string]string{}
-	if c.HTTP.AuthorizationHeader != "" {
-		sum := sha256.Sum256([]byte(c.HTTP.AuthorizationHeader))
-		hashes[hex.EncodeToString(sum[:])] = "http.authorization_header"
-	}
-	for i := range c.HTTP.Clients {
-		cl := &c.HTTP.Clients[i]
-		key := fmt.Sprintf("http.client[%d]", i)
-		if cl.Name == "" {
-			return fmt.Errorf("config: %s.name is required", key)
-		}
-		if !ValidName(cl.Name) {
-			return fmt.Errorf("config: %s.name %q may hold only letters, digits and \"-_.\"", key, cl.Name)
-		}
-		if names[cl.Name] {
-			return fmt.Errorf("config: %s.name %q is used twice", key, cl.Name)
-		}
-		names[cl.Name] = true
-		key = fmt.Sprintf("http.client %q", cl.Name)
-		var sum string
-		switch {
-		case (cl.AuthorizationHeader == "") == (cl.AuthorizationSHA256 == ""):
-			return fmt.Errorf("config: %s: set exactly one of authorization_header and authorization_sha256", key)
-		case cl.AuthorizationHeader != "":
-			if err := checkHeader(key+" authorization_header", cl.AuthorizationHeader); err != nil {
-				return err
-			}
-			h := sha256.Sum256([]byte(cl.AuthorizationHeader))
-			sum = hex.EncodeToString(h[:])
-		default:
-			sum = strings.ToLower(cl.AuthorizationSHA256)
-			if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
-				return fmt.Errorf("config: %s: authorization_sha256 must be 64 hex digits (printf %%s 'Basic …' | sha256sum)", key)
-			}
-			cl.AuthorizationSHA256 = sum
-		}
-		if other, ok := hashes[sum]; ok {
-			return fmt.Errorf("config: %s has the same credential as %s", key, other)
-		}
-		hashes[sum] = key
-		for j, p := range cl.Rooms {
-			norm, err := NormalizeRoomPattern(p, c.MUC.Domains)
-			if err != nil {
-				return fmt.Errorf("config: %s: rooms[%d] %q %v", key, j, p, err)
-			}
-			cl.Rooms[j] = norm
-		}
-		if cl.Rate < 0 || cl.Burst < 0 {
-			return fmt.Errorf("config: %s: rate and burst must not be negative", key)
-		}
-		if cl.Rate > 0 && cl.Burst == 0 {
-			cl.Burst = max(1, int64(cl.Rate))
-		}
-	}
-	return nil
-}
-
-// CheckRoomPattern checks a room pattern: a room name in which "*" stands for
-// any text, "@", and one of the MUC domains.
-func CheckRoomPattern(p string, domains []string) error {
-	_, err := NormalizeRoomPattern(p, domains)
-	return err
-}
-
-// NormalizeRoomPattern checks a room pattern as CheckRoomPattern does and
-// returns it in the form rooms are matched in: each piece between stars
-// prepared as muc.ParseRoom prepares a room name (case folded, normalized as
-// servers route it; see package jidprep), the domain lower case.
+// NormalizeRoomPattern checks a room pattern (a room name in which "*"
+// stands for any text, "@", and one of the MUC domains) and returns it in
+// the form rooms are matched in: each piece between stars prepared as
+// jid.ParseRoom prepares a room name (case folded, normalized as servers
+// route it; see package jidprep), the domain lower case.
 func NormalizeRoomPattern(p string, domains []string) (string, error) {
 	node, domain, ok := strings.Cut(strings.ToLower(p), "@")
 	if !ok || node == "" {
@@ -289,17 +252,6 @@ func checkTimeout(key string, d Duration) error {
 		return fmt.Errorf("config: %s must be at most %v, got %v", key, maxTimeout, d)
 	}
 	return nil
-}
-
-// checkDomain checks that d is a domain name that can be the domainpart of a
-// JID, with the rule muc.ParseRoom applies to the domain of a room
-// (jidprep.CheckDomain), except that a trailing dot is refused rather than
-// dropped.
-func checkDomain(d string) error {
-	if strings.HasSuffix(d, ".") {
-		return errors.New(`it ends with "."`)
-	}
-	return jidprep.CheckDomain(d)
 }
 
 // checkPath checks that p can be the route of the kick endpoint. Its errors

@@ -3,7 +3,7 @@
 // client registration:
 //
 //	per_host_key := HMAC-SHA256(key, "muc-kick credential\x00" + host)
-//	token        := JWT (HS256) { iss: host, sub: name, rooms, iat, exp, jti } signed with per_host_key
+//	token        := JWT (HS256) { iss: host, sub: name, rooms, act, iat, exp, jti } signed with per_host_key
 //
 // The daemon holds only the key. A token carries everything needed to check
 // it, so issuing a credential needs no restart and no storage; a token made
@@ -30,6 +30,11 @@ import (
 // MinKeyBytes is the shortest key accepted.
 const MinKeyBytes = 32
 
+// MaxTTL is the longest lifetime a credential may be issued with: a year
+// and a day. A credential is a bearer secret; one that never expires
+// outlives whoever remembers to revoke it.
+const MaxTTL = 366 * 24 * time.Hour
+
 // Errors of Verify.
 var (
 	ErrMalformed = errors.New("credential: not a muc-kick token")
@@ -51,6 +56,23 @@ type Claims struct {
 	// http.credential_rate and http.credential_burst.
 	Rate  float64 `json:"rate,omitempty"`
 	Burst int     `json:"burst,omitempty"`
+	// Actions are the actions it may take; none: DefaultActions, the
+	// rights every credential had before actions existed.
+	Actions []string `json:"act,omitempty"`
+}
+
+// Granted returns the actions c may take.
+func (c Claims) Granted() (Actions, error) { return ParseActions(c.Actions) }
+
+// Grant is what a credential is issued for.
+type Grant struct {
+	Name    string   // the client's name, for logs and revocation
+	Rooms   []string // room patterns; none: every room of the MUC domains
+	Actions []string // action names; none: DefaultActions
+	// Rate and Burst, if Rate is set: requests a second on average, and at
+	// once (0: as many as Rate).
+	Rate  float64
+	Burst int
 }
 
 // header is the fixed JWT header; tokens with any other are refused.
@@ -85,30 +107,28 @@ func sign(hk []byte, signingInput string) []byte {
 	return m.Sum(nil)
 }
 
-// Issue makes a token for name on host, limited to rooms (patterns; none
-// means every room of the configured MUC domains), valid for ttl from now.
-func Issue(key []byte, host, name string, rooms []string, ttl time.Duration, now time.Time) (string, Claims, error) {
-	return IssueLimited(key, host, name, rooms, 0, 0, ttl, now)
-}
-
-// IssueLimited is Issue for a credential with its own rate limit: rate
-// requests a second on average, burst at once (0: as many as rate).
-func IssueLimited(key []byte, host, name string, rooms []string, rate float64, burst int, ttl time.Duration, now time.Time) (string, Claims, error) {
+// IssueGrant makes a token on host for what g says, valid for ttl (at
+// most MaxTTL) from now.
+func IssueGrant(key []byte, host string, g Grant, ttl time.Duration, now time.Time) (string, Claims, error) {
+	name, rate, burst := g.Name, g.Rate, g.Burst
 	if name == "" {
 		return "", Claims{}, errors.New("credential: a name is required")
 	}
 	if rate < 0 || burst < 0 || rate == 0 && burst > 0 {
 		return "", Claims{}, errors.New("credential: the rate and burst must not be negative, and a burst needs a rate")
 	}
-	if ttl <= 0 {
-		return "", Claims{}, errors.New("credential: the lifetime must be positive")
+	if ttl <= 0 || ttl > MaxTTL {
+		return "", Claims{}, fmt.Errorf("credential: the lifetime must be positive and at most %v (366 days)", MaxTTL)
+	}
+	if _, err := ParseActions(g.Actions); err != nil {
+		return "", Claims{}, fmt.Errorf("credential: %w", err)
 	}
 	var nonce [16]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return "", Claims{}, err
 	}
 	c := Claims{
-		Issuer: strings.ToLower(host), Name: name, Rooms: rooms,
+		Issuer: strings.ToLower(host), Name: name, Rooms: g.Rooms, Actions: g.Actions,
 		IssuedAt: now.Unix(), Expiry: now.Add(ttl).Unix(), ID: hex.EncodeToString(nonce[:]),
 		Rate: rate, Burst: burst,
 	}
@@ -151,6 +171,9 @@ func Verify(keys [][]byte, host, token string, now time.Time) (Claims, error) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil || c.Name == "" || c.ID == "" || c.Rate < 0 || c.Burst < 0 {
+		return Claims{}, ErrMalformed
+	}
+	if _, err := c.Granted(); err != nil {
 		return Claims{}, ErrMalformed
 	}
 	if !strings.EqualFold(c.Issuer, host) {

@@ -14,7 +14,7 @@
 // preparations, done by golang.org/x/text (precis, norm, cases), give the
 // same result; anything else is refused rather than guessed.
 //
-// It also holds the rules of what a part may contain that package muc (for
+// It also holds the rules of what a part may contain that package jid (for
 // API requests) and the configuration both apply: MaxPart, XMLChar and
 // CheckResource. Its errors are reasons ("it is empty") for the caller to
 // prefix with what was checked.
@@ -115,7 +115,7 @@ func domainChar(r rune) bool {
 
 // Node returns the localpart s (a room name or a user name) in the form
 // servers route it by. It does not check the characters that RFC 7622
-// forbids in a localpart ("&'/:<>@ and space); see muc.ParseRoom.
+// forbids in a localpart ("&'/:<>@ and space); see jid.ParseRoom.
 func Node(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("it is empty")

@@ -3,6 +3,7 @@ package xmlrec
 import (
 	"bufio"
 	"encoding/xml"
+	"io"
 	"strings"
 	"testing"
 )
@@ -50,4 +51,74 @@ func TestElementsAsBytes(t *testing.T) {
 			t.Errorf("after element %d, %d bytes of buffer are kept", i, cap(rec.buf))
 		}
 	}
+}
+
+// TestSkipContent skips each element's content unread and leaves its end tag
+// to the decoder, which must then find the stream intact: the element's end,
+// then the next element whole.
+func TestSkipContent(t *testing.T) {
+	for _, content := range []string{
+		``,
+		`text only > here`,
+		strings.Repeat(`<a/>`, 1000) + `<priority>high</priority>`,
+		`<a x='>' y="</e>"><b  /><c ></c></a>`,
+		`<!-- </e> <x> --><![CDATA[</e><y>]]]>`,
+		`<?pi </e> ?>t<a><![CDATA[]]></a>`,
+		`<!DOCTYPE x [<!ENTITY y "</e>">]><!00>`,
+		strings.Repeat(`<a>`, 300) + strings.Repeat(`</a>`, 300),
+	} {
+		stream := "<stream><e from='x'>" + content + "</e><next id='1'/></stream>"
+		// A small buffer, so that the scan crosses buffer boundaries.
+		rec := New(bufio.NewReaderSize(strings.NewReader(stream), 16))
+		dec := xml.NewDecoder(rec)
+		for range 2 { // <stream>, <e>
+			if _, err := dec.Token(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := rec.SkipContent()
+		if err != nil || n != int64(len(content)) {
+			t.Errorf("%.40q: skipped %d bytes, %v; want %d", content, n, err, len(content))
+		}
+		if tok, err := dec.Token(); err != nil || tok.(xml.EndElement).Name.Local != "e" {
+			t.Fatalf("%.40q: after the skip %#v, %v; want </e>", content, tok, err)
+		}
+		if tok, err := dec.Token(); err != nil || tok.(xml.StartElement).Name.Local != "next" {
+			t.Fatalf("%.40q: then %#v, %v; want <next>", content, tok, err)
+		}
+	}
+}
+
+// FuzzSkipContent: for any input that is one well-formed element, SkipContent
+// after its start tag stops exactly where encoding/xml's Skip finds the
+// element's end tag, and the decoder then reads that end tag.
+func FuzzSkipContent(f *testing.F) {
+	for _, s := range []string{`<e>x</e>`, `<e><a b='>'/><!--</e>--></e>`, `<e><![CDATA[</e>]]]></e>`, `<e><?p </e>?><a><b/></a></e>`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dec := xml.NewDecoder(strings.NewReader(s))
+		tok, err := dec.Token()
+		if _, ok := tok.(xml.StartElement); err != nil || !ok || strings.HasSuffix(s[:dec.InputOffset()], "/>") {
+			return
+		}
+		if err := dec.Skip(); err != nil || dec.InputOffset() != int64(len(s)) {
+			return // not one well-formed element
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return
+		}
+		end := strings.LastIndex(s, "</")
+		rec := New(bufio.NewReaderSize(strings.NewReader(s), 16))
+		d := xml.NewDecoder(rec)
+		d.Token()
+		startLen := d.InputOffset()
+		n, err := rec.SkipContent()
+		if err != nil || startLen+n != int64(end) {
+			t.Fatalf("%q: skipped %d bytes after the start tag, %v; want %d", s, n, err, int64(end)-startLen)
+		}
+		if _, err := d.Token(); err != nil {
+			t.Fatalf("%q: end tag after the skip: %v", s, err)
+		}
+	})
 }

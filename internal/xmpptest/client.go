@@ -43,6 +43,12 @@ type Client struct {
 	// unsolicited holds, as received, the messages, the presences from no
 	// room the client is in, and the IQ responses to no request of ours.
 	unsolicited []string
+	// messages holds every message received, for waitMessage; msgTaken
+	// marks those it returned, and msgChanged is closed and replaced on
+	// each new one.
+	messages   []*element
+	msgTaken   []bool
+	msgChanged chan struct{}
 
 	done      chan struct{} // closed when the read loop has ended
 	closeOnce sync.Once
@@ -99,11 +105,12 @@ func dial(t TB, s *Server, domain string, mech saslMechanism, resource string) (
 		return nil, dialError{err}
 	}
 	c := &Client{
-		tb:        t,
-		conn:      conn,
-		occupants: make(map[string]*Occupant),
-		pending:   make(map[string]chan *element),
-		done:      make(chan struct{}),
+		tb:         t,
+		conn:       conn,
+		occupants:  make(map[string]*Occupant),
+		pending:    make(map[string]chan *element),
+		msgChanged: make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	br := bufio.NewReader(conn)
 	_ = conn.SetDeadline(time.Now().Add(connectTimeout))
@@ -308,9 +315,7 @@ func (c *Client) readLoop(stream *xmlStream) {
 		case "iq":
 			c.handleIQ(el)
 		case "message":
-			c.mu.Lock()
-			c.unsolicited = append(c.unsolicited, el.raw)
-			c.mu.Unlock()
+			c.handleMessage(el)
 		case "error":
 			err = fmt.Errorf("xmpptest: stream error: %s", el.raw)
 			return

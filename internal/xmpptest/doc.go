@@ -30,6 +30,21 @@
 // AnonDomain with SASL ANONYMOUS, a virtual host UsersDomain with accounts
 // (SASL PLAIN, allowed without TLS) and a c2s listener without TLS.
 //
+// # Moderation and retraction
+//
+// Kind.StartWith and Install.StartWith take Options: with Retraction the
+// server's MUC service also archives each room's messages (XEP-0313) and
+// lets moderators retract them (XEP-0425), configured from
+// contrib/prosody/retraction.cfg.lua or contrib/ejabberd/retraction.yml
+// (merged into the mod_muc section of muc-kick.yml, as that file says).
+// Occupant.Say sends a groupchat message and returns the stanza id the room
+// assigned (or the room's refusal, e.g. of a muted visitor, as a
+// *StanzaError); Occupant.WaitRole sees a role change (a mute);
+// Client.SetRole, Client.Moderate and Client.Features act and ask as a
+// moderator client; Occupant.WaitRetraction sees a retraction in either
+// version; Client.ArchivedMessages reads the room's archive, tombstones
+// included.
+//
 // # Accounts
 //
 // Connect gives each client a new anonymous bare JID. For several sessions
@@ -77,4 +92,18 @@
 //     participant.
 //   - On ejabberd the account host has its own module list (host_config),
 //     so that mod_muc runs once, on the anonymous host.
+//   - A muted visitor's groupchat message gets auth/forbidden everywhere
+//     (Prosody: "You do not currently have permission to speak in this
+//     chat"; ejabberd: "Visitors are not allowed to send messages to all
+//     occupants").
+//   - XEP-0425 with Options.Retraction: Prosody 0.12 (bookworm's
+//     prosody-modules) advertises and broadcasts urn:xmpp:message-moderate:0
+//     only; Prosody 13 (the backports' prosody-modules) and ejabberd 24.12
+//     :0 and :1, both forms in one message; ejabberd 23.01 neither
+//     (service-unavailable). Prosody's archive keeps a tombstone of a
+//     retracted message (<moderated xmlns='urn:xmpp:message-moderate:0'>
+//     <retracted xmlns='urn:xmpp:message-retract:0'/>), ejabberd 24.12
+//     removes it. Without Options.Retraction, ejabberd 24.12 still
+//     advertises and performs XEP-0425 (broadcast only, no archive), and
+//     assigns stanza ids; the others answer service-unavailable.
 package xmpptest

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,7 +27,9 @@ import (
 // a fixed Erlang distribution port on 127.0.0.1 so that no epmd is started.
 // Its ejabberd.yml holds the test-only settings (host AnonDomain with SASL
 // ANONYMOUS, host UsersDomain with accounts, c2s without TLS) and includes contrib/ejabberd/muc-kick.yml with
-// the test's domains, port and secret. Set XMPPTEST_DEBUG=1 for debug logs.
+// the test's domains, port and secret (and with Options.Retraction the
+// modules of contrib/ejabberd/retraction.yml merged into it, as that file
+// tells admins to). Set XMPPTEST_DEBUG=1 for debug logs.
 //
 // Of several ejabberd installs (see Installs), it starts the newest.
 func StartEjabberd(tb TB) *Server {
@@ -98,6 +101,15 @@ func (e *ejabberd) writeConfig() error {
 	snippet, err := e.s.contribSnippet("ejabberd/muc-kick.yml", "#")
 	if err != nil {
 		return err
+	}
+	if e.s.Retraction {
+		extra, err := e.s.contribExtra("ejabberd/retraction.yml", "#")
+		if err != nil {
+			return err
+		}
+		if snippet, err = mergeModules(snippet, extra); err != nil {
+			return fmt.Errorf("contrib/ejabberd/retraction.yml: %w", err)
+		}
 	}
 	// Values are single-quoted for the shell, which sources this file.
 	// A single node pins its distribution port, so that no epmd is
@@ -340,4 +352,104 @@ func (e *ejabberd) log() string {
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// mergeModules merges the `modules:` section of extra into that of base,
+// both ejabberd.yml fragments indented by two spaces a level, as
+// contrib/ejabberd/retraction.yml tells admins to: a module base lacks is
+// added at the end of base's modules, and the options of a module base has
+// are added to its section (ejabberd refuses a module named twice). An
+// option both set must be the same line.
+func mergeModules(base, extra string) (string, error) {
+	xs := strings.Split(extra, "\n")
+	xStart, xEnd := yamlBlock(xs, -1, 0, "modules")
+	if xStart < 0 {
+		return "", fmt.Errorf("no modules section")
+	}
+	lines := strings.Split(base, "\n")
+	for _, mod := range yamlChildren(xs[xStart+1:xEnd], 2) {
+		name := yamlKey(mod[0])
+		mStart, mEnd := yamlBlock(lines, -1, 0, "modules")
+		if mStart < 0 {
+			return "", fmt.Errorf("the base has no modules section")
+		}
+		start, end := yamlBlock(lines[:mEnd], mStart, 2, name)
+		if start < 0 {
+			lines = slices.Insert(lines, mEnd, mod...)
+			continue
+		}
+		if strings.TrimSpace(lines[start]) != name+":" {
+			return "", fmt.Errorf("module %s has an inline value in the base: %q", name, lines[start])
+		}
+		for _, opt := range yamlChildren(mod[1:], 4) {
+			key := yamlKey(opt[0])
+			if at, _ := yamlBlock(lines[:end], start, 4, key); at >= 0 {
+				if len(opt) == 1 && lines[at] == opt[0] {
+					continue
+				}
+				return "", fmt.Errorf("module %s: option %s is set in both", name, key)
+			}
+			lines = slices.Insert(lines, end, opt...)
+			end += len(opt)
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// yamlContent reports whether line holds more than blanks or a comment, and
+// its indent.
+func yamlContent(line string) (int, bool) {
+	t := strings.TrimLeft(line, " ")
+	return len(line) - len(t), t != "" && !strings.HasPrefix(t, "#")
+}
+
+// yamlKey returns the key of a `key:` line.
+func yamlKey(line string) string {
+	k, _, _ := strings.Cut(strings.TrimSpace(line), ":")
+	return k
+}
+
+// yamlBlock finds, after line after, the line `key:` indented by indent, and
+// returns its index and the index after the last content line of its block;
+// -1 when there is none. The search ends at a content line indented less.
+func yamlBlock(lines []string, after, indent int, key string) (start, end int) {
+	start = -1
+	for i := after + 1; i < len(lines); i++ {
+		in, ok := yamlContent(lines[i])
+		if !ok {
+			continue
+		}
+		if start < 0 {
+			if in < indent {
+				return -1, -1
+			}
+			if in == indent && yamlKey(lines[i]) == key {
+				start, end = i, i+1
+			}
+			continue
+		}
+		if in <= indent {
+			break
+		}
+		end = i + 1
+	}
+	return start, end
+}
+
+// yamlChildren splits lines into the blocks that start with a content line
+// indented by indent, each with its deeper lines; comments and blank lines
+// are dropped.
+func yamlChildren(lines []string, indent int) [][]string {
+	var blocks [][]string
+	for _, line := range lines {
+		in, ok := yamlContent(line)
+		switch {
+		case !ok:
+		case in == indent:
+			blocks = append(blocks, []string{line})
+		case in > indent && len(blocks) > 0:
+			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], line)
+		}
+	}
+	return blocks
 }

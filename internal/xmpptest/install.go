@@ -39,6 +39,12 @@ func (i Install) Start(tb TB) *Server {
 	return i.start(tb, variant{})
 }
 
+// StartWith is Start with the Options o.
+func (i Install) StartWith(tb TB, o Options) *Server {
+	tb.Helper()
+	return i.start(tb, variant{Options: o})
+}
+
 // StartNotAdmin starts a server whose registration of the component lacks
 // the lines of the contrib snippets that give it admin rights over the MUC
 // service (Prosody's admins and component_admins_as_room_owners, ejabberd's

@@ -21,8 +21,9 @@ import (
 // port and secret, plus test-only settings: c2s without TLS, no s2s or HTTP,
 // MUC rooms unlocked on creation and no tombstones, and a VirtualHost
 // AnonDomain with SASL ANONYMOUS and a VirtualHost UsersDomain with
-// accounts (internal_hashed, SASL PLAIN allowed without TLS). Set
-// XMPPTEST_DEBUG=1 for debug logs.
+// accounts (internal_hashed, SASL PLAIN allowed without TLS). With
+// Options.Retraction, contrib/prosody/retraction.cfg.lua follows the
+// snippet. Set XMPPTEST_DEBUG=1 for debug logs.
 //
 // Of several Prosody installs (see Installs), it starts the newest; use
 // ProsodyKinds to test each.
@@ -108,6 +109,14 @@ muc_tombstones = false
 		c2sPort,
 	)
 	b.WriteString(snippet)
+	if s.Retraction {
+		extra, err := s.contribExtra("prosody/retraction.cfg.lua", "--")
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("\n-- contrib/prosody/retraction.cfg.lua (Options.Retraction)\n")
+		b.WriteString(extra)
+	}
 	fmt.Fprintf(&b, `
 -- Test-only virtual host: occupants log in with SASL ANONYMOUS.
 VirtualHost %q

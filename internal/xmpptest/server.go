@@ -71,6 +71,19 @@ type Server struct {
 type variant struct {
 	notAdmin bool // the config lacks the component's admin lines (StartNotAdmin)
 	ha       bool // contrib/ha's snippet: two component domains (StartHA)
+	Options
+}
+
+// Options are what a test server has beyond the setup of the contrib
+// snippet muc-kick needs (contrib/prosody/muc-kick.cfg.lua,
+// contrib/ejabberd/muc-kick.yml). The zero value is that setup alone.
+type Options struct {
+	// Retraction adds contrib/prosody/retraction.cfg.lua or
+	// contrib/ejabberd/retraction.yml: the MUC service archives each room's
+	// messages (XEP-0313) and, where the server has it, lets moderators
+	// retract them (XEP-0425). Without it a room has no archive, and no
+	// moderation either.
+	Retraction bool
 }
 
 // process is what differs between server implementations.
@@ -102,8 +115,9 @@ type TB = testkit.TB
 type Kind struct {
 	Name          string // the install's name, e.g. "prosody-13.0.1", or a family without one
 	Start         func(TB) *Server
-	StartNotAdmin func(TB) *Server // see Install.StartNotAdmin
-	StartHA       func(TB) *Server // see Install.StartHA
+	StartWith     func(TB, Options) *Server // see Install.StartWith
+	StartNotAdmin func(TB) *Server          // see Install.StartNotAdmin
+	StartHA       func(TB) *Server          // see Install.StartHA
 }
 
 // Kinds returns the servers to run a table-driven test against: every
@@ -116,7 +130,7 @@ func Kinds() []Kind {
 		found := false
 		for _, i := range Installs() {
 			if i.Family == family {
-				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start, StartNotAdmin: i.StartNotAdmin, StartHA: i.StartHA})
+				kinds = append(kinds, Kind{Name: i.Name(), Start: i.Start, StartWith: i.StartWith, StartNotAdmin: i.StartNotAdmin, StartHA: i.StartHA})
 				found = true
 			}
 		}
@@ -126,7 +140,11 @@ func Kinds() []Kind {
 				requireServer(tb, family)
 				return nil
 			}
-			kinds = append(kinds, Kind{Name: family, Start: missing, StartNotAdmin: missing, StartHA: missing})
+			missingWith := func(tb TB, _ Options) *Server {
+				tb.Helper()
+				return missing(tb)
+			}
+			kinds = append(kinds, Kind{Name: family, Start: missing, StartWith: missingWith, StartNotAdmin: missing, StartHA: missing})
 		}
 	}
 	return kinds
@@ -405,6 +423,30 @@ func (s *Server) contribSnippet(name, commentPrefix string) (string, error) {
 		}
 	}
 	return strings.Join(lines, "\n"), nil
+}
+
+// contribExtra reads contrib/<name>, a snippet that names the MUC service
+// alone, and replaces conference.example.org with the test's.
+func (s *Server) contribExtra(name, commentPrefix string) (string, error) {
+	path, err := contribPath(name)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	text := string(b)
+	if !strings.Contains(text, placeholderMUC) {
+		return "", fmt.Errorf("%s: placeholder %q is missing", path, placeholderMUC)
+	}
+	text = strings.ReplaceAll(text, placeholderMUC, s.MUCDomain)
+	for i, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), commentPrefix) && strings.Contains(line, "example.org") {
+			return "", fmt.Errorf("%s:%d: example.org is not one of the placeholders the tests replace: %q", path, i+1, line)
+		}
+	}
+	return text, nil
 }
 
 // adminLine matches the lines of the contrib snippets that give the

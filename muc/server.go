@@ -1,5 +1,10 @@
 package muc
 
+// Server detection and setup advice: which software the XMPP server runs
+// (XEP-0092, disco#info identities) and what its admin must change so that
+// the component is a moderator in every room. Apart from the room logic;
+// `muc-kick check` uses it too.
+
 import (
 	"encoding/xml"
 	"fmt"
@@ -7,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -93,7 +99,7 @@ type versionQuery struct {
 // mod_version the identities still tell the family: Prosody's MUC service is
 // "Prosody Chatrooms" (unless renamed) and its hosts "Prosody"; ejabberd's
 // MUC service is "Chatrooms" and its hosts "ejabberd".
-func (m *Manager) ServerSoftware(mucDomain string) (software, version string) {
+func (m *Manager) ServerSoftware(mucDomain jid.JID) (software, version string) {
 	m.mu.Lock()
 	s := m.server
 	mine := s == nil
@@ -121,10 +127,10 @@ func (m *Manager) ServerSoftware(mucDomain string) (software, version string) {
 // askSoftware sends the version and identity queries at once and combines
 // the answers: a version answer naming a known server first, then an
 // identity naming one.
-func (m *Manager) askSoftware(mucDomain string) (string, string) {
-	targets := []string{mucDomain}
-	if _, parent, ok := strings.Cut(mucDomain, "."); ok && parent != "" {
-		targets = append(targets, parent)
+func (m *Manager) askSoftware(mucDomain jid.JID) (string, string) {
+	targets := []string{mucDomain.String()}
+	if parent, ok := mucDomain.Parent(); ok {
+		targets = append(targets, parent.String())
 	}
 	type answer struct{ name, version, identity string }
 	answers := make([]answer, len(targets))
