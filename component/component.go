@@ -6,8 +6,8 @@
 // It builds on the stanza package of gosrc.io/xmpp for parsing, but owns the
 // stream itself: gosrc.io/xmpp v0.5.1's Component registers IQ replies after
 // sending, blocks its receive loop on a waiter that went away, never reports
-// </stream:stream> and has no write lock (see the README, "Why it owns the
-// XEP-0114 stream").
+// </stream:stream> and has no write lock (see docs/how-it-works.md, "Why it
+// owns the XEP-0114 stream").
 //
 // Anything an XMPP user sends to the component's JID reaches it, so nothing
 // received may end the stream, and what cannot be used costs little: a
