@@ -62,7 +62,7 @@ func (a action) noun() string {
 // verb is what a caller not granted a may not do, naming the action.
 func (a action) verb() string {
 	if a == actionOccupants {
-		return `list the occupants (action "occupants")`
+		return `list the occupants, the action "occupants"`
 	}
 	return string(a.right)
 }

@@ -198,7 +198,7 @@ func TestNewActionsMustBeGranted(t *testing.T) {
 				r := do(t, h, tc.method, tc.path, who.authz, tc.body)
 				verb := string(tc.right)
 				if tc.right == credential.Occupants {
-					verb = `list the occupants (action \"occupants\")`
+					verb = `list the occupants, the action \"occupants\"`
 				}
 				want := fmt.Sprintf(`{"error":"this client may not %s (%s)"}`+"\n", verb, who.may)
 				if r.code != 403 || r.raw != want {
