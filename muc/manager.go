@@ -150,7 +150,7 @@ func (m *Manager) Kick(ctx context.Context, room jid.JID, nick, reason string) e
 // When a kick fails after others succeeded, KickJID returns the nicknames
 // kicked so far together with the error.
 func (m *Manager) KickJID(ctx context.Context, roomJID, user jid.JID, reason string) ([]string, error) {
-	return m.changeJID(ctx, roomJID, user, func(nick string) AdminQuery { return KickQuery(nick, reason) })
+	return m.changeJID(ctx, roomJID, user, func(_ *room, nick string) (AdminQuery, error) { return KickQuery(nick, reason), nil })
 }
 
 // fromInside runs op (which returns the server's raw answer) from inside

@@ -39,7 +39,8 @@ func (m *Manager) request(ctx context.Context, roomJID jid.JID, typ string, payl
 	return answer, err
 }
 
-// changeJID sends the change query(nick) for every occupant of room whose
+// changeJID sends the change query(r, nick) (unless it returns an error,
+// which ends the loop) for every occupant of room whose
 // real JID is user (a full JID: that session) or belongs to it (a bare JID:
 // every session of the account), and returns their nicknames. The component
 // learns real JIDs from the presences it receives as a moderator, so it
@@ -49,14 +50,18 @@ func (m *Manager) request(ctx context.Context, roomJID jid.JID, typ string, payl
 //
 // When a change fails after others succeeded, changeJID returns the
 // nicknames changed so far together with the error.
-func (m *Manager) changeJID(ctx context.Context, roomJID, user jid.JID, query func(nick string) AdminQuery) ([]string, error) {
+func (m *Manager) changeJID(ctx context.Context, roomJID, user jid.JID, query func(r *room, nick string) (AdminQuery, error)) ([]string, error) {
 	var changed []string
 	err := m.fromInside(ctx, roomJID, func(r *room, from string) error {
 		for _, nick := range m.occupantsOf(r, user) {
 			if slices.Contains(changed, nick) {
 				continue
 			}
-			_, err := m.conn.IQ(ctx, "set", from, roomJID.String(), query(nick))
+			q, err := query(r, nick)
+			if err != nil {
+				return err // refused before anything is sent
+			}
+			_, err = m.conn.IQ(ctx, "set", from, roomJID.String(), q)
 			switch kerr := kickError(err, true); {
 			case kerr == nil:
 				changed = append(changed, nick)
