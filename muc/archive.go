@@ -65,6 +65,19 @@ func newMAMQuery(queryID, before string, since time.Time) mamQuery {
 	return q
 }
 
+// nsMAMExtended says a room's archive takes XEP-0313's extended fields,
+// such as ids.
+const nsMAMExtended = "urn:xmpp:mam:2#extended"
+
+// idQuery asks the archive for the message with stanza id id alone (the
+// extended field "ids").
+func idQuery(queryID, id string) mamQuery {
+	return mamQuery{QueryID: queryID, Set: rsmSet{Max: 1}, Form: &dataForm{Type: "submit", Fields: []formField{
+		{Var: "FORM_TYPE", Type: "hidden", Value: nsMAM},
+		{Var: "ids", Value: id},
+	}}}
+}
+
 // mamResult is one archived message, as the room sends it to the querier
 // (XEP-0313 §4.2). Anyone can send the component a message carrying one, so
 // it must never fail to decode: every field is a string, interpreted later.

@@ -50,10 +50,11 @@ func TestFeaturesOf(t *testing.T) {
 		want roomFeatures
 	}{
 		{nil, roomFeatures{}},
-		{[]string{"urn:xmpp:mam:2", nsModerate0}, roomFeatures{moderation0, true}},
-		{[]string{nsModerate1, nsModerate0, "urn:xmpp:mam:2"}, roomFeatures{moderation1, true}},
-		{[]string{nsModerate0, nsModerate1}, roomFeatures{moderation1, false}},
+		{[]string{"urn:xmpp:mam:2", nsModerate0}, roomFeatures{moderation0, true, false}},
+		{[]string{nsModerate1, nsModerate0, "urn:xmpp:mam:2"}, roomFeatures{moderation1, true, false}},
+		{[]string{nsModerate0, nsModerate1}, roomFeatures{moderation1, false, false}},
 		{[]string{"urn:xmpp:message-moderate:2"}, roomFeatures{}},
+		{[]string{nsModerate1, "urn:xmpp:mam:2", "urn:xmpp:mam:2#extended"}, roomFeatures{moderation1, true, true}},
 	} {
 		if got := featuresOf(tc.vars); got != tc.want {
 			t.Errorf("featuresOf(%q) = %+v, want %+v", tc.vars, got, tc.want)

@@ -50,6 +50,7 @@ const (
 type roomFeatures struct {
 	moderation moderation // the newest version of XEP-0425 it advertises
 	archive    bool       // whether it has a message archive (XEP-0313)
+	extended   bool       // whether the archive takes the extended fields (ids)
 }
 
 // featuresOf reads the feature vars of a room's disco#info.
@@ -63,6 +64,8 @@ func featuresOf(vars []string) roomFeatures {
 			f.moderation = max(f.moderation, moderation0)
 		case nsMAM:
 			f.archive = true
+		case nsMAMExtended:
+			f.extended = true
 		}
 	}
 	return f

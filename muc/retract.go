@@ -61,6 +61,11 @@ func (m *Manager) Retract(ctx context.Context, roomJID jid.JID, sel Selection, r
 	err = m.inside(ctx, r, func(from string) error {
 		res = Retraction{}
 		ids := []string{sel.ID}
+		if sel.ID != "" && feats.archive && feats.extended {
+			if err := m.lookUp(ctx, from, roomJID, sel.ID); err != nil {
+				return err
+			}
+		}
 		if sel.ID == "" {
 			var err error
 			if ids, err = m.searchArchive(ctx, r, from, sel); err != nil {
@@ -107,7 +112,8 @@ func (m *Manager) retractEach(ctx context.Context, from string, roomJID jid.JID,
 // retractError names the server's refusal to retract message id.
 func retractError(id string, serr *StanzaError) error {
 	switch {
-	case errors.Is(serr, errNotFound):
+	case errors.Is(serr, errNotFound), errors.Is(serr, &StanzaError{Condition: "bad-request"}):
+		// Prosody: item-not-found; ejabberd: bad-request "Stanza id is not valid".
 		return fmt.Errorf("%w: no message %q in the room's archive (%s)", ErrMessageNotFound, id, serr)
 	case errors.Is(serr, errNotAllowed), errors.Is(serr, errForbidden):
 		return fmt.Errorf("%w (%w)", refusal("retraction"), serr)
@@ -188,16 +194,41 @@ func (m *Manager) searchArchive(ctx context.Context, r *room, from string, sel S
 // stream).
 func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID, before string, sel Selection) ([]archived, *mamFin, error) {
 	qid := queryID(m.queries.Add(1))
-	c := &collector{room: roomJID}
+	return m.archiveQuery(ctx, from, roomJID, newMAMQuery(qid, before, sel.Since), m.collect(qid, roomJID))
+}
+
+// lookUp asks the archive for the message id alone: an archive that
+// answers with nothing has no such message (ErrMessageNotFound); one that
+// answers with another (it ignored the ids field) lets the retraction try.
+// ejabberd 24.12 retracts an id it never assigned, and says so to every
+// occupant, where Prosody answers item-not-found.
+func (m *Manager) lookUp(ctx context.Context, from string, roomJID jid.JID, id string) error {
+	qid := queryID(m.queries.Add(1))
+	page, _, err := m.archiveQuery(ctx, from, roomJID, idQuery(qid, id), m.collect(qid, roomJID))
+	if err == nil && len(page) == 0 {
+		return fmt.Errorf("%w: no message %q in the archive of %s", ErrMessageNotFound, id, roomJID)
+	}
+	return err
+}
+
+// collect registers a collector for the results of the query qid.
+func (m *Manager) collect(qid string, roomJID jid.JID) *collector {
+	c := &collector{room: roomJID, id: qid}
 	m.mu.Lock()
 	m.archives[qid] = c
 	m.mu.Unlock()
+	return c
+}
+
+// archiveQuery sends q and returns the results c collected before the
+// answer came, and the answer's paging; it unregisters c.
+func (m *Manager) archiveQuery(ctx context.Context, from string, roomJID jid.JID, q mamQuery, c *collector) ([]archived, *mamFin, error) {
 	defer func() {
 		m.mu.Lock()
-		delete(m.archives, qid)
+		delete(m.archives, c.id)
 		m.mu.Unlock()
 	}()
-	iq, err := m.conn.IQ(ctx, "set", from, roomJID.String(), newMAMQuery(qid, before, sel.Since))
+	iq, err := m.conn.IQ(ctx, "set", from, roomJID.String(), q)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -213,6 +244,7 @@ func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID,
 // collector gathers the results of one archive query.
 type collector struct {
 	room jid.JID
+	id   string // the query's
 	page []archived
 }
 

@@ -76,6 +76,15 @@ func (f *fakeArchive) answerQuery(c *fakeserver.Conn, s fakeserver.Stanza) {
 		}
 	}
 	start := max(0, end-3)
+	if strings.Contains(s.Raw, `var="ids"`) { // the extended field: that message alone
+		want := between(between(s.Raw, `var="ids"`, "</field>"), "<value>", "</value>")
+		start, end = 0, 0
+		for i, m := range f.messages {
+			if m.id == want {
+				start, end = i, i+1
+			}
+		}
+	}
 	if f.extra != nil {
 		f.extra(c, s, qid)
 	}
@@ -413,5 +422,56 @@ func TestUnreadableAffiliationListChangesNothing(t *testing.T) {
 	}
 	if len(f.kicks) != 0 {
 		t.Errorf("%d changes sent on unreadable lists", len(f.kicks))
+	}
+}
+
+// The role of an owner or admin follows its affiliation: a mute or unmute of
+// one is refused before anything is sent (Prosody would let an owner mute
+// another, and the unmute would leave it a participant).
+func TestMuteRefusesOwnersAndAdmins(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeMUC(room)
+	f.rooms[room]["Alice"] = true
+	f.jids = map[string]map[string]string{room: {"Bob": "bob@example.org/laptop"}}
+	f.others = map[string][]string{room: {
+		"<presence from='" + room + "/Alice' to='" + occupant + "'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator' jid='alice@example.org/x'/></x></presence>",
+	}}
+	m, _ := setup(t, f, time.Minute)
+	for _, role := range []muc.Role{muc.RoleVisitor, muc.RoleParticipant} {
+		err := m.SetRole(context.Background(), mustRoom(room), "Alice", role, "")
+		if !errors.Is(err, muc.ErrAffiliated) || !strings.Contains(err.Error(), "Alice is an owner") {
+			t.Errorf("%s of the owner: %v", role, err)
+		}
+		if _, err := m.SetRoleJID(context.Background(), mustRoom(room), mustJID("alice@example.org"), role, ""); !errors.Is(err, muc.ErrAffiliated) {
+			t.Errorf("%s of the owner by JID: %v", role, err)
+		}
+	}
+	for _, k := range f.kicks {
+		if strings.Contains(k.Raw, "Alice") {
+			t.Errorf("a role change of the owner was sent: %s", k.Raw)
+		}
+	}
+	if err := m.SetRole(context.Background(), mustRoom(room), "Bob", muc.RoleVisitor, ""); err != nil {
+		t.Errorf("a participant may be muted: %v", err)
+	}
+}
+
+// ejabberd 24.12 retracts an id it never assigned: where the archive takes
+// the extended field ids, muc-kick looks the message up first.
+func TestRetractLooksTheIDUp(t *testing.T) {
+	room := "room@" + mucDomain
+	f := newFakeArchive(room, nsModerate1, nsMAM, "urn:xmpp:mam:2#extended")
+	f.messages = []fakeMessage{{id: "m1", nick: "Bob"}, {id: "m2", nick: "Bob"}}
+	e := setupArchive(t, f)
+	_, err := e.m.Retract(context.Background(), mustRoom(room), muc.Selection{ID: "nope"}, "")
+	if !errors.Is(err, muc.ErrMessageNotFound) || len(f.moderates) != 0 {
+		t.Fatalf("an id the archive does not hold: %v, %d retractions sent", err, len(f.moderates))
+	}
+	res, err := e.m.Retract(context.Background(), mustRoom(room), muc.Selection{ID: "m1"}, "")
+	if err != nil || !slices.Equal(res.Retracted, []string{"m1"}) || len(f.moderates) != 1 {
+		t.Fatalf("an id the archive holds: %+v %v", res, err)
+	}
+	if q := f.queries[len(f.queries)-1].Raw; !strings.Contains(q, `<field var="ids"><value>m1</value></field>`) {
+		t.Errorf("the lookup asks for: %s", q)
 	}
 }
