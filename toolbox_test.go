@@ -367,6 +367,10 @@ func (x *toolbox) muteOwner(t *testing.T, c *crew) {
 		if res.code != 403 || !strings.Contains(res.errorText(), "not-allowed") {
 			t.Errorf("mute the owner: %d %s, want 403 naming not-allowed", res.code, res.raw)
 		}
+		// It was a mute: an answer that speaks of a kick misleads.
+		if strings.Contains(res.errorText(), "kick") {
+			t.Errorf("the refused mute is told as a kick: %s", res.raw)
+		}
 		roundTrip(t, c.alice, c.carol) // alice still speaks
 		for _, p := range c.carol.Presences() {
 			if p.From == c.room+"/alice" && p.Role != "moderator" {
