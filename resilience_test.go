@@ -261,7 +261,7 @@ func TestResilienceServerKilledDuringBurst(t *testing.T) {
 					t.Errorf("%s in %s: 503 without Retry-After", tg.o.Nick, tg.room)
 				}
 				// "Requests waiting for a reply when the stream drops get 503
-				// at once" (README): nothing may wait for an IQ timeout.
+				// at once" (docs/api.md): nothing may wait for an IQ timeout.
 				if late := out.at.Sub(killed); late > 3*time.Second {
 					t.Errorf("%s in %s: answered %d %s after the server was gone", tg.o.Nick, tg.room, out.code, late.Round(time.Millisecond))
 				}
@@ -742,7 +742,7 @@ func TestResilienceBinary(t *testing.T) {
 		// the daemon dials again, and Prosody, which still has the old
 		// stream, refuses the new one with <conflict/> until it notices
 		// that the old one is dead. That is not a wrong secret or domain:
-		// the README promises reconnects "for ever".
+		// docs/operations.md promises reconnects "for ever".
 		proxy := xmpptest.StartProxy(t, srv.ComponentAddr)
 		p := startBinary(t, bin, srv, binOptions{
 			server:    proxy.Addr(),

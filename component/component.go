@@ -6,8 +6,8 @@
 // It builds on the stanza package of gosrc.io/xmpp for parsing, but owns the
 // stream itself: gosrc.io/xmpp v0.5.1's Component registers IQ replies after
 // sending, blocks its receive loop on a waiter that went away, never reports
-// </stream:stream> and has no write lock (see the README, "Why it owns the
-// XEP-0114 stream").
+// </stream:stream> and has no write lock (see docs/how-it-works.md, "Why it
+// owns the XEP-0114 stream").
 //
 // Anything an XMPP user sends to the component's JID reaches it, so nothing
 // received may end the stream, and what cannot be used costs little: a
@@ -34,10 +34,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
 )
@@ -150,6 +152,12 @@ type Component struct {
 
 	standby atomic.Bool // the last handshake was refused with conflict
 	share   sharing     // whether the server splits our stanzas with another stream
+
+	// JIDs from Options, as incoming JIDs are compared with them.
+	domain      string   // the component's domain, lower case
+	parent      jid.JID  // the server the component is attached to
+	keepaliveTo jid.JID  // where keepalives go
+	roomDomains []string // Options.RoomDomains, lower case
 }
 
 // New returns a Component that connects when Run is called.
@@ -167,7 +175,7 @@ func New(opts Options) *Component {
 		opts.KeepaliveTimeout = opts.IQTimeout
 	}
 	if opts.KeepaliveTo == "" {
-		opts.KeepaliveTo = parentDomain(opts.Domain)
+		opts.KeepaliveTo = parentOf(opts.Domain).String()
 	}
 	if opts.BackoffMin <= 0 {
 		opts.BackoffMin = 100 * time.Millisecond
@@ -187,12 +195,19 @@ func New(opts Options) *Component {
 	}
 	var b [6]byte
 	_, _ = crand.Read(b[:])
-	return &Component{
+	c := &Component{
 		opts:     opts,
 		log:      opts.Logger,
 		idPrefix: "mk" + hex.EncodeToString(b[:]) + "-",
 		dropLog:  newLimiter(dropLogEvery),
+		domain:   strings.ToLower(opts.Domain),
+		parent:   parentOf(opts.Domain),
 	}
+	c.keepaliveTo, _ = jid.FromServer(opts.KeepaliveTo)
+	for _, d := range opts.RoomDomains {
+		c.roomDomains = append(c.roomDomains, strings.ToLower(d))
+	}
+	return c
 }
 
 // SetHandler sets where non-reply stanzas go. Call it before Run.

@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gosrc.io/xmpp/stanza"
@@ -30,13 +29,7 @@ func (c *Component) wants(start xml.StartElement) bool {
 	if c.isServer(from) {
 		return true
 	}
-	d := domainOf(from)
-	for _, rd := range c.opts.RoomDomains {
-		if strings.EqualFold(d, rd) {
-			return true
-		}
-	}
-	return false
+	return onDomain(from, c.roomDomains)
 }
 
 // handleFrame decodes one top-level element and dispatches it. Nothing in it

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"gosrc.io/xmpp/stanza"
@@ -183,7 +182,7 @@ func (c *Component) answer(s *session, reply rawIQ) {
 // sent carries a from (Prosody 13 closes a component stream that sends one
 // without), and only one of the component's own.
 func (c *Component) replyFrom(to string) string {
-	if strings.EqualFold(domainOf(to), c.opts.Domain) {
+	if onDomain(to, []string{c.domain}) {
 		return to
 	}
 	return c.opts.Domain

@@ -1,36 +1,39 @@
 package component
 
-import (
-	"bytes"
-	"strings"
-)
+import "github.com/muc-kick/muc-kick/internal/jid"
 
-// JIDs as the component compares them.
+// JIDs as the component compares them: as the server sent them, through
+// jid.FromServer (split, local and domain parts lower-cased).
 
 // isServer reports whether from is the XMPP server the component is
 // attached to (the parent of its domain) or the address keepalives go to.
 func (c *Component) isServer(from string) bool {
-	return from != "" && (strings.EqualFold(from, parentDomain(c.opts.Domain)) || strings.EqualFold(from, c.opts.KeepaliveTo))
+	f, ok := jid.FromServer(from)
+	return ok && (f.Equal(c.parent) || f.Equal(c.keepaliveTo))
 }
 
-// domainOf is the domain part of a JID.
-func domainOf(jid string) string {
-	if i := strings.IndexByte(jid, '/'); i >= 0 {
-		jid = jid[:i]
+// onDomain reports whether j is a JID on one of domains (lower case).
+func onDomain(j string, domains []string) bool {
+	f, ok := jid.FromServer(j)
+	if !ok {
+		return false
 	}
-	if i := strings.IndexByte(jid, '@'); i >= 0 {
-		jid = jid[i+1:]
-	}
-	return jid
-}
-
-// parentDomain is the domain a component's JID lives under
-// ("kick.example.org" → "example.org"), where keepalive pings go.
-func parentDomain(d string) string {
-	for i := 0; i < len(d); i++ {
-		if d[i] == '.' && i+1 < len(d) {
-			return d[i+1:]
+	d := f.Domain().String()
+	for _, rd := range domains {
+		if d == rd {
+			return true
 		}
+	}
+	return false
+}
+
+// parentOf is the domain a component's JID lives under
+// ("kick.example.org" → "example.org"), where keepalive pings go; a domain of
+// one label is its own parent.
+func parentOf(domain string) jid.JID {
+	d, _ := jid.FromServer(domain)
+	if p, ok := d.Parent(); ok {
+		return p
 	}
 	return d
 }
@@ -41,16 +44,7 @@ func sameJID(a, b string) bool {
 	if a == b {
 		return true
 	}
-	ab, ar := splitResource(a)
-	bb, br := splitResource(b)
-	return ar == br && bytes.EqualFold([]byte(ab), []byte(bb))
-}
-
-func splitResource(j string) (bare, resource string) {
-	for i := 0; i < len(j); i++ {
-		if j[i] == '/' {
-			return j[:i], j[i+1:]
-		}
-	}
-	return j, ""
+	ja, okA := jid.FromServer(a)
+	jb, okB := jid.FromServer(b)
+	return okA && okB && ja.Equal(jb)
 }

@@ -20,7 +20,7 @@ func TestLayers(t *testing.T) {
 	layers := map[string][]string{
 		"httpapi":             {"component"},
 		"muc":                 {"component", "httpapi"},
-		"component":           {"muc", "httpapi", "internal/jid", "internal/config"},
+		"component":           {"muc", "httpapi", "internal/config"},
 		"internal/jid":        {"component", "httpapi", "muc", "internal/config"},
 		"internal/config":     {"component", "httpapi", "muc", "internal/app"},
 		"internal/credential": {"component", "httpapi", "muc", "internal/config"},

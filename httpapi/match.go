@@ -17,7 +17,7 @@ func (p *principal) mayActOn(room string) bool {
 
 // MatchRoom reports whether room (a canonical bare JID) matches pattern, in
 // which "*" stands for any text, including none. Both are in canonical form
-// (see muc.ParseRoom).
+// (see jid.ParseRoom).
 //
 // It takes time linear in len(room) + len(pattern), whatever the number of
 // stars: the text before the first star must begin the room, the text after

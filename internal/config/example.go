@@ -11,7 +11,7 @@ import (
 // daemon that accepted them would accept what anyone can read.
 var exampleSecrets = map[string]bool{
 	"change-me":                      true, // component.secret, and Prosody's component_secret in the comments
-	"change-me-muc-kick-secret":      true, // the README's Prosody example
+	"change-me-muc-kick-secret":      true, // docs/operations.md's Prosody example
 	"Basic dXNlcm5hbWU6cGFzc3dvcmQ=": true, // "username:password"
 	"Basic …":                        true, // [[http.client]]'s authorization_header
 }

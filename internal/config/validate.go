@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/internal/jidprep"
 )
 
@@ -43,7 +44,7 @@ func (c *Config) validateComponent() error {
 	if comp.Domain == "" {
 		return errors.New("config: component.domain is required")
 	}
-	if err := checkDomain(comp.Domain); err != nil {
+	if err := jid.CheckDomain(comp.Domain); err != nil {
 		return fmt.Errorf("config: component.domain %q is not a domain name: %v", comp.Domain, err)
 	}
 	comp.Domain = strings.ToLower(comp.Domain)
@@ -69,7 +70,7 @@ func (c *Config) validateMUC() error {
 		return errors.New("config: muc.domains must not be empty")
 	}
 	for i, d := range m.Domains {
-		if err := checkDomain(d); err != nil {
+		if err := jid.CheckDomain(d); err != nil {
 			return fmt.Errorf("config: muc.domains[%d] %q is not a domain name: %v", i, d, err)
 		}
 		d = strings.ToLower(d)
@@ -202,7 +203,7 @@ func checkHeader(key, v string) error {
 // NormalizeRoomPattern checks a room pattern (a room name in which "*"
 // stands for any text, "@", and one of the MUC domains) and returns it in
 // the form rooms are matched in: each piece between stars prepared as
-// muc.ParseRoom prepares a room name (case folded, normalized as servers
+// jid.ParseRoom prepares a room name (case folded, normalized as servers
 // route it; see package jidprep), the domain lower case.
 func NormalizeRoomPattern(p string, domains []string) (string, error) {
 	node, domain, ok := strings.Cut(strings.ToLower(p), "@")
@@ -251,17 +252,6 @@ func checkTimeout(key string, d Duration) error {
 		return fmt.Errorf("config: %s must be at most %v, got %v", key, maxTimeout, d)
 	}
 	return nil
-}
-
-// checkDomain checks that d is a domain name that can be the domainpart of a
-// JID, with the rule muc.ParseRoom applies to the domain of a room
-// (jidprep.CheckDomain), except that a trailing dot is refused rather than
-// dropped.
-func checkDomain(d string) error {
-	if strings.HasSuffix(d, ".") {
-		return errors.New(`it ends with "."`)
-	}
-	return jidprep.CheckDomain(d)
 }
 
 // checkPath checks that p can be the route of the kick endpoint. Its errors
