@@ -384,6 +384,8 @@ func (x *toolbox) muteOwner(t *testing.T, c *crew) {
 		if _, err := c.carol.WaitRole("alice", "visitor", tbWait); err != nil {
 			t.Error(err)
 		}
+		// The unmute gives the role participant: the owner, a moderator
+		// before, stays without moderation until she enters again.
 		res = x.post(t, "/muc_unmute", map[string]string{"muc": c.room, "nickname": "alice"})
 		if res.code != 200 {
 			t.Errorf("unmute the owner: %d %s", res.code, res.raw)
