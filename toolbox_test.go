@@ -301,6 +301,13 @@ func (x *toolbox) testMute(t *testing.T) {
 		t.Errorf("Bob-phone, not muted: %v", err)
 	}
 
+	// Nobody of that nickname or account: 404.
+	for _, body := range []map[string]string{{"muc": c.room, "nickname": "nobody"}, {"muc": c.room, "jid": x.bare("dave")}} {
+		if res := x.post(t, "/muc_mute", body); res.code != 404 {
+			t.Errorf("mute %v: %d %s, want 404", body, res.code, res.raw)
+		}
+	}
+
 	res = x.post(t, "/muc_unmute", map[string]string{"muc": c.room, "nickname": "Bob"})
 	if res.code != 200 || !slices.Equal(strs(res.body["unmuted"]), []string{"Bob"}) || res.body["muc"] != c.room {
 		t.Fatalf("unmute Bob: %d %s, want 200 with unmuted [Bob]", res.code, res.raw)
@@ -517,6 +524,20 @@ func (x *toolbox) testBanGuards(t *testing.T) {
 		if err != nil || !holdsJID(list, tc.jid) {
 			t.Errorf("after the refused unban, the %s list: %v (%v), want %s in it", tc.aff, list, err, tc.jid)
 		}
+	}
+
+	// An admin: neither banned nor unbanned, and stays admin.
+	if err := c.aliceC.SetAffiliation(c.room, dave, "admin", ""); err != nil {
+		t.Fatalf("alice makes dave an admin: %v", err)
+	}
+	for _, path := range []string{"/muc_ban", "/muc_unban"} {
+		res = x.post(t, path, map[string]string{"muc": c.room, "jid": dave})
+		if res.code != 409 || !strings.Contains(res.errorText(), "admin") {
+			t.Errorf("%s of the admin %s: %d %s, want 409 naming the affiliation", path, dave, res.code, res.raw)
+		}
+	}
+	if admins, err := c.aliceC.AffiliationList(c.room, "admin"); err != nil || !holdsJID(admins, dave) {
+		t.Errorf("after the refused ban and unban, the admin list: %v (%v), want %s in it", admins, err, dave)
 	}
 
 	// A banned account: lifted, and Bob comes back.
