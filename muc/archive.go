@@ -78,6 +78,29 @@ func idQuery(queryID, id string) mamQuery {
 	}}}
 }
 
+// stampQuery asks the archive for the messages archived at the instant
+// stamp (start and end, XEP-0313's standard fields): ejabberd's stanza ids
+// are the archive's timestamps in microseconds, so this finds the message
+// an id of ejabberd's names, where its archive takes no ids field.
+func stampQuery(queryID string, stamp time.Time) mamQuery {
+	at := stamp.UTC().Format("2006-01-02T15:04:05.000000Z")
+	return mamQuery{QueryID: queryID, Set: rsmSet{Max: 1}, Form: &dataForm{Type: "submit", Fields: []formField{
+		{Var: "FORM_TYPE", Type: "hidden", Value: nsMAM},
+		{Var: "start", Value: at},
+		{Var: "end", Value: at},
+	}}}
+}
+
+// ejabberdStamp reads an ejabberd stanza id: a count of microseconds since
+// 1970, which is when the message was archived.
+func ejabberdStamp(id string) (time.Time, bool) {
+	us, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || us < 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMicro(us), true
+}
+
 // mamResult is one archived message, as the room sends it to the querier
 // (XEP-0313 §4.2). Anyone can send the component a message carrying one, so
 // it must never fail to decode: every field is a string, interpreted later.

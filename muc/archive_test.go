@@ -189,3 +189,20 @@ func TestArchiveSearch(t *testing.T) {
 		t.Errorf("not over after %d pages", maxArchivePages)
 	}
 }
+
+func TestStampQuery(t *testing.T) {
+	stamp, ok := ejabberdStamp("1796457541762189")
+	if !ok {
+		t.Fatal("an ejabberd id is not read as a time")
+	}
+	out, _ := xml.Marshal(stampQuery("q", stamp))
+	want := `<field var="start"><value>2026-12-05T07:59:01.762189Z</value></field><field var="end"><value>2026-12-05T07:59:01.762189Z</value></field>`
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "<max>1</max>") {
+		t.Errorf("stampQuery: %s\nwant %s", out, want)
+	}
+	for _, id := range []string{"no-such-id", "06b13c16-0000-7000-8000-000000000000", "-5", ""} {
+		if _, ok := ejabberdStamp(id); ok {
+			t.Errorf("ejabberdStamp(%q) is a time", id)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/muc-kick/muc-kick/internal/jid"
 	"gosrc.io/xmpp/stanza"
@@ -61,7 +62,7 @@ func (m *Manager) Retract(ctx context.Context, roomJID jid.JID, sel Selection, r
 	err = m.inside(ctx, r, func(from string) error {
 		res = Retraction{}
 		ids := []string{sel.ID}
-		if sel.ID != "" && feats.archive && feats.extended {
+		if sel.ID != "" && feats.archive {
 			if err := m.lookUp(ctx, from, roomJID, sel.ID); err != nil {
 				return err
 			}
@@ -197,14 +198,30 @@ func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID,
 	return m.archiveQuery(ctx, from, roomJID, newMAMQuery(qid, before, sel.Since), m.collect(qid, roomJID))
 }
 
-// lookUp asks the archive for the message id alone: an archive that
-// answers with nothing has no such message (ErrMessageNotFound); one that
-// answers with another (it ignored the ids field) lets the retraction try.
-// ejabberd 24.12 retracts an id it never assigned, and says so to every
-// occupant, where Prosody answers item-not-found.
+// lookUp asks the archive for the message id alone (XEP-0313's extended
+// field ids): an archive that answers with nothing has no such message
+// (ErrMessageNotFound). One that answers with another message (it ignored
+// the field) or refuses the field lets the retraction try; only a
+// transport failure is returned. ejabberd 24.12 retracts an id of its own
+// form that it never assigned, and tells every occupant, where Prosody
+// answers item-not-found.
 func (m *Manager) lookUp(ctx context.Context, from string, roomJID jid.JID, id string) error {
 	qid := queryID(m.queries.Add(1))
 	page, _, err := m.archiveQuery(ctx, from, roomJID, idQuery(qid, id), m.collect(qid, roomJID))
+	var serr *StanzaError
+	if errors.As(err, &serr) {
+		// ejabberd's archive takes no ids field, but its ids are times.
+		stamp, ok := ejabberdStamp(id)
+		if software, _ := m.ServerSoftware(roomJID.Domain()); !ok || serverFamily(software) != "ejabberd" {
+			return nil // the archive cannot look ids up: the room decides
+		}
+		qid = queryID(m.queries.Add(1))
+		page, _, err = m.archiveQuery(ctx, from, roomJID, stampQuery(qid, stamp), m.collect(qid, roomJID))
+		if errors.As(err, &serr) {
+			return nil
+		}
+		page = slices.DeleteFunc(page, func(a archived) bool { return a.ID != id })
+	}
 	if err == nil && len(page) == 0 {
 		return fmt.Errorf("%w: no message %q in the archive of %s", ErrMessageNotFound, id, roomJID)
 	}
