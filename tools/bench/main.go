@@ -22,6 +22,16 @@
 //     client that stays in the rooms (the cost floor) and muc-kick with
 //     room_policy "linger": the server's CPU per kick, p50/p99, and the
 //     bot's arrivals and departures the occupants received.
+//  5. Moderation (moderation.go), on the newest Prosody with retraction on
+//     (xmpptest Options.Retraction; the rooms' archives in memory unless
+//     -mod-archive internal): R rooms × K real occupants, every occupant
+//     kicked, muted then unmuted, and one message of each retracted by the
+//     stanza id the room assigned, once per run, through muc-kick (warm in
+//     the rooms, as in part 2) and by the direct moderator client sending
+//     the same IQ itself, alternating, at 1 and -mod-concurrency (8)
+//     requests in flight: p50/p99, requests/s and the ratio muc-kick/direct.
+//     Every answered request's effect is looked for in an occupant's stream:
+//     the 307, the role change, the retraction.
 //
 // Timings are information, never a failure: it exits 0 unless the benchmark
 // itself could not run. Run it from the repository's root:
@@ -64,6 +74,10 @@ type options struct {
 	spLinger       time.Duration // part 4: linger of the "linger" mode
 	spModes        []string      // part 4
 	memInFlight    int
+	modRooms       int    // part 5
+	modOccupants   int    // part 5
+	modConcurrency int    // part 5
+	modArchive     string // part 5: Prosody's storage of the rooms' archives
 	parts          string
 	cpuprofile     string
 	memprofile     string
@@ -81,7 +95,11 @@ func main() {
 	flag.BoolVar(&o.prosodyNoDelay, "prosody-nodelay", false, "run Prosody with network_settings = { nagle = false } (its default keeps Nagle's algorithm on)")
 	flag.IntVar(&o.memRooms, "mem-rooms", 1000, "rooms entered for the memory measurement")
 	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
-	flag.StringVar(&o.parts, "parts", "1,2,3,4", "which parts to run, e.g. 1,3")
+	flag.StringVar(&o.parts, "parts", "1,2,3,4,5", "which parts to run, e.g. 1,3")
+	flag.IntVar(&o.modRooms, "mod-rooms", 0, "part 5: Prosody rooms (default 4, 3 with -quick)")
+	flag.IntVar(&o.modOccupants, "mod-occupants", 0, "part 5: real occupants per room (default 20, 10 with -quick)")
+	flag.IntVar(&o.modConcurrency, "mod-concurrency", 8, "part 5: requests in flight of the runs that are not one at a time")
+	flag.StringVar(&o.modArchive, "mod-archive", "memory", "part 5: Prosody's storage of the rooms' archives: \"memory\", or \"internal\" (Prosody's default: a file per room, read and rewritten by every retraction, so that its cost grows with the archive through the run)")
 	spSizes := flag.String("sporadic-sizes", "", "part 4: occupants of each room, e.g. 10,10,150,150,1000 (the default; 10,150 with -quick)")
 	flag.DurationVar(&o.spInterval, "sporadic-interval", time.Second, "part 4: mean gap between kicks (Poisson arrivals)")
 	flag.DurationVar(&o.spDuration, "sporadic-duration", 0, "part 4: measured time per server, room size and mode (default 12s, 3s with -quick); the part takes about 2 × sizes × modes × this, plus setup")
@@ -134,8 +152,14 @@ func main() {
 		}
 	}
 	def(&o.occupants, 40, 10)
-	if o.concurrency < 1 || o.memRooms < 1 || o.memInFlight < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -concurrency, -mem-rooms and -mem-inflight must be at least 1")
+	def(&o.modRooms, 4, 3)
+	def(&o.modOccupants, 20, 10)
+	if o.modArchive != "memory" && o.modArchive != "internal" {
+		fmt.Fprintln(os.Stderr, "bench: -mod-archive must be memory or internal")
+		os.Exit(2)
+	}
+	if o.concurrency < 1 || o.memRooms < 1 || o.memInFlight < 1 || o.modConcurrency < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -concurrency, -mem-rooms, -mem-inflight and -mod-concurrency must be at least 1")
 		os.Exit(2)
 	}
 
@@ -153,6 +177,7 @@ func main() {
 		{"2", againstProsody},
 		{"3", memory},
 		{"4", sporadic},
+		{"5", moderation},
 	} {
 		if !strings.Contains(o.parts, p.name) {
 			continue
