@@ -45,9 +45,14 @@ FUZZFLAGS = -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzKickRequest$$' $(FUZZFLAGS) ./httpapi
 	$(GO) test -run='^$$' -fuzz='^FuzzMatchRoom$$' $(FUZZFLAGS) ./httpapi
+	$(GO) test -run='^$$' -fuzz='^FuzzRetractRequest$$' $(FUZZFLAGS) ./httpapi
+	$(GO) test -run='^$$' -fuzz='^FuzzOccupantsQuery$$' $(FUZZFLAGS) ./httpapi
 	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzMUCUserPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzStanza$$' $(FUZZFLAGS) ./component
+	$(GO) test -run='^$$' -fuzz='^FuzzSkipContent$$' $(FUZZFLAGS) ./internal/xmlrec
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/jid
+	$(GO) test -run='^$$' -fuzz='^FuzzOccupantIDPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/config
 	$(GO) test -run='^$$' -fuzz='^FuzzNode$$' $(FUZZFLAGS) ./internal/jidprep
 

@@ -156,8 +156,28 @@ func TestOpenAPI(t *testing.T) {
 			}
 		}
 		v.do("POST", "/muc_kick", testAuth, `{"jid": "carol@`+srv.UsersDomain+`", "muc": "`+r1+`"}`, 200)
-		v.do("POST", "/muc_ban", testAuth, `{"jid": "spammer@`+srv.UsersDomain+`", "muc": "`+r1+`", "reason": "spam"}`, 200)
-		v.do("POST", "/muc_unban", testAuth, `{"jid": "spammer@`+srv.UsersDomain+`", "muc": "`+r1+`"}`, 200)
+		v.do("POST", "/muc_ban", testAuth, `{"jid": "spammer@example.org", "muc": "`+r1+`", "reason": "spam"}`, 200)
+		v.do("POST", "/muc_unban", testAuth, `{"jid": "spammer@example.org", "muc": "`+r1+`"}`, 200)
+
+		// Mute and unmute, the occupant list; a ban that would strip an owner (409), an unban
+		// with nothing to lift (200, already_unbanned), and a retraction
+		// where the server has no XEP-0425 (these servers load no
+		// mod_muc_moderation: 501).
+		r2 := room("openapi-toolbox")
+		owner := xmpptest.Connect(t, srv)
+		if _, err := owner.Join(r2, "owner"); err != nil {
+			t.Fatal(err)
+		}
+		join(t, srv, r2, "Eve")
+		v.do("POST", "/muc_mute", testAuth, `{"nickname": "Eve", "muc": "`+r2+`", "reason": "calm down"}`, 200)
+		v.do("POST", "/muc_unmute", testAuth, `{"nickname": "Eve", "muc": "`+r2+`"}`, 200)
+		v.do("GET", "/muc_occupants?muc="+r2, testAuth, "", 200)
+		v.do("GET", "/muc_occupants?muc="+room("nosuchroom"), testAuth, "", 404)
+		ownerJID, _, _ := strings.Cut(owner.JID(), "/")
+		v.do("POST", "/muc_ban", testAuth, `{"jid": "`+ownerJID+`", "muc": "`+r2+`"}`, 409)
+		v.do("POST", "/muc_unban", testAuth, `{"jid": "nobody@`+srv.UsersDomain+`", "muc": "`+r2+`"}`, 200)
+		v.do("POST", "/muc_retract", testAuth, `{"id": "no-such-message", "muc": "`+r2+`"}`, 501)
+		v.do("POST", "/muc_mute", testAuth, `{"nickname": "nobody", "muc": "`+r2+`"}`, 404)
 
 		// Refusals that send no stanza.
 		v.do("POST", "/muc_kick", testAuth, `not JSON`, 400)
@@ -167,6 +187,13 @@ func TestOpenAPI(t *testing.T) {
 		v.do("POST", "/muc_unban", "", `{"jid": "bob@example.org", "muc": "`+r1+`"}`, 401)
 		v.do("POST", "/muc_kick", scopedAuth, `{"nickname": "Bob", "muc": "`+r1+`"}`, 403)
 		v.do("POST", "/muc_ban", scopedAuth, `{"jid": "bob@example.org", "muc": "`+r1+`"}`, 403)
+		v.do("GET", "/muc_occupants?muc="+r1+"&nickname=Bob", testAuth, "", 400)
+		v.do("POST", "/muc_retract", testAuth, `{"jid": "bob@example.org", "muc": "`+r1+`"}`, 400)
+		v.do("POST", "/muc_mute", testAuth, `{"muc": "`+r1+`"}`, 400)
+		v.do("GET", "/muc_occupants?muc="+r1, scopedAuth, "", 403) // an action it was not given
+		v.do("POST", "/muc_retract", scopedAuth, `{"id": "x", "muc": "`+r1+`"}`, 403)
+		v.do("POST", "/muc_occupants", testAuth, "", 405)
+		v.do("GET", "/muc_unmute", testAuth, "", 405)
 		v.do("POST", "/muc_kick", testAuth, `{"nickname": "Bob", "muc": "room@elsewhere.example"}`, 404)
 		v.do("GET", "/muc_kick", testAuth, "", 405)
 		v.do("DELETE", "/muc_ban", testAuth, "", 405)
@@ -183,7 +210,7 @@ func TestOpenAPI(t *testing.T) {
 		v.do("POST", "/muc_kick", testAuth, `{"nickname": "Bob", "muc": "`+room("nosuchroom")+`"}`, 404)
 		v.do("POST", "/muc_kick", testAuth, `{"nickname": "nobody", "muc": "`+r1+`"}`, 404)
 		v.do("POST", "/muc_kick", testAuth, `{"jid": "nobody@`+srv.UsersDomain+`", "muc": "`+r1+`"}`, 404)
-		v.do("POST", "/muc_ban", testAuth, `{"jid": "spammer@`+srv.UsersDomain+`", "muc": "nomuc@`+srv.UsersDomain+`"}`, 502)
+		v.do("POST", "/muc_ban", testAuth, `{"jid": "spammer@example.org", "muc": "nomuc@`+srv.UsersDomain+`"}`, 502)
 
 		// 504: the stream goes silent; muc-kick is still in r1 (it lingers),
 		// so the kick IQ is all it sends, and component.iq_timeout passes.
@@ -199,7 +226,7 @@ func TestOpenAPI(t *testing.T) {
 		v.do("POST", "/muc_kick", testAuth, `{"nickname": "Dave", "muc": "`+r1+`"}`, 503)
 		v.do("POST", "/muc_unban", testAuth, `{"jid": "bob@example.org", "muc": "`+r1+`"}`, 503)
 
-		for _, code := range []int{200, 400, 401, 403, 404, 405, 413, 429, 502, 503, 504} {
+		for _, code := range []int{200, 400, 401, 403, 404, 405, 409, 413, 429, 501, 502, 503, 504} {
 			if !v.seen[code] {
 				t.Errorf("no response with status %d was validated", code)
 			}
@@ -378,11 +405,24 @@ func (m partialModerator) KickJID(context.Context, jid.JID, jid.JID, string) ([]
 }
 func (m partialModerator) Ban(context.Context, jid.JID, jid.JID, string) error { return m.err }
 func (m partialModerator) Unban(context.Context, jid.JID, jid.JID) (bool, error) {
-	return true, m.err
+	return m.err == nil, m.err
+}
+func (m partialModerator) SetRole(context.Context, jid.JID, string, muc.Role, string) error {
+	return m.err
+}
+func (m partialModerator) SetRoleJID(context.Context, jid.JID, jid.JID, muc.Role, string) ([]string, error) {
+	return m.kicked, m.err
+}
+func (m partialModerator) Occupants(context.Context, jid.JID) ([]muc.Occupant, error) {
+	return nil, m.err
+}
+func (m partialModerator) Retract(context.Context, jid.JID, muc.Selection, string) (muc.Retraction, error) {
+	return muc.Retraction{}, m.err
 }
 
-// TestOpenAPIPartialKick validates the body of a kick by JID that failed
-// part-way, {"kicked": [...], "muc": ..., "error": ...}, with each status
+// TestOpenAPIPartialKick validates the body of a kick, mute or unmute by
+// JID that failed part-way, {"kicked": [...], "muc": ..., "error": ...}
+// (or "muted", "unmuted"), with each status
 // it comes with. The HTTP side is the real handler; the XMPP side is a fake,
 // since no real server fails the second kick of two on demand.
 func TestOpenAPIPartialKick(t *testing.T) {
@@ -407,6 +447,8 @@ func TestOpenAPIPartialKick(t *testing.T) {
 		}
 		v := &apiValidator{t: t, doc: doc, router: router, url: srv.URL, seen: map[int]bool{}}
 		v.do("POST", "/muc_kick", testAuth, `{"jid": "bob@example.org", "muc": "r@conference.example.org"}`, tc.code)
+		v.do("POST", "/muc_mute", testAuth, `{"jid": "bob@example.org", "muc": "r@conference.example.org"}`, tc.code)
+		v.do("POST", "/muc_unmute", testAuth, `{"jid": "bob@example.org", "muc": "r@conference.example.org"}`, tc.code)
 		srv.Close()
 	}
 }

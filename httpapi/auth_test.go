@@ -163,8 +163,10 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-// blockingKicker holds every kick until released.
+// blockingKicker holds every kick until released; what it does not
+// define never reaches it.
 type blockingKicker struct {
+	httpapi.Moderator
 	started chan struct{}
 	release chan struct{}
 }

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
@@ -31,20 +35,61 @@ func decode(act action, body io.Reader) (request, error) {
 	if req.Reason, err = stringField(fields, "reason", false); err != nil {
 		return req, err
 	}
+	if act.target == aSender {
+		err = decodeSelection(fields, &req)
+	} else {
+		err = checkTarget(act, fields, req)
+	}
+	if err != nil {
+		return req, err
+	}
+	return validate(act, req)
+}
+
+// checkTarget checks that req names whom act needs: for a kick, mute or
+// unmute a "nickname" or a "jid"; for a ban or unban a "jid".
+func checkTarget(act action, fields map[string]json.RawMessage, req request) error {
 	_, hasNick := fields["nickname"]
 	_, hasJID := fields["jid"]
 	switch {
-	case act == actionKick && hasNick && hasJID:
-		return req, fmt.Errorf("%w: give \"nickname\" or \"jid\", not both", errBadRequest)
-	case act == actionKick && !hasJID:
+	case act.target == anOccupant && hasNick && hasJID:
+		return fmt.Errorf("%w: give \"nickname\" or \"jid\", not both", errBadRequest)
+	case act.target == anOccupant && !hasJID:
 		if req.Nickname == "" {
-			return req, fmt.Errorf("%w: %q is %s (or give \"jid\")", errBadRequest, "nickname", missingOrEmpty(hasNick))
+			return fmt.Errorf("%w: %q is %s (or give \"jid\")", errBadRequest, "nickname", missingOrEmpty(hasNick))
 		}
-	case act != actionKick && hasNick:
-		return req, fmt.Errorf("%w: a %s takes a \"jid\", not a \"nickname\"", errBadRequest, act)
+	case act.target != anOccupant && hasNick:
+		return fmt.Errorf("%w: a %s takes a \"jid\", not a \"nickname\"", errBadRequest, act)
 	case req.JID == "":
-		return req, fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
+		return fmt.Errorf("%w: %q is %s", errBadRequest, "jid", missingOrEmpty(hasJID))
 	}
+	return nil
+}
+
+// decodeQuery reads and checks the query of a GET for act: "muc" once, and
+// nothing else, as strictly as a body.
+func decodeQuery(act action, rawQuery string) (request, error) {
+	var req request
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return req, fmt.Errorf("%w: the query is not URL-encoded: %v", errBadRequest, err)
+	}
+	for _, key := range slices.Sorted(maps.Keys(q)) {
+		if key != "muc" {
+			return req, fmt.Errorf("%w: unknown query parameter %q; the only one is \"muc\"", errBadRequest, key)
+		}
+	}
+	switch v := q["muc"]; {
+	case len(v) == 0:
+		return req, fmt.Errorf("%w: the query parameter \"muc\" is missing", errBadRequest)
+	case len(v) > 1:
+		return req, fmt.Errorf("%w: the query parameter \"muc\" appears %d times", errBadRequest, len(v))
+	case v[0] == "":
+		return req, fmt.Errorf("%w: the query parameter \"muc\" is empty", errBadRequest)
+	case !utf8.ValidString(v[0]):
+		return req, fmt.Errorf("%w: the query parameter \"muc\" must be UTF-8", errBadRequest)
+	}
+	req.MUC = q.Get("muc")
 	return validate(act, req)
 }
 
@@ -82,11 +127,13 @@ func validate(act action, req request) (request, error) {
 			return req, fmt.Errorf("%w: jid: %w", errBadRequest, err)
 		}
 		req.JID = req.user.String()
-		if act != actionKick && !req.user.IsBare() {
+		if act.target != anOccupant && !req.user.IsBare() {
 			return req, fmt.Errorf("%w: jid: a %s applies to an account: give a bare JID, without /resource", errBadRequest, act)
 		}
-	} else if err := muc.CheckNick(req.Nickname); err != nil {
-		return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+	} else if req.Nickname != "" || act.target == anOccupant {
+		if err := muc.CheckNick(req.Nickname); err != nil {
+			return req, fmt.Errorf("%w: nickname: %w", errBadRequest, err)
+		}
 	}
 	if err := muc.CheckReason(req.Reason); err != nil {
 		return req, fmt.Errorf("%w: reason: %w", errBadRequest, err)

@@ -32,7 +32,7 @@ type errorRow struct {
 	is      func(error) bool
 	code    int
 	outcome string
-	message func(error) string
+	message func(error, action) string
 }
 
 // errorTable maps every failure of a moderation request, this package's and
@@ -47,39 +47,43 @@ var errorTable = []errorRow{
 	{isAny(errThrottled), http.StatusTooManyRequests, "throttled", own},
 	{isAny(errBusy, errVerifyBusy), http.StatusServiceUnavailable, "service-unavailable", own},
 	{isAny(errTooLarge), http.StatusRequestEntityTooLarge, "request-entity-too-large", own},
-	{isAny(errBadRequest), http.StatusBadRequest, "bad-request", func(err error) string {
+	{isAny(errBadRequest), http.StatusBadRequest, "bad-request", func(err error, _ action) string {
 		return strings.TrimPrefix(err.Error(), "bad request: ")
 	}},
+	{isAny(muc.ErrProtectedJID), http.StatusBadRequest, "protected-jid", clean},
 	{isAny(muc.ErrUnknownDomain), http.StatusNotFound, "unknown-domain", clean},
 	{isAny(muc.ErrRoomNotFound), http.StatusNotFound, "room-not-found", clean},
 	{isAny(muc.ErrOccupantNotFound), http.StatusNotFound, "occupant-not-found", clean},
+	{isAny(muc.ErrMessageNotFound), http.StatusNotFound, "message-not-found", clean},
+	{isAny(muc.ErrAffiliated), http.StatusConflict, "affiliated", clean},
+	{isAny(muc.ErrNotSupported), http.StatusNotImplemented, "not-supported", clean},
 	{isAny(muc.ErrRefused, muc.ErrEntryRefused), http.StatusForbidden, "forbidden", clean},
 	{isAny(muc.ErrClosed), http.StatusServiceUnavailable, "service-unavailable",
 		say("muc-kick is shutting down; try again shortly")},
 	{isAny(errNotReady, muc.ErrUnavailable), http.StatusServiceUnavailable, "service-unavailable",
 		say(errNotReady.Error())},
 	{isAny(muc.ErrStreamLost), http.StatusServiceUnavailable, "service-unavailable",
-		say("the connection to the XMPP server was lost before it answered; the kick may or may not have happened")},
+		sayMaybe("the connection to the XMPP server was lost before it answered")},
 	{isAny(muc.ErrNoAnswer), http.StatusGatewayTimeout, "gateway-timeout",
-		say("the XMPP server did not answer in time; the kick may or may not have happened")},
+		sayMaybe("the XMPP server did not answer in time")},
 	{isAny(context.DeadlineExceeded), http.StatusGatewayTimeout, "gateway-timeout",
 		say("the request did not finish in time; what it did so far may have happened")},
 	{isAny(context.Canceled), http.StatusServiceUnavailable, "service-unavailable",
 		say("the request was cancelled")},
-	{isStanzaError, http.StatusBadGateway, "bad-gateway", func(err error) string {
+	{isStanzaError, http.StatusBadGateway, "bad-gateway", func(err error, _ action) string {
 		var serr *muc.StanzaError
 		errors.As(err, &serr)
 		return "the XMPP server answered with an error: " + serr.Error()
 	}},
 }
 
-// classify finds the answer to a failed request: its status, the message
-// for the client and the outcome word. An error no row names is an XMPP
-// failure (502).
-func classify(err error) (code int, msg, outcome string) {
+// classify finds the answer to a failed request for act: its status, the
+// message for the client and the outcome word. An error no row names is an
+// XMPP failure (502).
+func classify(err error, act action) (code int, msg, outcome string) {
 	for _, row := range errorTable {
 		if row.is(err) {
-			return row.code, row.message(err), row.outcome
+			return row.code, row.message(err, act), row.outcome
 		}
 	}
 	return http.StatusBadGateway, "XMPP failure: " + err.Error(), "bad-gateway"
@@ -105,16 +109,27 @@ func isStanzaError(err error) bool {
 }
 
 // own is the error's own text.
-func own(err error) string { return err.Error() }
+func own(err error, _ action) string { return err.Error() }
 
 // clean drops the package prefix from a muc error for a client's eyes.
-func clean(err error) string {
+func clean(err error, _ action) string {
 	return strings.TrimPrefix(err.Error(), "muc: ")
 }
 
 // say answers with msg, whatever the error.
-func say(msg string) func(error) string {
-	return func(error) string { return msg }
+func say(msg string) func(error, action) string {
+	return func(error, action) string { return msg }
+}
+
+// sayMaybe answers with msg, and that the change act asked for may or may
+// not have happened.
+func sayMaybe(msg string) func(error, action) string {
+	return func(_ error, act action) string {
+		if act.noun() == "" {
+			return msg
+		}
+		return msg + "; the " + act.noun() + " may or may not have happened"
+	}
 }
 
 // rateLimitError is a 429: base is errRateLimited (a client's rate) or

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/muc-kick/muc-kick/internal/jid"
@@ -66,6 +67,88 @@ func FuzzKickRequest(f *testing.F) {
 		}
 		if muc.CheckReason(got.reason) != nil {
 			t.Fatalf("an invalid reason reached XMPP: %q", got.reason)
+		}
+	})
+}
+
+// FuzzRetractRequest throws arbitrary bodies at the retraction endpoint:
+// what reaches the Moderator must be exactly one valid selection, one
+// message by a bounded id, or one sender with a count and/or a time.
+func FuzzRetractRequest(f *testing.F) {
+	f.Add(`{"id":"5d8a6f0c","muc":"room@conference.example.org","reason":"spam"}`)
+	f.Add(`{"jid":"Spammer@Example.org","last":20,"muc":"room@conference.example.org"}`)
+	f.Add(`{"nickname":"Bob","since":"2026-12-01T10:00:00+01:00","last":1,"muc":"room@conference.example.org"}`)
+	f.Add(`{"jid":"s@example.org/phone","last":1.5,"muc":"room@conference.example.org"}`)
+	f.Add(`{"id":"a\u0085b","last":null,"muc":"room@conference.example.org"}`)
+	f.Add(`{"id":"x","nickname":"Bob","muc":"room@conference.example.org"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		k := &fakeKicker{retraction: muc.Retraction{Retracted: []string{"x"}}}
+		h := newHandler(k, true)
+		req := httptest.NewRequest("POST", "/muc_retract", strings.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 && rec.Code != 400 && rec.Code != 413 {
+			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
+		}
+		if rec.Code != 200 {
+			if len(k.kicks) != 0 {
+				t.Fatalf("status %d but a retraction reached XMPP", rec.Code)
+			}
+			return
+		}
+		if len(k.kicks) != 1 {
+			t.Fatalf("200 with %d calls", len(k.kicks))
+		}
+		got := k.kicks[0]
+		sel := got.sel
+		if room, err := jid.ParseRoom(got.room); err != nil || room.String() != got.room || muc.CheckReason(got.reason) != nil {
+			t.Fatalf("an invalid room or reason reached XMPP: %q %q (%v)", got.room, got.reason, err)
+		}
+		switch {
+		case sel.ID != "":
+			if sel.Nick != "" || sel.JID != "" || sel.Last != 0 || !sel.Since.IsZero() || len(sel.ID) > 256 ||
+				strings.ContainsFunc(sel.ID, unicode.IsControl) {
+				t.Fatalf("an invalid selection by id reached XMPP: %+v", sel)
+			}
+		case (sel.Nick == "") == (sel.JID == ""), sel.Last < 0, sel.Last > 100, sel.Last == 0 && sel.Since.IsZero():
+			t.Fatalf("an invalid selection by sender reached XMPP: %+v", sel)
+		case sel.JID != "":
+			if user, err := jid.Parse(sel.JID); err != nil || user.String() != sel.JID || !user.IsBare() {
+				t.Fatalf("an invalid JID reached XMPP: %q (%v)", sel.JID, err)
+			}
+		case muc.CheckNick(sel.Nick) != nil:
+			t.Fatalf("an invalid nick reached XMPP: %q", sel.Nick)
+		}
+	})
+}
+
+// FuzzOccupantsQuery throws arbitrary queries at the occupant list: the
+// room that reaches the Moderator must be valid, and nothing else may.
+func FuzzOccupantsQuery(f *testing.F) {
+	f.Add("muc=room@conference.example.org")
+	f.Add("muc=Room%40Conference.example.org")
+	f.Add("muc=a&muc=b")
+	f.Add("muc=r%zz;x")
+	f.Add("MUC=r@conference.example.org")
+	f.Fuzz(func(t *testing.T, query string) {
+		k := &fakeKicker{}
+		h := newHandler(k, true)
+		req := httptest.NewRequest("GET", "/muc_occupants", nil)
+		req.URL.RawQuery = query
+		req.Header.Set("Authorization", auth)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 && rec.Code != 400 {
+			t.Fatalf("status %d for query %q: %s", rec.Code, query, rec.Body)
+		}
+		if (rec.Code == 200) != (len(k.kicks) == 1) {
+			t.Fatalf("status %d with %d calls", rec.Code, len(k.kicks))
+		}
+		if rec.Code == 200 {
+			if room, err := jid.ParseRoom(k.kicks[0].room); err != nil || room.String() != k.kicks[0].room {
+				t.Fatalf("an invalid room reached XMPP: %q (%v)", k.kicks[0].room, err)
+			}
 		}
 	})
 }

@@ -14,45 +14,105 @@ import (
 	"github.com/muc-kick/muc-kick/muc"
 )
 
-// action is what a route does: the right a caller must hold for it, and
-// the outcome word of its success, for the log and metrics.
+// action is what a route does: the right a caller must hold for it, the
+// outcome word of its success, for the log and metrics, whom its request
+// names, and for a mute or an unmute the role it gives.
 type action struct {
-	right credential.Action
-	done  string
+	right  credential.Action
+	done   string
+	target target
+	role   muc.Role
 }
+
+// target is whom a request names.
+type target int
+
+const (
+	anOccupant target = iota // "nickname", or "jid": bare, every session of the account; full, that one
+	anAccount                // "jid", bare
+	theRoom                  // the room alone, in the query: "?muc=room@service"
+	aSender                  // "id"; or "nickname" or "jid" (bare), with "last" and/or "since"
+)
 
 // The actions of the routes.
 var (
-	actionKick  = action{credential.Kick, "kicked"}
-	actionBan   = action{credential.Ban, "banned"}
-	actionUnban = action{credential.Unban, "unbanned"}
+	actionKick   = action{credential.Kick, "kicked", anOccupant, ""}
+	actionBan    = action{credential.Ban, "banned", anAccount, ""}
+	actionUnban  = action{credential.Unban, "unbanned", anAccount, ""}
+	actionMute   = action{credential.Mute, "muted", anOccupant, muc.RoleVisitor}
+	actionUnmute = action{credential.Unmute, "unmuted", anOccupant, muc.RoleParticipant}
+	// The occupant list.
+	actionOccupants = action{credential.Occupants, "listed", theRoom, ""}
+	actionRetract   = action{credential.Retract, "retracted", aSender, ""}
 )
 
 func (a action) String() string { return string(a.right) }
 
+// noun names the change act asks for, "" when it changes nothing.
+func (a action) noun() string {
+	switch a {
+	case actionOccupants:
+		return ""
+	case actionRetract:
+		return "retraction"
+	}
+	return string(a.right)
+}
+
+// verb is what a caller not granted a may not do, naming the action.
+func (a action) verb() string {
+	if a == actionOccupants {
+		return `list the occupants, the action "occupants"`
+	}
+	return string(a.right)
+}
+
 // request is the body of a POST: mod_http_muc_kick's {"nickname", "muc",
-// "reason"}, or "jid" instead of "nickname".
+// "reason"}, or "jid" instead of "nickname"; for a retraction also "id",
+// "last" and "since". A GET's query gives "muc" alone.
 type request struct {
 	Nickname string
 	JID      string // canonical
 	MUC      string // canonical bare room JID after validation
 	Reason   string
-	room     jid.JID // MUC, parsed
-	user     jid.JID // JID, parsed
+	room     jid.JID   // MUC, parsed
+	user     jid.JID   // JID, parsed
+	ID       string    // a retraction's message
+	Last     int       // a retraction's count of the sender's newest messages; 0: none
+	Since    time.Time // a retraction's bound: messages archived since; zero: none
 }
 
 // result is the answer to a moderation request that was carried out, in
-// full or, for a kick by JID, in part (then with Error). Its fields are in
+// full or, for a kick, mute or unmute by JID, in part (then with Error). Its fields are in
 // the order of their names, as mod_http_muc_kick's clients have seen them.
 type result struct {
-	// AlreadyUnbanned: an unban of a JID that had no affiliation; nothing was sent.
-	AlreadyUnbanned bool     `json:"already_unbanned,omitempty"`
-	Absent          []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
-	Banned          string   `json:"banned,omitempty"`
-	Error           string   `json:"error,omitempty"`
-	Kicked          []string `json:"kicked,omitzero"` // [] with Absent
-	MUC             string   `json:"muc"`
-	Unbanned        string   `json:"unbanned,omitempty"`
+	Absent []string `json:"absent,omitempty"` // a kick by nickname of one not there, with AbsentHeader
+	// AlreadyUnbanned: an unban of a JID with no affiliation, not banned.
+	AlreadyUnbanned bool       `json:"already_unbanned,omitempty"`
+	Banned          string     `json:"banned,omitempty"`
+	Error           string     `json:"error,omitempty"`
+	Failed          []failure  `json:"failed,omitempty"` // messages a retraction could not retract
+	Kicked          []string   `json:"kicked,omitzero"`  // [] with Absent
+	MUC             string     `json:"muc"`
+	Muted           []string   `json:"muted,omitempty"`
+	Occupants       []occupant `json:"occupants,omitzero"` // [] in an empty room
+	Retracted       []string   `json:"retracted,omitempty"`
+	Unbanned        string     `json:"unbanned,omitempty"`
+	Unmuted         []string   `json:"unmuted,omitempty"`
+}
+
+// changedSome reports whether r names occupants kicked, muted or unmuted.
+func (r result) changedSome() bool {
+	return len(r.Kicked)+len(r.Muted)+len(r.Unmuted) > 0
+}
+
+// roleChanged records nicks as given act's role.
+func (r *result) roleChanged(act action, nicks []string) {
+	if act == actionMute {
+		r.Muted = nicks
+	} else {
+		r.Unmuted = nicks
+	}
 }
 
 type errorBody struct {
@@ -84,12 +144,17 @@ func (a *api) handle(act action) httprouter.Handle {
 func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, outcome string) {
 	if x.err == nil {
 		writeJSON(w, http.StatusOK, x.res)
-		if x.res.Absent != nil {
+		switch {
+		case x.res.Absent != nil:
 			return http.StatusOK, "absent"
+		case x.res.AlreadyUnbanned:
+			return http.StatusOK, "already-unbanned"
+		case x.res.Failed != nil:
+			return http.StatusOK, "partly-retracted"
 		}
 		return http.StatusOK, act.done
 	}
-	code, msg, outcome := classify(x.err)
+	code, msg, outcome := classify(x.err, act)
 	switch code {
 	case http.StatusUnauthorized:
 		for _, s := range a.auth.Load().schemes {
@@ -103,7 +168,7 @@ func (a *api) answer(w http.ResponseWriter, act action, x exchange) (code int, o
 			w.Header().Set("Retry-After", fmt.Sprint(max(1, int(math.Ceil(rl.wait.Seconds())))))
 		}
 	}
-	if x.req.JID != "" && len(x.res.Kicked) > 0 { // a kick by JID that failed part-way
+	if x.req.JID != "" && x.res.changedSome() { // a change by JID that failed part-way
 		x.res.Error = msg
 		writeJSON(w, code, x.res)
 	} else {
@@ -122,8 +187,9 @@ func (a *api) audit(r *http.Request, act action, x exchange, code int, outcome s
 	}
 	throttled := errors.Is(x.err, errThrottled)
 	if failed := throttled || code == http.StatusUnauthorized || errors.Is(x.err, errCrossOrigin); !failed || a.fails.audit(a.fails.addr(r), throttled) {
-		attrs := []any{"client", client, "remote", r.RemoteAddr, "room", x.req.MUC, "nick", x.req.Nickname, "jid", x.req.JID,
-			"status", code, "outcome", outcome, "duration", took.Round(time.Microsecond)}
+		attrs := []any{"client", client, "remote", r.RemoteAddr, "room", x.req.MUC, "nick", x.req.Nickname, "jid", x.req.JID}
+		attrs = append(attrs, x.req.selection()...)
+		attrs = append(attrs, "status", code, "outcome", outcome, "duration", took.Round(time.Microsecond))
 		if id != "" { // a signed credential: its id, as http.revoked takes it
 			attrs = append(attrs[:2:2], append([]any{"credential_id", id}, attrs[2:]...)...)
 		}
@@ -144,13 +210,13 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 		return x
 	}
 	if !x.who.actions.Has(act.right) {
-		x.err = fmt.Errorf("%w %s (client %q may: %s)", errNotAllowed, act, x.who.name, x.who.actions)
+		x.err = fmt.Errorf("%w %s (client %q may: %s)", errNotAllowed, act.verb(), x.who.name, x.who.actions)
 		return x
 	}
 	if x.err = x.who.allow(a.opts.Now()); x.err != nil {
 		return x
 	}
-	if x.req, x.err = decode(act, http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)); x.err != nil {
+	if x.req, x.err = a.read(act, w, r); x.err != nil {
 		return x
 	}
 	if !x.who.mayActOn(x.req.MUC) {
@@ -172,6 +238,15 @@ func (a *api) do(act action, w http.ResponseWriter, r *http.Request) (x exchange
 	defer cancel()
 	x.res, x.err = a.moderate(ctx, act, x.req, r.Header.Get(AbsentHeader) == "ok")
 	return x
+}
+
+// read decodes and validates the request for act: the query of a GET, the
+// body of a POST.
+func (a *api) read(act action, w http.ResponseWriter, r *http.Request) (request, error) {
+	if act.target == theRoom {
+		return decodeQuery(act, r.URL.RawQuery)
+	}
+	return decode(act, http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes))
 }
 
 // identify authenticates r, unless its address failed too often: then it
@@ -202,6 +277,22 @@ func (a *api) moderate(ctx context.Context, act action, req request, absentOK bo
 		var lifted bool
 		lifted, err = a.mod.Unban(ctx, req.room, req.user)
 		res.Unbanned, res.AlreadyUnbanned = req.JID, err == nil && !lifted
+	case act == actionOccupants:
+		var list []muc.Occupant
+		list, err = a.mod.Occupants(ctx, req.room)
+		res.Occupants = occupantsOf(list)
+	case act == actionRetract:
+		var r muc.Retraction
+		sel := muc.Selection{ID: req.ID, Nick: req.Nickname, JID: req.user, Last: req.Last, Since: req.Since}
+		r, err = a.mod.Retract(ctx, req.room, sel, req.Reason)
+		err = res.retraction(r, err)
+	case act.role != "" && req.JID != "":
+		var nicks []string
+		nicks, err = a.mod.SetRoleJID(ctx, req.room, req.user, act.role, req.Reason)
+		res.roleChanged(act, nicks)
+	case act.role != "":
+		err = a.mod.SetRole(ctx, req.room, req.Nickname, act.role, req.Reason)
+		res.roleChanged(act, []string{req.Nickname})
 	case req.JID != "":
 		res.Kicked, err = a.mod.KickJID(ctx, req.room, req.user, req.Reason)
 		if err == nil && res.Kicked == nil {

@@ -1,10 +1,11 @@
 // Package httpapi serves muc-kick's HTTP API: POST /muc_kick, compatible
 // with Prosody's mod_http_muc_kick (and extended to kick by JID), POST
-// /muc_ban and /muc_unban, and the /healthz, /readyz and /metrics probes.
+// /muc_ban, /muc_unban, /muc_mute, /muc_unmute and /muc_retract and GET
+// /muc_occupants beside it, and the /healthz, /readyz and /metrics probes.
 //
 // Every answer but /metrics is JSON; every failure is {"error": "..."} with
-// the status that says what happened (see errorTable), and a kick by JID that
-// failed part-way also says who was kicked. A handler that panics is
+// the status that says what happened (see errorTable), and a kick, mute or
+// unmute by JID that failed part-way also says who was changed. A handler that panics is
 // recovered and answered 500 {"error": "internal error"}.
 //
 // Handlers are thin: an inner function returns a typed result or an error,
@@ -31,21 +32,36 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/muc-kick/muc-kick/internal/credential"
 	"github.com/muc-kick/muc-kick/internal/jid"
+	"github.com/muc-kick/muc-kick/muc"
 	"golang.org/x/time/rate"
 )
 
-// Moderator carries out kicks and bans; *muc.Manager is one.
+// Moderator carries out kicks, bans, mutes and the rest; *muc.Manager is
+// one.
 type Moderator interface {
 	Kick(ctx context.Context, room jid.JID, nick, reason string) error
 	KickJID(ctx context.Context, room, user jid.JID, reason string) ([]string, error)
 	Ban(ctx context.Context, room, user jid.JID, reason string) error
+	// Unban lifts a ban; lifted is false when the JID had no
+	// affiliation, so nothing was sent.
 	Unban(ctx context.Context, room, user jid.JID) (lifted bool, err error)
+	// SetRole and SetRoleJID mute (muc.RoleVisitor) and unmute
+	// (muc.RoleParticipant), by nickname or as KickJID kicks.
+	SetRole(ctx context.Context, room jid.JID, nick string, role muc.Role, reason string) error
+	SetRoleJID(ctx context.Context, room, user jid.JID, role muc.Role, reason string) ([]string, error)
+	// Occupants lists the occupants of room, but the component's own; a
+	// room that does not exist is muc.ErrRoomNotFound.
+	Occupants(ctx context.Context, room jid.JID) ([]muc.Occupant, error)
+	// Retract retracts the messages sel names (XEP-0425): what it could,
+	// and what it could not with why.
+	Retract(ctx context.Context, room jid.JID, sel muc.Selection, reason string) (muc.Retraction, error)
 }
 
 // Options configure the handler.
 type Options struct {
-	// Path is where kicks are posted; default /muc_kick. Bans and unbans
-	// go beside it: /muc_ban and /muc_unban in the same directory.
+	// Path is where kicks are posted; default /muc_kick. The other
+	// routes go beside it, in the same directory: /muc_ban, /muc_unban,
+	// /muc_mute, /muc_unmute, /muc_occupants, /muc_retract.
 	Path string
 	// AuthorizationHeader is the exact Authorization value of
 	// mod_http_muc_kick's single credential; its client is named "default".
@@ -147,6 +163,10 @@ func New(mod Moderator, opts Options) *Handler {
 	r.POST(opts.Path, a.handle(actionKick))
 	r.POST(path.Join(dir, "muc_ban"), a.handle(actionBan))
 	r.POST(path.Join(dir, "muc_unban"), a.handle(actionUnban))
+	r.POST(path.Join(dir, "muc_mute"), a.handle(actionMute))
+	r.POST(path.Join(dir, "muc_unmute"), a.handle(actionUnmute))
+	r.GET(path.Join(dir, "muc_occupants"), a.handle(actionOccupants))
+	r.POST(path.Join(dir, "muc_retract"), a.handle(actionRetract))
 	r.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeJSON(w, http.StatusOK, statusBody{"ok"})
 	})

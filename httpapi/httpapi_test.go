@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/muc-kick/muc-kick/httpapi"
 	"github.com/muc-kick/muc-kick/internal/jid"
@@ -23,7 +24,23 @@ const auth = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
 // kick is one call that reached the moderator.
 type kick struct {
 	room, nick, reason string
-	action, jid        string // "" for a kick by nickname
+	action, jid        string    // "" for a kick by nickname
+	role               muc.Role  // of a mute or unmute
+	sel                selection // of a retraction
+}
+
+// selection is a muc.Selection with its JID as a string, "" for none.
+type selection struct {
+	ID, Nick, JID string
+	Last          int
+	Since         time.Time
+}
+
+// equal reports whether k and o are the same call.
+func (k kick) equal(o kick) bool {
+	ks, os := k.sel.Since, o.sel.Since
+	k.sel.Since, o.sel.Since = time.Time{}, time.Time{}
+	return k == o && ks.Equal(os)
 }
 
 // fakeKicker records what reaches XMPP and answers with err.
@@ -31,6 +48,11 @@ type fakeKicker struct {
 	mu    sync.Mutex
 	kicks []kick
 	err   error
+	// notBanned: an unban finds the JID without affiliation (lifted false).
+	notBanned  bool
+	nicks      []string // the sessions a change by JID changed, if set
+	occupants  []muc.Occupant
+	retraction muc.Retraction
 }
 
 func (f *fakeKicker) record(k kick) error {
@@ -55,8 +77,44 @@ func (f *fakeKicker) Ban(_ context.Context, room, user jid.JID, reason string) e
 	return f.record(kick{room: room.String(), reason: reason, action: "ban", jid: user.String()})
 }
 
-func (f *fakeKicker) Unban(_ context.Context, room, user jid.JID) (bool, error) {
-	return true, f.record(kick{room: room.String(), action: "unban", jid: user.String()})
+func (f *fakeKicker) Unban(_ context.Context, room, user jid.JID) (lifted bool, err error) {
+	err = f.record(kick{room: room.String(), action: "unban", jid: user.String()})
+	return err == nil && !f.notBanned, err
+}
+
+func (f *fakeKicker) SetRole(_ context.Context, room jid.JID, nick string, role muc.Role, reason string) error {
+	return f.record(kick{room: room.String(), nick: nick, reason: reason, action: "role", role: role})
+}
+
+func (f *fakeKicker) SetRoleJID(_ context.Context, room, user jid.JID, role muc.Role, reason string) ([]string, error) {
+	err := f.record(kick{room: room.String(), reason: reason, action: "rolejid", jid: user.String(), role: role})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.nicks != nil { // changed before err, or all of them
+		return f.nicks, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []string{"n1", "n2"}, nil
+}
+
+func (f *fakeKicker) Occupants(_ context.Context, room jid.JID) ([]muc.Occupant, error) {
+	err := f.record(kick{room: room.String(), action: "occupants"})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.occupants, err
+}
+
+func (f *fakeKicker) Retract(_ context.Context, room jid.JID, sel muc.Selection, reason string) (muc.Retraction, error) {
+	s := selection{ID: sel.ID, Nick: sel.Nick, Last: sel.Last, Since: sel.Since}
+	if !sel.JID.IsZero() {
+		s.JID = sel.JID.String()
+	}
+	err := f.record(kick{room: room.String(), reason: reason, action: "retract", sel: s})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.retraction, err
 }
 
 func newHandler(k httpapi.Moderator, ready bool) http.Handler {
@@ -247,6 +305,12 @@ func TestStatusMapping(t *testing.T) {
 		{fmt.Errorf("%w (x)", muc.ErrOccupantNotFound), 404, "no occupant"},
 		{fmt.Errorf("%w (%w)", muc.ErrRefused, &muc.StanzaError{Type: "cancel", Condition: "not-allowed"}), 403, "not-allowed"},
 		{fmt.Errorf("%w: %w", muc.ErrEntryRefused, &muc.StanzaError{Type: "auth", Condition: "not-authorized"}), 403, "not-authorized"},
+		{fmt.Errorf("%w: bob@example.org is an owner of r@conference.example.org; a ban would strip it", muc.ErrAffiliated), 409,
+			"the JID holds an affiliation in the room: bob@example.org is an owner of r@conference.example.org; a ban would strip it"},
+		{fmt.Errorf("%w: x@conference.example.org is of conference.example.org", muc.ErrProtectedJID), 400,
+			"muc-kick does not ban its own domain or a MUC service: x@conference.example.org is of conference.example.org"},
+		{fmt.Errorf("%w: retraction needs mod_muc_moderation", muc.ErrNotSupported), 501, "the room does not support this: retraction needs mod_muc_moderation"},
+		{fmt.Errorf("%w: no message \"x\"", muc.ErrMessageNotFound), 404, `no message matches: no message "x"`},
 		{muc.ErrUnavailable, 503, "not connected"},
 		{fmt.Errorf("kicking: %w", muc.ErrClosed), 503, "shutting down"},
 		{fmt.Errorf("%w: eof", muc.ErrStreamLost), 503, "lost"},

@@ -63,7 +63,7 @@ func (m *Manager) Ban(ctx context.Context, room, user jid.JID, reason string) er
 	if aff != "none" {
 		return fmt.Errorf("%w: %s is an %s of %s; a ban would strip it", ErrAffiliated, user, aff, room)
 	}
-	return m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "outcast", Reason: reason})
+	return refusedAs("ban", m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "outcast", Reason: reason}))
 }
 
 // Unban lifts a ban of user in room (XEP-0045 §9.2): an outcast's affiliation
@@ -83,7 +83,7 @@ func (m *Manager) Unban(ctx context.Context, room, user jid.JID) (lifted bool, e
 	case aff != "outcast":
 		return false, fmt.Errorf("%w: %s is a%s %s of %s, not banned; an unban would strip it", ErrAffiliated, user, article(aff), aff, room)
 	}
-	return true, m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "none"})
+	return true, refusedAs("unban", m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "none"}))
 }
 
 func article(word string) string {
@@ -103,7 +103,7 @@ func (m *Manager) affiliationOf(ctx context.Context, room, user jid.JID, affilia
 		q.Item.Affiliation = aff
 		iq, err := m.request(ctx, room, "get", q)
 		if err != nil {
-			return "", err
+			return "", refusedAs("request for the "+aff+" list", err)
 		}
 		list, _ := iq.Payload.(*adminList)
 		if list == nil {

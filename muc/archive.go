@@ -14,11 +14,11 @@ import (
 // (XEP-0059), data forms (XEP-0004), forwarding (XEP-0297), delayed
 // delivery (XEP-0203) and occupant ids (XEP-0421).
 const (
-	nsMAM        = "urn:xmpp:mam:2"
-	nsRSM        = "http://jabber.org/protocol/rsm"
-	nsDataForm   = "jabber:x:data"
-	nsForward    = "urn:xmpp:forward:0"
-	nsDelay      = "urn:xmpp:delay"
+	nsMAM      = "urn:xmpp:mam:2"
+	nsRSM      = "http://jabber.org/protocol/rsm"
+	nsDataForm = "jabber:x:data"
+	nsForward  = "urn:xmpp:forward:0"
+	nsDelay    = "urn:xmpp:delay"
 )
 
 // archivePage is how many messages one archive query asks for; the most

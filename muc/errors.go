@@ -16,7 +16,8 @@ var (
 	ErrRoomNotFound = errors.New("muc: the room does not exist")
 	// ErrOccupantNotFound: nobody in the room has that nickname.
 	ErrOccupantNotFound = errors.New("muc: no occupant matches")
-	// ErrRefused: the server refused the kick itself.
+	// ErrRefused: the server refused the kick (or the mute, ban… that
+	// failed: the text names it) itself.
 	ErrRefused = errors.New("muc: the server refused the kick")
 	// ErrEntryRefused: the component could not enter the room as a moderator.
 	ErrEntryRefused = errors.New("muc: the component could not enter the room")
@@ -81,4 +82,20 @@ func kickError(err error, inRoom bool) error {
 		return fmt.Errorf("%w (%w)", ErrRefused, serr)
 	}
 	return serr
+}
+
+// refusal is ErrRefused for another change than a kick, named in its text.
+type refusal string
+
+func (r refusal) Error() string        { return "muc: the server refused the " + string(r) }
+func (r refusal) Is(target error) bool { return target == ErrRefused }
+
+// refusedAs names what the server refused, when err is a refusal:
+// ErrRefused's text speaks of a kick.
+func refusedAs(what string, err error) error {
+	var serr *StanzaError
+	if !errors.Is(err, ErrRefused) || !errors.As(err, &serr) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", refusal(what), serr)
 }

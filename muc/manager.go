@@ -89,15 +89,15 @@ type Manager struct {
 	entries atomic.Uint64 // rooms entered, ever
 	queries atomic.Uint64 // archive queries sent, ever: their ids
 
-	mu     sync.Mutex
-	rooms  map[jid.JID]*room
-	late   map[jid.JID]time.Time // occupant JIDs of entries given up on → when
+	mu    sync.Mutex
+	rooms map[jid.JID]*room
+	late  map[jid.JID]time.Time // occupant JIDs of entries given up on → when
 	// archives are the archive queries waiting for their results, by id.
 	archives map[string]*collector
-	server *serverInfo           // the server's software, learnt once per session
-	up     bool
-	closed bool
-	joins  sync.WaitGroup // running entries; Add only with mu held and !closed
+	server   *serverInfo // the server's software, learnt once per session
+	up       bool
+	closed   bool
+	joins    sync.WaitGroup // running entries; Add only with mu held and !closed
 }
 
 // NewManager returns a Manager that acts through conn.
@@ -110,17 +110,17 @@ func NewManager(conn Conn, opts Options) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
-		conn:    conn,
-		opts:    opts,
-		log:     opts.Logger,
-		domains: make(map[string]bool),
-		self:    conn.Domain() + "/muc-kick",
-		ctx:     ctx,
-		cancel:  cancel,
-		out:     outbox{wake: make(chan struct{}, 1)},
-		sent:    make(chan struct{}),
-		rooms:   make(map[jid.JID]*room),
-		late:    make(map[jid.JID]time.Time),
+		conn:     conn,
+		opts:     opts,
+		log:      opts.Logger,
+		domains:  make(map[string]bool),
+		self:     conn.Domain() + "/muc-kick",
+		ctx:      ctx,
+		cancel:   cancel,
+		out:      outbox{wake: make(chan struct{}, 1)},
+		sent:     make(chan struct{}),
+		rooms:    make(map[jid.JID]*room),
+		late:     make(map[jid.JID]time.Time),
 		archives: make(map[string]*collector),
 	}
 	m.cfg = roomConfig{self: m.self, nick: opts.Nick, policy: opts.Policy, linger: opts.Linger, idle: opts.MaxIdle,

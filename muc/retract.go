@@ -69,14 +69,13 @@ func (m *Manager) Retract(ctx context.Context, roomJID jid.JID, sel Selection, r
 		}
 		return m.retractEach(ctx, from, roomJID, feats.moderation, ids, reason, &res)
 	})
-	if err != nil && len(res.Retracted) == 0 {
-		return res, err
-	}
-	if len(res.Retracted) == 0 && len(res.Failed) == 0 {
+	switch {
+	case err != nil && len(res.Retracted) == 0:
+		return res, refusedAs("retraction", err)
+	case len(res.Retracted) == 0 && len(res.Failed) == 0:
 		return res, fmt.Errorf("%w: nothing in the archive of %s matches", ErrMessageNotFound, roomJID)
-	}
-	if len(res.Retracted) == 0 && len(res.Failed) == 1 {
-		return res, res.Failed[0].Err
+	case len(res.Retracted) == 0:
+		return res, res.Failed[0].Err // none retracted: the first failure says why
 	}
 	return res, nil
 }
@@ -111,7 +110,7 @@ func retractError(id string, serr *StanzaError) error {
 	case errors.Is(serr, errNotFound):
 		return fmt.Errorf("%w: no message %q in the room's archive (%s)", ErrMessageNotFound, id, serr)
 	case errors.Is(serr, errNotAllowed), errors.Is(serr, errForbidden):
-		return fmt.Errorf("%w: %s", ErrRefused, serr)
+		return fmt.Errorf("%w (%w)", refusal("retraction"), serr)
 	}
 	return fmt.Errorf("the server could not retract %q: %s", id, serr)
 }

@@ -175,8 +175,8 @@ func TestMute(t *testing.T) {
 	}
 	f.failNick = map[string]string{"Eve": "not-allowed"}
 	err = m.SetRole(context.Background(), mustRoom(room), "Eve", muc.RoleVisitor, "")
-	if !errors.Is(err, muc.ErrRefused) || !strings.Contains(err.Error(), "not-allowed") {
-		t.Errorf("a mute the server refuses must be ErrRefused naming the condition: %v", err)
+	if !errors.Is(err, muc.ErrRefused) || !strings.Contains(err.Error(), "not-allowed") || !strings.Contains(err.Error(), "refused the mute") {
+		t.Errorf("a mute the server refuses must be ErrRefused naming the mute and the condition: %v", err)
 	}
 }
 

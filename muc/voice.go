@@ -20,14 +20,26 @@ const (
 // an optional reason everyone sees. Like a kick, it needs a present
 // moderator: the component enters the room under the room policy.
 func (m *Manager) SetRole(ctx context.Context, room jid.JID, nick string, role Role, reason string) error {
-	return m.admin(ctx, room, AdminItem{Nick: nick, Role: string(role), Reason: reason})
+	return refusedAs(role.change(), m.admin(ctx, room, AdminItem{Nick: nick, Role: string(role), Reason: reason}))
 }
 
 // SetRoleJID gives role to every occupant of room whose real JID is user (a
 // full JID) or belongs to it (a bare JID), as KickJID kicks them, and
 // returns their nicknames.
 func (m *Manager) SetRoleJID(ctx context.Context, room, user jid.JID, role Role, reason string) ([]string, error) {
-	return m.changeJID(ctx, room, user, func(nick string) AdminQuery {
+	nicks, err := m.changeJID(ctx, room, user, func(nick string) AdminQuery {
 		return AdminQuery{Item: AdminItem{Nick: nick, Role: string(role), Reason: reason}}
 	})
+	return nicks, refusedAs(role.change(), err)
+}
+
+// change names the change to role, for messages.
+func (r Role) change() string {
+	switch r {
+	case RoleVisitor:
+		return "mute"
+	case RoleParticipant:
+		return "unmute"
+	}
+	return "role change"
 }
