@@ -23,8 +23,8 @@ var modOps = []string{opKick, opMute, opRetract}
 
 // archiveText says what each -mod-archive does.
 var archiveText = map[string]string{
-	"memory":   "the archives in memory (-mod-archive memory: storage = { muc_log = \"memory\" })",
-	"internal": "the archives in Prosody's default storage (-mod-archive internal: a file per room, read and rewritten by each retraction)",
+	"memory":   "the rooms' archives in memory (-mod-archive memory: storage = { muc_log = \"memory\" })",
+	"internal": "the rooms' archives in Prosody's default storage (-mod-archive internal: a file per room, read and rewritten by each retraction)",
 }
 
 // checkWait bounds the wait for the effects of one run's requests, all of
@@ -79,14 +79,13 @@ func moderation(o *options) error {
 		if err != nil {
 			return err
 		}
-		note("setup: Prosody %s with contrib/prosody/retraction.cfg.lua, %s, rooms created by the direct moderator client, %d occupant",
-			b.s.srv.Version, archiveText[o.modArchive], o.modOccupants)
-		note("connections each in every room, muc-kick (in this process, linger 1h) entered every room with one kick; ready in %s",
-			time.Since(begin).Round(time.Millisecond))
+		note("setup: Prosody %s with contrib/prosody/retraction.cfg.lua and %s;", b.s.srv.Version, archiveText[o.modArchive])
+		note("rooms created by the direct moderator client, %d occupant connections each in every room, muc-kick (in this process,", o.modOccupants)
+		note("linger 1h) entered every room with one kick; ready in %s", time.Since(begin).Round(time.Millisecond))
 		note("\"direct\" is one c2s client, owner and moderator of every room, sending the same IQ itself: muc#admin role none")
-		note("(kick), visitor then participant (mute, unmute), XEP-0425 %s (retract; muc-kick picks the same from the room's", b.ns)
-		note("disco#info). Both pipeline up to the run's requests in flight on their one stream. A request is done at its HTTP 200 /")
-		note("IQ result. Every run's order alternates between the two; round 0 warms up and is not counted.")
+		note("(kick), visitor then participant (mute, unmute), XEP-0425 %s (retract; muc-kick picks the same from", b.ns)
+		note("the room's disco#info). Both pipeline up to the run's requests in flight on their one stream. A request is done at its")
+		note("HTTP 200 / IQ result. Each run's order alternates between the two; round 0 warms up and is not counted.")
 		return b.measure(o, rounds)
 	})
 }
