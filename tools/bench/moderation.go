@@ -35,12 +35,13 @@ const checkWait = 10 * time.Second
 // retraction on, a direct moderator client that created the rooms (their
 // owner), and muc-kick warm in them.
 type modBench struct {
-	s   *roomSetup
-	mod *xmpptest.Client
-	d   *inproc
-	hc  *http.Client
-	ns  string // the XEP-0425 version the direct client retracts with
-	pid int    // Prosody's
+	s    *roomSetup
+	mod  *xmpptest.Client
+	d    *inproc
+	hc   *http.Client
+	ns   string // the XEP-0425 version the direct client retracts with
+	pid  int    // Prosody's
+	said int    // messages said into each room so far
 }
 
 // outcome is what a run's checks found: how many answered requests had
@@ -363,6 +364,7 @@ func (b *modBench) say(text string) ([][]string, error) {
 		}()
 	}
 	wg.Wait()
+	b.said += len(s.clients)
 	for _, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("saying the messages to retract: %w", err)
@@ -418,7 +420,8 @@ func (b *modBench) summary(concs []int, total map[modKey]*sample, checks map[mod
 		}
 		note("%-13s p50 muc-kick − direct: %s", op, strings.Join(gaps, ", "))
 	}
-	note("mute+unmute counts both requests (one occupant muted, then unmuted); a retraction's message is said before the run, unmeasured.")
+	note("mute+unmute counts both requests (one occupant muted, then unmuted); a retraction's message is said before the run, unmeasured;")
+	note("each room's archive held %d messages (tombstones after their retraction) at the end.", b.said)
 	if e := b.d.mgr.Entries(); e != uint64(len(b.s.rooms)) {
 		note("WARNING: muc-kick entered rooms %d times in all, expected %d (once per room)", e, len(b.s.rooms))
 	}
