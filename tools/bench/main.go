@@ -36,11 +36,12 @@
 // Timings are information, never a failure: it exits 0 unless the benchmark
 // itself could not run. Run it from the repository's root:
 //
-//	make bench                       # the full run, about 16 minutes (part 4: 12)
-//	make bench BENCH_FLAGS=-quick    # about 25 s
+//	make bench                       # the full run, about 17 minutes (part 4: 12)
+//	make bench BENCH_FLAGS=-quick    # about 40 s
 //	go run ./tools/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
 //	go run ./tools/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
 //	go run ./tools/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
+//	go run ./tools/bench -parts 5 -mod-archive internal -mod-occupants 10
 package main
 
 import (
@@ -86,7 +87,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.BoolVar(&o.quick, "quick", false, "short runs and a small Prosody setup (3 rooms × 10 occupants), about 25 s")
+	flag.BoolVar(&o.quick, "quick", false, "short runs and small Prosody setups (3 rooms × 10 occupants), about 40 s")
 	flag.DurationVar(&o.duration, "duration", 0, "part 1: measured time per server and concurrency per round (default 3s, 1s with -quick)")
 	flag.IntVar(&o.rounds, "rounds", 0, "muc-kick/baseline alternations: part 1 measures rounds × duration per server and concurrency, in 500 ms slices; part 2 runs rounds pairs (default 2 and 5, 1 and 2 with -quick)")
 	flag.IntVar(&o.rooms, "rooms", 0, "Prosody rooms in part 2 (default 10, 3 with -quick)")
