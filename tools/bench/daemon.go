@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -108,6 +110,44 @@ func (d *inproc) kick(c *http.Client, room, nick string) error {
 		err = fmt.Errorf("HTTP %d", code)
 	}
 	return err
+}
+
+// setRole mutes (role "visitor": POST /muc_mute) or unmutes (role
+// "participant": /muc_unmute) nick in room through d, over c, and returns an
+// error unless it is answered 200 naming nick.
+func (d *inproc) setRole(c *http.Client, room, nick, role, reason string) error {
+	path, key := "/muc_mute", "muted"
+	if role == "participant" {
+		path, key = "/muc_unmute", "unmuted"
+	}
+	body := fmt.Appendf(nil, `{"nickname": %q, "muc": %q, "reason": %q}`, nick, room, reason)
+	var answer map[string]json.RawMessage
+	if err := postJSON(c, d.URL+path, body, &answer); err != nil {
+		return err
+	}
+	var nicks []string
+	if err := json.Unmarshal(answer[key], &nicks); err != nil || !slices.Contains(nicks, nick) {
+		return fmt.Errorf("answer without %q in %q", nick, key)
+	}
+	return nil
+}
+
+// retract retracts the message with stanza id id from room through d
+// (POST /muc_retract), over c, and returns an error unless it is answered
+// 200 naming id as retracted and nothing as failed.
+func (d *inproc) retract(c *http.Client, room, id, reason string) error {
+	body := fmt.Appendf(nil, `{"id": %q, "muc": %q, "reason": %q}`, id, room, reason)
+	var answer struct {
+		Retracted []string          `json:"retracted"`
+		Failed    []json.RawMessage `json:"failed"`
+	}
+	if err := postJSON(c, d.URL+"/muc_retract", body, &answer); err != nil {
+		return err
+	}
+	if !slices.Contains(answer.Retracted, id) || len(answer.Failed) > 0 {
+		return fmt.Errorf("answer without %q retracted", id)
+	}
+	return nil
 }
 
 // tempLog creates a file for the log of an in-process daemon, removed when

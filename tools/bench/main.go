@@ -22,15 +22,26 @@
 //     client that stays in the rooms (the cost floor) and muc-kick with
 //     room_policy "linger": the server's CPU per kick, p50/p99, and the
 //     bot's arrivals and departures the occupants received.
+//  5. Moderation (moderation.go), on the newest Prosody with retraction on
+//     (xmpptest Options.Retraction; the rooms' archives in memory unless
+//     -mod-archive internal): R rooms × K real occupants, every occupant
+//     kicked, muted then unmuted, and one message of each retracted by the
+//     stanza id the room assigned, once per run, through muc-kick (warm in
+//     the rooms, as in part 2) and by the direct moderator client sending
+//     the same IQ itself, alternating, at 1 and -mod-concurrency (8)
+//     requests in flight: p50/p99, requests/s and the ratio muc-kick/direct.
+//     Every answered request's effect is looked for in an occupant's stream:
+//     the 307, the role change, the retraction.
 //
 // Timings are information, never a failure: it exits 0 unless the benchmark
 // itself could not run. Run it from the repository's root:
 //
-//	make bench                       # the full run, about 16 minutes (part 4: 12)
-//	make bench BENCH_FLAGS=-quick    # about 25 s
+//	make bench                       # the full run, about 17 minutes (part 4: 12)
+//	make bench BENCH_FLAGS=-quick    # about 40 s
 //	go run ./tools/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
 //	go run ./tools/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
 //	go run ./tools/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
+//	go run ./tools/bench -parts 5 -mod-archive internal -mod-occupants 10
 package main
 
 import (
@@ -64,6 +75,10 @@ type options struct {
 	spLinger       time.Duration // part 4: linger of the "linger" mode
 	spModes        []string      // part 4
 	memInFlight    int
+	modRooms       int    // part 5
+	modOccupants   int    // part 5
+	modConcurrency int    // part 5
+	modArchive     string // part 5: Prosody's storage of the rooms' archives
 	parts          string
 	cpuprofile     string
 	memprofile     string
@@ -72,7 +87,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.BoolVar(&o.quick, "quick", false, "short runs and a small Prosody setup (3 rooms × 10 occupants), about 25 s")
+	flag.BoolVar(&o.quick, "quick", false, "short runs and small Prosody setups (3 rooms × 10 occupants), about 40 s")
 	flag.DurationVar(&o.duration, "duration", 0, "part 1: measured time per server and concurrency per round (default 3s, 1s with -quick)")
 	flag.IntVar(&o.rounds, "rounds", 0, "muc-kick/baseline alternations: part 1 measures rounds × duration per server and concurrency, in 500 ms slices; part 2 runs rounds pairs (default 2 and 5, 1 and 2 with -quick)")
 	flag.IntVar(&o.rooms, "rooms", 0, "Prosody rooms in part 2 (default 10, 3 with -quick)")
@@ -81,7 +96,11 @@ func main() {
 	flag.BoolVar(&o.prosodyNoDelay, "prosody-nodelay", false, "run Prosody with network_settings = { nagle = false } (its default keeps Nagle's algorithm on)")
 	flag.IntVar(&o.memRooms, "mem-rooms", 1000, "rooms entered for the memory measurement")
 	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
-	flag.StringVar(&o.parts, "parts", "1,2,3,4", "which parts to run, e.g. 1,3")
+	flag.StringVar(&o.parts, "parts", "1,2,3,4,5", "which parts to run, e.g. 1,3")
+	flag.IntVar(&o.modRooms, "mod-rooms", 0, "part 5: Prosody rooms (default 4, 3 with -quick)")
+	flag.IntVar(&o.modOccupants, "mod-occupants", 0, "part 5: real occupants per room (default 20, 10 with -quick)")
+	flag.IntVar(&o.modConcurrency, "mod-concurrency", 8, "part 5: requests in flight of the runs that are not one at a time")
+	flag.StringVar(&o.modArchive, "mod-archive", "memory", "part 5: Prosody's storage of the rooms' archives: \"memory\", or \"internal\" (Prosody's default: a file per room, read and rewritten by every retraction, so that its cost grows with the archive through the run)")
 	spSizes := flag.String("sporadic-sizes", "", "part 4: occupants of each room, e.g. 10,10,150,150,1000 (the default; 10,150 with -quick)")
 	flag.DurationVar(&o.spInterval, "sporadic-interval", time.Second, "part 4: mean gap between kicks (Poisson arrivals)")
 	flag.DurationVar(&o.spDuration, "sporadic-duration", 0, "part 4: measured time per server, room size and mode (default 12s, 3s with -quick); the part takes about 2 × sizes × modes × this, plus setup")
@@ -134,8 +153,14 @@ func main() {
 		}
 	}
 	def(&o.occupants, 40, 10)
-	if o.concurrency < 1 || o.memRooms < 1 || o.memInFlight < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -concurrency, -mem-rooms and -mem-inflight must be at least 1")
+	def(&o.modRooms, 4, 3)
+	def(&o.modOccupants, 20, 10)
+	if o.modArchive != "memory" && o.modArchive != "internal" {
+		fmt.Fprintln(os.Stderr, "bench: -mod-archive must be memory or internal")
+		os.Exit(2)
+	}
+	if o.concurrency < 1 || o.memRooms < 1 || o.memInFlight < 1 || o.modConcurrency < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -concurrency, -mem-rooms, -mem-inflight and -mod-concurrency must be at least 1")
 		os.Exit(2)
 	}
 
@@ -153,6 +178,7 @@ func main() {
 		{"2", againstProsody},
 		{"3", memory},
 		{"4", sporadic},
+		{"5", moderation},
 	} {
 		if !strings.Contains(o.parts, p.name) {
 			continue
