@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // TestCheckCommand runs `muc-kick check` against every server: on a setup

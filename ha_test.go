@@ -24,8 +24,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // readyz returns p's /readyz status and the "error" of its body.

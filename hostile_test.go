@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // hostileStanzas are what any XMPP user can send to the component's JID

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // imageMaxBytes is the most the image may weigh (issue 25).

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/internal/config"
-	"github.com/muc-kick/muc-kick/internal/testkit"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 const testAuth = "Basic dGVzdDp0ZXN0LXNlY3JldA=="

@@ -26,13 +26,18 @@ var productRoots = []string{"component", "httpapi", "muc", "internal"}
 
 // testHarnesses are the folders under productRoots that hold test code only
 // (fakes, real-server harnesses, test plumbing): they never ship.
-var testHarnesses = []string{"internal/fakeserver", "internal/xmpptest", "internal/testkit"}
+var testHarnesses = []string{"internal/harness"}
 
-// productFiles lists main.go and every non-test .go file under
-// productRoots, except testdata and the test harnesses.
+// productFiles lists the daemon's own files (the root's non-test .go
+// files: main.go and the files it is split into) and every non-test .go
+// file under productRoots, except testdata and the test harnesses.
 func productFiles(t *testing.T) []string {
 	t.Helper()
-	files := []string{"main.go"}
+	root, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := slices.DeleteFunc(root, func(f string) bool { return strings.HasSuffix(f, "_test.go") })
 	for _, root := range productRoots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {

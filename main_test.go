@@ -30,7 +30,7 @@ import (
 	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/credential"
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // modResult is the answer to a moderation request.

@@ -23,8 +23,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/muc-kick/muc-kick/httpapi"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 	"github.com/muc-kick/muc-kick/internal/jid"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
 	"github.com/muc-kick/muc-kick/muc"
 )
 

@@ -3,9 +3,9 @@ package main
 // Resilience tests: muc-kick when the XMPP server dies under load, restarts
 // twice in a row or keeps a dead stream, when muc-kick is told to stop in the
 // middle of work or cannot start, and whether it leaves goroutines behind.
-// They run against the real servers of internal/xmpptest, some with muc-kick
+// They run against the real servers of internal/harness/xmpptest, some with muc-kick
 // in-process (startDaemon of integration_test.go), most with the binary as a
-// subprocess (internal/testkit's Process), and reuse integration_test.go's
+// subprocess (internal/harness/testkit's Process), and reuse integration_test.go's
 // join, kickBody, testAuth and componentTOML.
 
 import (
@@ -29,8 +29,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // resilienceClientTimeout bounds every HTTP request of these tests. It is

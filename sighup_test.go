@@ -18,7 +18,7 @@ import (
 	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/credential"
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 )
 
 // lockedBuffer is a bytes.Buffer that a logger and a test may share.

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 // The tests of the moderation toolbox beyond kicks (issue 21): mute and

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/muc-kick/muc-kick/component"
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 	"gosrc.io/xmpp/stanza"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 	"gosrc.io/xmpp/stanza"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 	"gosrc.io/xmpp/stanza"
 )
 

@@ -16,7 +16,7 @@ import (
 func TestLayers(t *testing.T) {
 	const module = "github.com/muc-kick/muc-kick/"
 	apart := []string{"tools/bench", "tools/soak", "tools/demo", "tools/servers",
-		"internal/fakeserver", "internal/xmpptest", "internal/testkit"}
+		"internal/harness/fakeserver", "internal/harness/xmpptest", "internal/harness/testkit"}
 	layers := map[string][]string{
 		"httpapi":             {"component"},
 		"muc":                 {"component", "httpapi"},

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/muc-kick/muc-kick/component"
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 	"github.com/muc-kick/muc-kick/internal/jid"
 	"github.com/muc-kick/muc-kick/muc"
 	"gosrc.io/xmpp/stanza"

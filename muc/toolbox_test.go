@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 	"github.com/muc-kick/muc-kick/muc"
 )
 

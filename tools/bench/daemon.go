@@ -16,7 +16,7 @@ import (
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/app"
 	"github.com/muc-kick/muc-kick/internal/config"
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 	"github.com/muc-kick/muc-kick/muc"
 	"github.com/muc-kick/muc-kick/tools/bench/baseline"
 )

@@ -15,7 +15,7 @@ import (
 )
 
 // fakeXMPP is a minimal XEP-0114 server for the benchmark. It is not
-// internal/fakeserver: that one needs a testing.TB, decodes every stanza with
+// internal/harness/fakeserver: that one needs a testing.TB, decodes every stanza with
 // encoding/xml and keeps every byte a connection ever sent (fine for unit
 // tests, but at tens of thousands of kicks a second the fake itself would be
 // what is measured). This one splits stanzas with a byte scanner, answers

@@ -54,7 +54,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // authz is the Authorization header every daemon the benchmark runs takes.

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // memory is part 3: the resident memory of the muc-kick binary, idle, in

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 const kickReason = "Access revoked"

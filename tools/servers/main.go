@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 func main() {

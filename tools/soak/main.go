@@ -48,8 +48,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
-	"github.com/muc-kick/muc-kick/internal/xmpptest"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
 
 const authz = "Basic c29hazpzb2Fr" // soak:soak

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 const waitTimeout = 10 * time.Second

@@ -78,7 +78,7 @@ func prosodyConfig(s *Server) (string, error) {
 	// Global settings must precede the first Component or VirtualHost line,
 	// so the test-only ones come before the snippet and the test-only
 	// VirtualHost after it.
-	fmt.Fprintf(&b, `-- Written by internal/xmpptest for a throw-away test server.
+	fmt.Fprintf(&b, `-- Written by internal/harness/xmpptest for a throw-away test server.
 
 -- Test-only global settings.
 run_as_root = true

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // StartCluster starts nodes ejabberd nodes of this install on loopback and

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // Domains of every test server.

@@ -12,7 +12,7 @@
 //     PidsNamed, ChildPids, ListensOn, ReadStatus, CPUTime.
 //
 // It knows muc-kick only by its module path and that log line, and imports
-// nothing of this module, so that internal/xmpptest can build on it.
+// nothing of this module, so that internal/harness/xmpptest can build on it.
 package testkit
 
 import (

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // StartEjabberd starts a throw-away ejabberd on free loopback ports and stops
@@ -121,7 +121,7 @@ func (e *ejabberd) writeConfig() error {
 		erlOptions = "-setcookie " + e.cluster.cookie + " -start_epmd false"
 		dist = "ERL_EPMD_ADDRESS=127.0.0.1"
 	}
-	ctlcfg := fmt.Sprintf(`# Written by internal/xmpptest for a throw-away test server.
+	ctlcfg := fmt.Sprintf(`# Written by internal/harness/xmpptest for a throw-away test server.
 ERLANG_NODE=%s
 EJABBERD_PID_PATH=%s
 ERL_OPTIONS='%s'
@@ -136,7 +136,7 @@ EXEC_CMD=as_current_user
 	if os.Getenv("XMPPTEST_DEBUG") != "" {
 		level = "debug"
 	}
-	cfg := fmt.Sprintf(`# Written by internal/xmpptest for a throw-away test server.
+	cfg := fmt.Sprintf(`# Written by internal/harness/xmpptest for a throw-away test server.
 # Test-only settings; muc-kick's own come from the included file.
 loglevel: %s
 hosts:

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/testkit"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // TestCluster: two ejabberd nodes joined into one cluster on loopback.
