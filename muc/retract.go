@@ -198,28 +198,33 @@ func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID,
 	return m.archiveQuery(ctx, from, roomJID, newMAMQuery(qid, before, sel.Since), m.collect(qid, roomJID))
 }
 
-// lookUp asks the archive for the message id alone (XEP-0313's extended
-// field ids): an archive that answers with nothing has no such message
-// (ErrMessageNotFound). One that answers with another message (it ignored
-// the field) or refuses the field lets the retraction try; only a
-// transport failure is returned. ejabberd 24.12 retracts an id of its own
-// form that it never assigned, and tells every occupant, where Prosody
-// answers item-not-found.
+// lookUp asks the archive whether it holds the message id: ejabberd 24.12
+// retracts an id of its own form that it never assigned, and tells every
+// occupant, where Prosody answers item-not-found (so Prosody is not asked).
+// ejabberd's archive is asked by time (its ids are times); another server's
+// with XEP-0313's extended field ids. No such message is ErrMessageNotFound;
+// an archive that refuses the question lets the retraction try; only a
+// transport failure is returned.
 func (m *Manager) lookUp(ctx context.Context, from string, roomJID jid.JID, id string) error {
-	qid := queryID(m.queries.Add(1))
-	page, _, err := m.archiveQuery(ctx, from, roomJID, idQuery(qid, id), m.collect(qid, roomJID))
-	var serr *StanzaError
-	if errors.As(err, &serr) {
+	q, byTime := idQuery, false
+	switch software, _ := m.ServerSoftware(roomJID.Domain()); serverFamily(software) {
+	case "prosody":
+		return nil // Prosody answers an id it never assigned with item-not-found itself
+	case "ejabberd":
 		// ejabberd's archive takes no ids field, but its ids are times.
 		stamp, ok := ejabberdStamp(id)
-		if software, _ := m.ServerSoftware(roomJID.Domain()); !ok || serverFamily(software) != "ejabberd" {
-			return nil // the archive cannot look ids up: the room decides
+		if !ok {
+			return nil // not an id of ejabberd's: it answers bad-request
 		}
-		qid = queryID(m.queries.Add(1))
-		page, _, err = m.archiveQuery(ctx, from, roomJID, stampQuery(qid, stamp), m.collect(qid, roomJID))
-		if errors.As(err, &serr) {
-			return nil
-		}
+		q, byTime = func(qid, _ string) mamQuery { return stampQuery(qid, stamp) }, true
+	}
+	qid := queryID(m.queries.Add(1))
+	page, _, err := m.archiveQuery(ctx, from, roomJID, q(qid, id), m.collect(qid, roomJID))
+	var serr *StanzaError
+	if errors.As(err, &serr) {
+		return nil // the archive cannot look ids up: the room decides
+	}
+	if byTime { // other messages of that instant, if any, are not it
 		page = slices.DeleteFunc(page, func(a archived) bool { return a.ID != id })
 	}
 	if err == nil && len(page) == 0 {
