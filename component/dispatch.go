@@ -15,10 +15,16 @@ import (
 // that start opens: anything but a presence or message (in the stream's
 // namespace) that comes from no room domain (see Options.RoomDomains).
 // It sees the start tag only: what it refuses costs a byte scan.
-func (c *Component) wants(start xml.StartElement) bool {
-	if len(c.opts.RoomDomains) == 0 || (start.Name.Space != stanza.NSComponent && start.Name.Space != stanza.NSClient) ||
-		(start.Name.Local != "presence" && start.Name.Local != "message") {
-		return true
+//
+// It returns how many elements the read loop may tokenize in it (0: skip
+// it unread): maxElements, or maxReplyElements for a message from a room's
+// bare JID (an archived message muc-kick asked for: only the room can send
+// from that address, its occupants send from room/nick), whose content is
+// what an occupant posted.
+func (c *Component) wants(start xml.StartElement) int {
+	if start.Name.Space != stanza.NSComponent && start.Name.Space != stanza.NSClient ||
+		start.Name.Local != "presence" && start.Name.Local != "message" {
+		return maxElements
 	}
 	var from string
 	for _, a := range start.Attr {
@@ -26,10 +32,14 @@ func (c *Component) wants(start xml.StartElement) bool {
 			from = a.Value
 		}
 	}
-	if c.isServer(from) {
-		return true
+	room := onDomain(from, c.roomDomains)
+	switch {
+	case room && start.Name.Local == "message" && isBareRoom(from):
+		return maxReplyElements
+	case len(c.opts.RoomDomains) == 0 || room || c.isServer(from):
+		return maxElements
 	}
-	return onDomain(from, c.roomDomains)
+	return 0
 }
 
 // handleFrame decodes one top-level element and dispatches it. Nothing in it

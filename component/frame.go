@@ -29,8 +29,10 @@ const maxFrame = 256 << 10
 //
 // A reply to a request of ours may hold more: an affiliation list (a ban
 // checks who owns the room, an unban who is banned) has an element per JID,
-// and only the room asked can send it (the server stamps from). It is bound
-// by maxReplyElements and maxFrame instead.
+// and only the room asked can send it (the server stamps from). So may a
+// message from a room's bare JID (an archived message, which holds what an
+// occupant posted). These are bound by maxReplyElements and maxFrame
+// instead.
 const (
 	maxElements      = 256
 	maxReplyElements = 8192
@@ -87,12 +89,14 @@ func (f *frame) isIQReply() bool {
 var errNotWellFormed = errors.New("component: the stream is not well-formed XML")
 
 // readFrame reads the rest of the element that start opened (start began at
-// stream offset off) and returns it as a frame. An error is a fault of the
+// stream offset off), tokenizing at most limit elements in it
+// (maxReplyElements for a reply to a request of ours), and returns it as a
+// frame. An error is a fault of the
 // stream itself (not well-formed, closed), not of the element.
-func (s *session) readFrame(start xml.StartElement, off int64) (frame, error) {
+func (s *session) readFrame(start xml.StartElement, off int64, limit int) (frame, error) {
 	f := frame{start: start}
 	oversized := false
-	elements, limit := 0, maxElements
+	elements := 0
 	if f.isIQReply() && s.awaits(f.attr("id"), f.attr("from")) {
 		limit = maxReplyElements
 	}

@@ -69,7 +69,7 @@ func TestFramesDecodeAsInPlace(t *testing.T) {
 				t.Fatalf("stanza %d: %v", i, err)
 			}
 			if se, ok := tok.(xml.StartElement); ok {
-				if f, err = s.readFrame(se, off); err != nil {
+				if f, err = s.readFrame(se, off, maxElements); err != nil {
 					t.Fatalf("stanza %d: %v", i, err)
 				}
 				break

@@ -379,6 +379,10 @@ func TestStrangersPresenceIsNotDecoded(t *testing.T) {
 		{"room occupant", `<presence from='room@conference.example.org/bob' to='kick.example.org/r1'/>`, 0, 0, true},
 		{"MUC service", `<message from='conference.example.org' to='kick.example.org'><body>hi</body></message>`, 0, 0, true},
 		{"server", `<presence from='example.org' to='kick.example.org' type='probe'/>`, 0, 0, true},
+		// An archived message the room sends muc-kick holds what an occupant
+		// posted: from the room's bare JID, it may hold more elements.
+		{"archived message of 300 elements", `<message from='room@conference.example.org' to='kick.example.org/r1'><result xmlns='urn:xmpp:mam:2' id='m1'><forwarded xmlns='urn:xmpp:forward:0'><message type='groupchat' from='room@conference.example.org/bob'><body>spam</body>` + strings.Repeat("<a xmlns='x'/>", 300) + `</message></forwarded></result></message>`, 0, 0, true},
+		{"an occupant's message of 300 elements", `<message from='room@conference.example.org/bob' to='kick.example.org/r1' type='groupchat'><body>spam</body>` + strings.Repeat("<a xmlns='x'/>", 300) + `</message>`, 0, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			i0, m0 := c.Ignored(), c.Malformed()

@@ -27,6 +27,12 @@ func onDomain(j string, domains []string) bool {
 	return false
 }
 
+// isBareRoom reports whether j is a bare JID with a local part (a room's).
+func isBareRoom(j string) bool {
+	f, ok := jid.FromServer(j)
+	return ok && f.Local() != "" && f.IsBare()
+}
+
 // parentOf is the domain a component's JID lives under
 // ("kick.example.org" → "example.org"), where keepalive pings go; a domain of
 // one label is its own parent.

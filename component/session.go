@@ -173,7 +173,7 @@ func (s *session) close(grace time.Duration) {
 //
 // want sees each element's start tag first: an element it refuses is read
 // past without tokenizing its content, and handed on as unwanted.
-func (s *session) readLoop(want func(xml.StartElement) bool, handle func(frame)) {
+func (s *session) readLoop(want func(xml.StartElement) int, handle func(frame)) {
 	for {
 		off := s.dec.InputOffset()
 		s.rec.Forget(off)
@@ -188,8 +188,8 @@ func (s *session) readLoop(want func(xml.StartElement) bool, handle func(frame))
 			return
 		case xml.StartElement:
 			var f frame
-			if want(t) {
-				f, err = s.readFrame(t, off)
+			if limit := want(t); limit > 0 {
+				f, err = s.readFrame(t, off, limit)
 			} else {
 				f, err = s.skipFrame(t, off)
 			}
