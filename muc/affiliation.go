@@ -19,7 +19,9 @@ var (
 	ErrAffiliated = errors.New("muc: the JID holds an affiliation in the room")
 	// ErrProtectedJID: the JID is of muc-kick's own domain or of a MUC
 	// service it acts on, which muc-kick never bans.
-	ErrProtectedJID = errors.New("muc: muc-kick does not ban its own domain or a MUC service")
+	ErrProtectedJID = errors.New("muc: muc-kick does not ban its own domain, its server's or a MUC service")
+
+	errUnreadableList = errors.New("muc: an affiliation list could not be read")
 )
 
 // adminList is the answer to an affiliation list request (XEP-0045 §9.5,
@@ -53,8 +55,8 @@ func (m *Manager) Ban(ctx context.Context, room, user jid.JID, reason string) er
 	if err := m.serves(room); err != nil {
 		return err
 	}
-	if d := user.Domain().String(); d == strings.ToLower(m.conn.Domain()) || m.domains[d] {
-		return fmt.Errorf("%w: %s is of %s", ErrProtectedJID, user, d)
+	if m.protected(user) {
+		return fmt.Errorf("%w: %s is of %s", ErrProtectedJID, user, user.Domain())
 	}
 	aff, err := m.affiliationOf(ctx, room, user, "owner", "admin")
 	if err != nil {
@@ -74,14 +76,23 @@ func (m *Manager) Unban(ctx context.Context, room, user jid.JID) (lifted bool, e
 	if err := m.serves(room); err != nil {
 		return false, err
 	}
-	aff, err := m.affiliationOf(ctx, room, user, "outcast", "owner", "admin", "member")
+	// The short lists first: the outcast list of a big public room can be
+	// too long to read, and once user holds none of these, an unban can
+	// strip nothing.
+	aff, err := m.affiliationOf(ctx, room, user, "owner", "admin", "member")
 	switch {
 	case err != nil:
 		return false, err
-	case aff == "none":
-		return false, nil
-	case aff != "outcast":
+	case aff != "none":
 		return false, fmt.Errorf("%w: %s is a%s %s of %s, not banned; an unban would strip it", ErrAffiliated, user, article(aff), aff, room)
+	}
+	if aff, err = m.affiliationOf(ctx, room, user, "outcast"); errors.Is(err, errUnreadableList) {
+		aff = "outcast" // unknown: lifting a ban that is not there changes nothing
+	} else if err != nil {
+		return false, err
+	}
+	if aff == "none" {
+		return false, nil
 	}
 	return true, refusedAs("unban", m.admin(ctx, room, AdminItem{JID: user.String(), Affiliation: "none"}))
 }
@@ -109,7 +120,7 @@ func (m *Manager) affiliationOf(ctx context.Context, room, user jid.JID, affilia
 		if list == nil {
 			// A reply that could not be read (too large, malformed) is no
 			// empty list: acting on it could strip what it holds.
-			return "", fmt.Errorf("muc: the %s list of %s could not be read", aff, room)
+			return "", fmt.Errorf("%w: the %s list of %s", errUnreadableList, aff, room)
 		}
 		for _, it := range list.Items {
 			if held, ok := jid.FromServer(strings.TrimSpace(it.JID)); ok && held.Equal(user) {
@@ -122,4 +133,14 @@ func (m *Manager) affiliationOf(ctx context.Context, room, user jid.JID, affilia
 
 func init() {
 	stanza.TypeRegistry.MapExtension(stanza.PKTIQ, xml.Name{Space: nsMUCAdmin, Local: "query"}, adminList{})
+}
+
+// protected reports whether user is of muc-kick's own domain or of a MUC
+// service it acts on, or is the server muc-kick is attached to (a ban of
+// that domain would ban every local account; its accounts may be banned).
+func (m *Manager) protected(user jid.JID) bool {
+	own, _ := jid.FromServer(m.conn.Domain())
+	parent, hasParent := own.Parent()
+	d := user.Domain()
+	return d.Equal(own) || m.domains[d.String()] || hasParent && user.Equal(parent)
 }

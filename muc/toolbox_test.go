@@ -205,6 +205,7 @@ func TestBanRefusesWhatItMustNotStrip(t *testing.T) {
 		{compDomain, muc.ErrProtectedJID, compDomain},
 		{"someone@" + compDomain, muc.ErrProtectedJID, compDomain},
 		{"other@" + mucDomain, muc.ErrProtectedJID, mucDomain},
+		{"example.org", muc.ErrProtectedJID, "example.org"}, // the server: every local account
 		{mucDomain, muc.ErrProtectedJID, mucDomain},
 	} {
 		if err := m.Ban(context.Background(), mustRoom(room), mustJID(tc.jid), ""); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
@@ -215,7 +216,7 @@ func TestBanRefusesWhatItMustNotStrip(t *testing.T) {
 		t.Fatalf("a refused ban sent %d changes", len(f.kicks))
 	}
 	if err := m.Ban(context.Background(), mustRoom(room), mustJID("member@example.org"), ""); err != nil {
-		t.Errorf("a member may be banned: %v", err)
+		t.Errorf("a member may be banned, also an account of the server muc-kick is on: %v", err)
 	}
 	if f.affs["member@example.org"] != "outcast" {
 		t.Errorf("the member is %q after the ban", f.affs["member@example.org"])
@@ -418,10 +419,26 @@ func TestUnreadableAffiliationListChangesNothing(t *testing.T) {
 		t.Errorf("ban with an unreadable owner list: %v", err)
 	}
 	if _, err := e.m.Unban(context.Background(), mustRoom(room), mustJID("owner@example.org")); err == nil {
-		t.Error("unban with an unreadable outcast list: no error")
+		t.Error("unban with an unreadable owner list: no error")
 	}
 	if len(f.kicks) != 0 {
 		t.Errorf("%d changes sent on unreadable lists", len(f.kicks))
+	}
+	// Only the outcast list unreadable (a big public room's): once the JID
+	// is known to be no owner, admin or member, lifting a ban strips
+	// nothing, so the unban goes.
+	e.srv.Handle(func(c *fakeserver.Conn, s fakeserver.Stanza) {
+		if s.Type == "get" && strings.Contains(s.Raw, "affiliation=\"outcast\"") {
+			c.Send(fakeserver.Result(s))
+			return
+		}
+		f.handle(c, s)
+	})
+	if lifted, err := e.m.Unban(context.Background(), mustRoom(room), mustJID("spam@example.org")); err != nil || !lifted {
+		t.Errorf("unban with an unreadable outcast list: %v %v, want the unban sent", lifted, err)
+	}
+	if len(f.kicks) != 1 || !strings.Contains(f.kicks[0].Raw, `jid="spam@example.org" affiliation="none"`) {
+		t.Errorf("changes: %v", f.kicks)
 	}
 }
 
