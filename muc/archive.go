@@ -84,7 +84,7 @@ func idQuery(queryID, id string) mamQuery {
 // an id of ejabberd's names, where its archive takes no ids field.
 func stampQuery(queryID string, stamp time.Time) mamQuery {
 	at := stamp.UTC().Format("2006-01-02T15:04:05.000000Z")
-	return mamQuery{QueryID: queryID, Set: rsmSet{Max: 1}, Form: &dataForm{Type: "submit", Fields: []formField{
+	return mamQuery{QueryID: queryID, Set: rsmSet{Max: 10}, Form: &dataForm{Type: "submit", Fields: []formField{
 		{Var: "FORM_TYPE", Type: "hidden", Value: nsMAM},
 		{Var: "start", Value: at},
 		{Var: "end", Value: at},
@@ -250,8 +250,12 @@ func (s *archiveSearch) take(page []archived, complete bool) (done bool) {
 	return complete || older || len(page) == 0 || s.pages >= maxArchivePages
 }
 
-// queryID makes the id of an archive query unique to this process.
-func queryID(n uint64) string { return "muc-kick-mam-" + strconv.FormatUint(n, 36) }
+// queryID makes the id of an archive query: a random prefix per Manager, so
+// that two instances of muc-kick querying one room (on one component
+// domain) do not take each other's results, and a count.
+func (m *Manager) queryID() string {
+	return m.queryPrefix + strconv.FormatUint(m.queries.Add(1), 36)
+}
 
 func init() {
 	stanza.TypeRegistry.MapExtension(stanza.PKTMessage, xml.Name{Space: nsMAM, Local: "result"}, mamResult{})

@@ -197,7 +197,7 @@ func TestStampQuery(t *testing.T) {
 	}
 	out, _ := xml.Marshal(stampQuery("q", stamp))
 	want := `<field var="start"><value>2026-12-05T07:59:01.762189Z</value></field><field var="end"><value>2026-12-05T07:59:01.762189Z</value></field>`
-	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "<max>1</max>") {
+	if !strings.Contains(string(out), want) || !strings.Contains(string(out), "<max>10</max>") {
 		t.Errorf("stampQuery: %s\nwant %s", out, want)
 	}
 	for _, id := range []string{"no-such-id", "06b13c16-0000-7000-8000-000000000000", "-5", ""} {

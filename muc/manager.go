@@ -27,6 +27,8 @@ package muc
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,8 +88,9 @@ type Manager struct {
 	out    outbox        // presences for sendLoop
 	sent   chan struct{} // closed when sendLoop has ended
 
-	entries atomic.Uint64 // rooms entered, ever
-	queries atomic.Uint64 // archive queries sent, ever: their ids
+	entries     atomic.Uint64 // rooms entered, ever
+	queries     atomic.Uint64 // archive queries sent, ever: their ids
+	queryPrefix string        // random: makes archive query ids unique across instances
 
 	mu    sync.Mutex
 	rooms map[jid.JID]*room
@@ -123,6 +126,9 @@ func NewManager(conn Conn, opts Options) *Manager {
 		late:     make(map[jid.JID]time.Time),
 		archives: make(map[string]*collector),
 	}
+	var b [4]byte
+	_, _ = crand.Read(b[:])
+	m.queryPrefix = "muc-kick-mam-" + hex.EncodeToString(b[:]) + "-"
 	m.cfg = roomConfig{self: m.self, nick: opts.Nick, policy: opts.Policy, linger: opts.Linger, idle: opts.MaxIdle,
 		log: opts.Logger, holdEnded: m.holdEnded}
 	for _, d := range opts.Domains {

@@ -53,7 +53,7 @@ func (m *Manager) Retract(ctx context.Context, roomJID jid.JID, sel Selection, r
 	defer m.release(r)
 	feats, err := m.features(ctx, roomJID)
 	if err != nil {
-		return Retraction{}, err
+		return Retraction{}, refusedAs("retraction", err)
 	}
 	if err := m.retractable(roomJID, feats, sel.ID == ""); err != nil {
 		return Retraction{}, err
@@ -63,7 +63,7 @@ func (m *Manager) Retract(ctx context.Context, roomJID jid.JID, sel Selection, r
 		res = Retraction{}
 		ids := []string{sel.ID}
 		if sel.ID != "" && feats.archive {
-			if err := m.lookUp(ctx, from, roomJID, sel.ID); err != nil {
+			if err := m.lookUp(ctx, from, roomJID, sel.ID, feats.extended); err != nil {
 				return err
 			}
 		}
@@ -194,7 +194,7 @@ func (m *Manager) searchArchive(ctx context.Context, r *room, from string, sel S
 // and collects the results it sends (before the IQ's answer, on the same
 // stream).
 func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID, before string, sel Selection) ([]archived, *mamFin, error) {
-	qid := queryID(m.queries.Add(1))
+	qid := m.queryID()
 	return m.archiveQuery(ctx, from, roomJID, newMAMQuery(qid, before, sel.Since), m.collect(qid, roomJID))
 }
 
@@ -205,11 +205,15 @@ func (m *Manager) archivePage(ctx context.Context, from string, roomJID jid.JID,
 // with XEP-0313's extended field ids. No such message is ErrMessageNotFound;
 // an archive that refuses the question lets the retraction try; only a
 // transport failure is returned.
-func (m *Manager) lookUp(ctx context.Context, from string, roomJID jid.JID, id string) error {
+func (m *Manager) lookUp(ctx context.Context, from string, roomJID jid.JID, id string, extended bool) error {
 	q, byTime := idQuery, false
 	switch software, _ := m.ServerSoftware(roomJID.Domain()); serverFamily(software) {
 	case "prosody":
 		return nil // Prosody answers an id it never assigned with item-not-found itself
+	case "":
+		if !extended {
+			return nil // an archive that cannot look ids up: the room decides
+		}
 	case "ejabberd":
 		// ejabberd's archive takes no ids field, but its ids are times.
 		stamp, ok := ejabberdStamp(id)
@@ -218,7 +222,7 @@ func (m *Manager) lookUp(ctx context.Context, from string, roomJID jid.JID, id s
 		}
 		q, byTime = func(qid, _ string) mamQuery { return stampQuery(qid, stamp) }, true
 	}
-	qid := queryID(m.queries.Add(1))
+	qid := m.queryID()
 	page, _, err := m.archiveQuery(ctx, from, roomJID, q(qid, id), m.collect(qid, roomJID))
 	var serr *StanzaError
 	if errors.As(err, &serr) {

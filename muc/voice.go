@@ -39,8 +39,11 @@ func (m *Manager) SetRole(ctx context.Context, roomJID jid.JID, nick string, rol
 // the room's presences told.
 func (m *Manager) roleGuard(r *room, nick string, role Role) error {
 	m.mu.Lock()
-	o := r.occupants[nick]
+	o, self := r.occupants[nick], nick == r.nick
 	m.mu.Unlock()
+	if self {
+		return fmt.Errorf("%w: %s is muc-kick itself", ErrRefused, nick)
+	}
 	if o.Affiliation == "owner" || o.Affiliation == "admin" {
 		return fmt.Errorf("%w: %s is a%s %s of %s; a %s would take the moderator role that gives it", ErrAffiliated, nick, article(o.Affiliation), o.Affiliation, r.jid, role.change())
 	}
