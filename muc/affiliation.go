@@ -19,7 +19,7 @@ var (
 	ErrAffiliated = errors.New("muc: the JID holds an affiliation in the room")
 	// ErrProtectedJID: the JID is of muc-kick's own domain or of a MUC
 	// service it acts on, which muc-kick never bans.
-	ErrProtectedJID = errors.New("muc: muc-kick does not ban its own domain, its server's or a MUC service")
+	ErrProtectedJID = errors.New("muc: muc-kick does not ban its own domain or a MUC service")
 
 	errUnreadableList = errors.New("muc: an affiliation list could not be read")
 )
@@ -55,8 +55,8 @@ func (m *Manager) Ban(ctx context.Context, room, user jid.JID, reason string) er
 	if err := m.serves(room); err != nil {
 		return err
 	}
-	if m.protected(user) {
-		return fmt.Errorf("%w: %s is of %s", ErrProtectedJID, user, user.Domain())
+	if why := m.protected(user); why != "" {
+		return fmt.Errorf("%w: %s", ErrProtectedJID, why)
 	}
 	aff, err := m.affiliationOf(ctx, room, user, "owner", "admin")
 	if err != nil {
@@ -135,12 +135,18 @@ func init() {
 	stanza.TypeRegistry.MapExtension(stanza.PKTIQ, xml.Name{Space: nsMUCAdmin, Local: "query"}, adminList{})
 }
 
-// protected reports whether user is of muc-kick's own domain or of a MUC
-// service it acts on, or is the server muc-kick is attached to (a ban of
-// that domain would ban every local account; its accounts may be banned).
-func (m *Manager) protected(user jid.JID) bool {
+// protected says why user may not be banned, or "": it is of muc-kick's own
+// domain or of a MUC service it acts on, or is the server muc-kick is
+// attached to (a ban of that domain would ban every local account; its
+// accounts may be banned).
+func (m *Manager) protected(user jid.JID) (why string) {
 	own, _ := jid.FromServer(m.conn.Domain())
 	parent, hasParent := own.Parent()
-	d := user.Domain()
-	return d.Equal(own) || m.domains[d.String()] || hasParent && user.Equal(parent)
+	switch d := user.Domain(); {
+	case d.Equal(own) || m.domains[d.String()]:
+		return fmt.Sprintf("%s is of %s", user, d)
+	case hasParent && user.Equal(parent):
+		return fmt.Sprintf("%s is the server muc-kick is attached to: a ban of it would ban every local account", user)
+	}
+	return ""
 }
