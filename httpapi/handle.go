@@ -258,7 +258,7 @@ func (a *api) identify(r *http.Request) (*principal, error) {
 		return nil, &rateLimitError{base: errThrottled, client: addrString(addr), wait: wait}
 	}
 	p, err := a.authenticate(r.Header.Get("Authorization"))
-	if err != nil {
+	if err != nil && !errors.Is(err, errVerifyBusy) { // busy says nothing of the credential
 		a.fails.failed(addr)
 	}
 	return p, err

@@ -95,7 +95,9 @@ func newArgonGate() *argonGate {
 // verify checks value against s's hashes and remembers a match; nil, nil
 // if none matches; errVerifyBusy if too many verifications were asked for.
 func (g *argonGate) verify(s *slowAuth, value string, now time.Time) (*principal, error) {
-	if !g.limit.AllowN(now, 1) {
+	// Each hash a value is checked against is one verification: with many
+	// argon2id clients, a value costs more (at most a burst's worth).
+	if !g.limit.AllowN(now, min(max(len(s.clients), 1), argonBurst)) {
 		return nil, errVerifyBusy
 	}
 	g.mu.Lock()
