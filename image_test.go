@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muc-kick/muc-kick/internal/credential"
 	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 	"github.com/muc-kick/muc-kick/internal/harness/xmpptest"
 )
@@ -163,15 +163,20 @@ func writeContainerConfig(t *testing.T, dir string, srv *xmpptest.Server, port i
 		t.Fatal(err)
 	}
 	text := string(raw)
-	sum := sha256.Sum256([]byte(testAuth))
+	hash, err := credential.HashArgon2id([]byte(testAuth))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range []struct{ old, new string }{
 		{`server = "prosody:5347"`, fmt.Sprintf("server = %q", srv.ComponentAddr)},
 		{`"kick.example.org"`, strconv.Quote(srv.ComponentDomain)},
 		{`"conference.example.org"`, strconv.Quote(srv.MUCDomain)},
 		{`listen = "0.0.0.0:5280"`, fmt.Sprintf(`listen = "127.0.0.1:%d"`, port)},
-		// Kept as they are, but they must be there: the example's
-		// credential is the test's, and the secret is where it is mounted.
-		{hex.EncodeToString(sum[:]), hex.EncodeToString(sum[:])},
+		// The admin's step: the credential's hash in place of the
+		// placeholder, which muc-kick refuses.
+		{`"REPLACE with what muc-kick credential hash prints"`, strconv.Quote(hash)},
+		// Kept as it is, but it must be there: the secret is where it is
+		// mounted.
 		{`secret_file = "/run/secrets/component-secret"`, `secret_file = "/run/secrets/component-secret"`},
 	} {
 		if strings.Count(text, r.old) != 1 {
