@@ -114,3 +114,26 @@ func TestArgon2idFloodIsBounded(t *testing.T) {
 		t.Errorf("a value verified before, during the flood: %d", rec.Code)
 	}
 }
+
+// Past maxCredentialLimiters credentials in use, a new one still gets a
+// limiter that is kept: its next request is limited too.
+func TestCredentialLimiterWhenFull(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := New(nopModerator{}, Options{CredentialRate: 1, CredentialBurst: 1, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a := h.api
+	for i := range maxCredentialLimiters {
+		l := a.credentialLimiter(credential.Claims{ID: fmt.Sprint("busy-", i)})
+		l.AllowN(now, 1) // in use: not full again yet
+	}
+	first := a.credentialLimiter(credential.Claims{ID: "new"})
+	if !first.AllowN(now, 1) {
+		t.Fatal("a new credential's first request is limited")
+	}
+	if again := a.credentialLimiter(credential.Claims{ID: "new"}); again != first || again.AllowN(now, 1) {
+		t.Error("a new credential past the table's size is not limited on its second request")
+	}
+	if len(a.credLimits) > maxCredentialLimiters {
+		t.Errorf("%d limiters kept, at most %d", len(a.credLimits), maxCredentialLimiters)
+	}
+}

@@ -284,10 +284,14 @@ func (a *api) credentialLimiter(c credential.Claims) *rate.Limiter {
 			}
 		}
 	}
-	l := rate.NewLimiter(rate.Limit(spec.rate), spec.burst)
-	if len(a.credLimits) < maxCredentialLimiters {
-		a.credLimits[c.ID] = l
+	for id := range a.credLimits { // still full: one makes room, at random
+		if len(a.credLimits) < maxCredentialLimiters {
+			break
+		}
+		delete(a.credLimits, id)
 	}
+	l := rate.NewLimiter(rate.Limit(spec.rate), spec.burst)
+	a.credLimits[c.ID] = l // kept, so that this credential's next request is limited
 	return l
 }
 
