@@ -67,7 +67,7 @@ type options struct {
 	rooms          int
 	occupants      int
 	concurrency    int // part 2
-	prosodyNoDelay bool
+	pin            bool
 	memRooms       int
 	spSizes        []int         // part 4: occupants of each room
 	spInterval     time.Duration // part 4: mean gap between kicks
@@ -79,6 +79,13 @@ type options struct {
 	modOccupants   int    // part 5
 	modConcurrency int    // part 5
 	modArchive     string // part 5: Prosody's storage of the rooms' archives
+	scaleSizes     []int  // part 6
+	scaleInFlight  []int
+	scaleKicksN    int
+	scaleKicksBig  int
+	scaleServer    string
+	plots          string
+	plotFormat     string
 	parts          string
 	cpuprofile     string
 	memprofile     string
@@ -93,10 +100,17 @@ func main() {
 	flag.IntVar(&o.rooms, "rooms", 0, "Prosody rooms in part 2 (default 10, 3 with -quick)")
 	flag.IntVar(&o.occupants, "occupants", 0, "real occupants per room in part 2 (default 40, 10 with -quick)")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "kicks in flight in part 2")
-	flag.BoolVar(&o.prosodyNoDelay, "prosody-nodelay", false, "run Prosody with network_settings = { nagle = false } (its default keeps Nagle's algorithm on)")
+	flag.BoolVar(&o.pin, "pin", true, "parts 2 and 6: pin the XMPP server to CPU 0 and the bench and muc-kick to the others (taskset), so that the server's work per kick is measured apart")
 	flag.IntVar(&o.memRooms, "mem-rooms", 1000, "rooms entered for the memory measurement")
 	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
-	flag.StringVar(&o.parts, "parts", "1,2,3,4,5", "which parts to run, e.g. 1,3")
+	flag.StringVar(&o.parts, "parts", "1,2,3,5,6", "which parts to run, e.g. 1,3 (part 4 takes 12 minutes and is not in the default)")
+	scaleSizes := flag.String("scale-sizes", "", "part 6: occupants per room (default 10,100,1000; 10,100 with -quick)")
+	scaleInFlight := flag.String("scale-inflight", "1,16,256", "part 6: kicks in flight")
+	flag.IntVar(&o.scaleKicksN, "scale-kicks", 0, "part 6: kicks per run (default 256, 64 with -quick)")
+	flag.IntVar(&o.scaleKicksBig, "scale-kicks-big", 0, "part 6: kicks per run in rooms of 1,000 or more (default 64, 16 with -quick)")
+	flag.StringVar(&o.scaleServer, "scale-server", "prosody", "part 6: the server, a family (its oldest install: Debian 12's) or an install such as prosody-13.0.1")
+	flag.StringVar(&o.plots, "plots", "", "part 6: write the figures into this directory, e.g. docs/img")
+	flag.StringVar(&o.plotFormat, "plot-format", "svg", "part 6: the figures' format, svg or png")
 	flag.IntVar(&o.modRooms, "mod-rooms", 0, "part 5: Prosody rooms (default 4, 3 with -quick)")
 	flag.IntVar(&o.modOccupants, "mod-occupants", 0, "part 5: real occupants per room (default 20, 10 with -quick)")
 	flag.IntVar(&o.modConcurrency, "mod-concurrency", 8, "part 5: requests in flight of the runs that are not one at a time")
@@ -131,14 +145,7 @@ func main() {
 			*spSizes = "10,150"
 		}
 	}
-	for f := range strings.SplitSeq(*spSizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			fmt.Fprintf(os.Stderr, "bench: -sporadic-sizes: %q is not a room size\n", f)
-			os.Exit(2)
-		}
-		o.spSizes = append(o.spSizes, n)
-	}
+	o.spSizes = intList("-sporadic-sizes", *spSizes)
 	if *spModes == "" {
 		*spModes = "muc-kick,direct,linger,direct,muc-kick"
 		if o.quick {
@@ -153,8 +160,22 @@ func main() {
 		}
 	}
 	def(&o.occupants, 40, 10)
+	def(&o.scaleKicksN, 256, 64)
+	def(&o.scaleKicksBig, 64, 16)
+	if *scaleSizes == "" {
+		*scaleSizes = "10,100,1000"
+		if o.quick {
+			*scaleSizes = "10,100"
+		}
+	}
+	o.scaleSizes = intList("-scale-sizes", *scaleSizes)
+	o.scaleInFlight = intList("-scale-inflight", *scaleInFlight)
 	def(&o.modRooms, 4, 3)
 	def(&o.modOccupants, 20, 10)
+	if o.plotFormat != "svg" && o.plotFormat != "png" {
+		fmt.Fprintln(os.Stderr, "bench: -plot-format must be svg or png")
+		os.Exit(2)
+	}
 	if o.modArchive != "memory" && o.modArchive != "internal" {
 		fmt.Fprintln(os.Stderr, "bench: -mod-archive must be memory or internal")
 		os.Exit(2)
@@ -179,6 +200,7 @@ func main() {
 		{"3", memory},
 		{"4", sporadic},
 		{"5", moderation},
+		{"6", scale},
 	} {
 		if !strings.Contains(o.parts, p.name) {
 			continue
@@ -259,4 +281,19 @@ func newTB(o *options) *testkit.Program {
 		tb.OnLog = func(msg string) { fmt.Fprintln(os.Stderr, "   "+msg) }
 	}
 	return tb
+}
+
+// intList parses a flag's comma-separated list of positive integers, or
+// exits.
+func intList(name, v string) []int {
+	var out []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: %s: %q is not a positive number\n", name, f)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
 }
