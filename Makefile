@@ -24,8 +24,9 @@ test:
 # whether they are installed or not, CI set or not. The other tools the tests
 # use (systemd-analyze, make install) are used as in `make test`. CI runs it
 # before it installs the servers, to prove it needs none.
+RACE ?= -race
 test-short:
-	$(GO) test -race -count=1 -short ./...
+	$(GO) test $(RACE) -count=1 -short ./...
 
 # go vet, staticcheck (a pinned version, fetched by go run) and gofmt.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
