@@ -69,10 +69,13 @@ demo:
 	@command -v prosody >/dev/null || $(MAKE) deps
 	$(GO) run ./tools/demo
 
-# Throughput, latency and memory, side by side with baselines measured in the
-# same run; prints four tables. BENCH_FLAGS="-quick" for a short run.
+# Throughput, latency, CPU and memory, side by side with baselines measured
+# in the same run: prints a table per part, shows progress on stderr and
+# writes the scaling figures under docs/img (docs/performance.md). Set
+# MUC_KICK_BENCH_MODULE to a mod_http_muc_kick.lua to compare with it.
+# BENCH_FLAGS="-quick" for a short run; docs/performance.md has the rest.
 bench:
-	$(GO) run ./tools/bench $(BENCH_FLAGS)
+	$(GO) run ./tools/bench -plots docs/img $(BENCH_FLAGS)
 
 # High availability on a two-node ejabberd cluster (each ejabberd found):
 # kicks/s through HAProxy with one muc-kick against two, and the failover
