@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,13 +40,15 @@ const moduleEnv = "MUC_KICK_BENCH_MODULE"
 type kicker struct {
 	name string
 	kick func(room, nick string) error
+	proc *process // the muc-kick process that does the kicks, or nil
 }
 
 // burstEnv is one server with its rooms, occupants and kickers.
 type burstEnv struct {
 	srv     *xmpptest.Server
 	srvPid  int
-	mk      *process
+	mk      *process // today's muc-kick
+	base    *process // muc-kick built from -baseline-rev, or nil
 	rooms   []string
 	clients []*lightClient // client k is occupant user<k> of every room
 	cr      *crowd
@@ -57,7 +60,7 @@ type burstEnv struct {
 // burstResult is one measured run.
 type burstResult struct {
 	*sample
-	mkCPU   time.Duration // the muc-kick process's CPU time over the run
+	mkCPU   time.Duration // CPU time of the kicker's muc-kick process (today's for the others) over the run
 	missing int           // kicked occupants that saw no status-307 presence
 }
 
@@ -78,6 +81,41 @@ func buildMuckick(flags ...string) (string, error) {
 	}
 	bin := filepath.Join(dir, "muc-kick")
 	return bin, testkit.Build(bin, ".", append([]string{"-trimpath"}, flags...)...)
+}
+
+var (
+	revMu   sync.Mutex
+	revBins = map[string]string{}
+)
+
+// buildRev builds muc-kick as it was at the git revision rev (-baseline-rev),
+// from `git archive` of this repository, once per bench run.
+func buildRev(rev string) (string, error) {
+	revMu.Lock()
+	defer revMu.Unlock()
+	if bin, ok := revBins[rev]; ok {
+		return bin, nil
+	}
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "muc-kick-bench-rev-")
+	if err != nil {
+		return "", err
+	}
+	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, dir)
+	if out, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git archive %s: %v: %s", rev, err, out)
+	}
+	bin := filepath.Join(dir, "muc-kick-"+rev)
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v: %s", rev, err, out)
+	}
+	revBins[rev] = bin
+	return bin, nil
 }
 
 // modulePath is the mod_http_muc_kick.lua named by MUC_KICK_BENCH_MODULE,
@@ -104,7 +142,11 @@ func modulePath() (string, string) {
 // client owning every room, muc-kick warm in every room, and the module
 // when modPath is set.
 func startBurstEnv(tb *testkit.Program, o *options, inst xmpptest.Install, R, K int, modPath, profile string) (*burstEnv, error) {
-	srv := inst.Start(tb)
+	start := inst.Start
+	if o.baselineRev != "" {
+		start = inst.StartHA // two component domains: one per muc-kick
+	}
+	srv := start(tb)
 	modURL := ""
 	if modPath != "" {
 		port := testkit.FreePort(tb)
@@ -132,16 +174,31 @@ func startBurstEnv(tb *testkit.Program, o *options, inst xmpptest.Install, R, K 
 	if err := e.startMuckick(tb, profile); err != nil {
 		return nil, err
 	}
+	if o.baselineRev != "" {
+		bin, err := buildRev(o.baselineRev)
+		if err != nil {
+			return nil, err
+		}
+		if e.base, err = e.startDaemon(tb, bin, 1, "kickbot-base", ""); err != nil {
+			return nil, err
+		}
+	}
 	if err := e.startOccupants(tb, K); err != nil {
 		return nil, err
 	}
 	hc := newClient(256)
+	through := func(p *process) func(room, nick string) error {
+		return func(room, nick string) error { return postKick(hc, p.URL()+"/muc_kick", room, nick) }
+	}
 	e.kickers = []kicker{
-		{"muc-kick", func(room, nick string) error { return postKick(hc, e.mk.URL()+"/muc_kick", room, nick) }},
-		{"direct", func(room, nick string) error { return direct.Kick(room, nick, kickReason) }},
+		{"muc-kick", through(e.mk), e.mk},
+		{"direct", func(room, nick string) error { return direct.Kick(room, nick, kickReason) }, nil},
+	}
+	if e.base != nil {
+		e.kickers = append(e.kickers, kicker{"muc-kick@" + o.baselineRev, through(e.base), e.base})
 	}
 	if modURL != "" {
-		e.kickers = append(e.kickers, kicker{"module", func(room, nick string) error { return postKick(hc, modURL, room, nick) }})
+		e.kickers = append(e.kickers, kicker{"module", func(room, nick string) error { return postKick(hc, modURL, room, nick) }, nil})
 	}
 	// The first kick into each room enters it: outside the measured runs.
 	for _, k := range e.kickers {
@@ -168,8 +225,8 @@ http_muc_kick_authorization_header = %q
 `, filepath.Dir(modPath), port, srv.AnonDomain, authz))
 }
 
-// startMuckick runs the muc-kick binary against e.srv. With a profile file
-// it runs the binary built with profile_bench.go, which writes a CPU
+// startMuckick runs today's muc-kick binary against e.srv. With a profile
+// file it runs the binary built with profile_bench.go, which writes a CPU
 // profile there between profileStart and profileStop.
 func (e *burstEnv) startMuckick(tb *testkit.Program, profile string) error {
 	build := muckickBinary
@@ -180,20 +237,31 @@ func (e *burstEnv) startMuckick(tb *testkit.Program, profile string) error {
 	if err != nil {
 		return err
 	}
+	e.mk, err = e.startDaemon(tb, bin, 0, "kickbot", profile)
+	e.profile = profile
+	return err
+}
+
+// startDaemon runs bin as the component e.srv.ComponentDomains[i], entering
+// rooms as nick, and waits until it is ready.
+func (e *burstEnv) startDaemon(tb *testkit.Program, bin string, i int, nick, profile string) (*process, error) {
 	listen := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(tb))
 	cfg := filepath.Join(tb.TempDir(), "config.toml")
-	text := benchConfig(e.srv.ComponentAddr, e.srv.ComponentDomain, e.srv.Secret, e.srv.MUCDomain, listen, 30*time.Second, time.Hour)
+	addr := e.srv.ComponentAddr
+	if i < len(e.srv.ComponentAddrs) {
+		addr = e.srv.ComponentAddrs[i]
+	}
+	text := benchConfig(addr, e.srv.ComponentDomains[i], e.srv.Secret, e.srv.MUCDomain, listen, 30*time.Second, time.Hour)
+	text = strings.Replace(text, `nick = "kickbot"`, fmt.Sprintf("nick = %q", nick), 1)
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	cmd := exec.Command(bin, "-config", cfg)
 	cmd.Env = os.Environ()
 	if profile != "" {
 		cmd.Env = append(cmd.Env, "MUC_KICK_CPUPROFILE="+profile)
 	}
-	e.mk = startProcess(tb, cmd, "http://"+listen, nil)
-	e.profile = profile
-	return nil
+	return startProcess(tb, cmd, "http://"+listen, nil), nil
 }
 
 // profileStart and profileStop bracket what the CPU profile covers.
@@ -222,38 +290,11 @@ func (e *burstEnv) profileStop() {
 	}
 }
 
-// startOccupants connects K light clients, each entering every room.
+// startOccupants connects K light clients, then lets each enter every
+// room: all log in first, while the rooms are quiet, since a room of 1,000
+// filling up keeps the server too busy to answer a login in time.
 func (e *burstEnv) startOccupants(tb *testkit.Program, K int) error {
 	e.clients = make([]*lightClient, K)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for k := range K {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			lc, err := dialLight(e.cr, e.srv.ClientAddr, e.srv.AnonDomain, nickOf(k))
-			for _, room := range e.rooms {
-				if err != nil {
-					break
-				}
-				err = lc.join(room)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			e.clients[k] = lc
-		}()
-		if k%100 == 99 {
-			progress("  %d of %d occupants in their rooms", k+1, K)
-		}
-	}
-	wg.Wait()
 	tb.Cleanup(func() {
 		for _, lc := range e.clients {
 			if lc != nil {
@@ -261,8 +302,53 @@ func (e *burstEnv) startOccupants(tb *testkit.Program, K int) error {
 			}
 		}
 	})
+	err := parallel(K, 32, func(k int) (err error) {
+		e.clients[k], err = dialLight(e.cr, e.srv.ClientAddr, e.srv.AnonDomain, nickOf(k))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var joined atomic.Int64
+	err = parallel(K, 32, func(k int) error {
+		for _, room := range e.rooms {
+			if err := e.clients[k].join(room); err != nil {
+				return err
+			}
+		}
+		if n := joined.Add(1); n%100 == 0 {
+			progress("  %d of %d occupants in their rooms", n, K)
+		}
+		return nil
+	})
 	quiet(e.cr)
-	return firstErr
+	return err
+}
+
+// parallel runs f(i) for i in [0, n), at most conc at a time, and returns
+// the first error.
+func parallel(n, conc int, f func(i int) error) error {
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, conc)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := f(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // target is the room and occupant of kick number i of a run: it goes round
@@ -279,7 +365,11 @@ func (e *burstEnv) run(k kicker, n, conc int) (*burstResult, error) {
 		r, c := e.target(i)
 		waits[i] = e.clients[c].expectKick(e.rooms[r])
 	}
-	srv0, mk0 := cpuTimeOf(e.srvPid), cpuTimeOf(e.mk.Pid())
+	own := k.proc
+	if own == nil {
+		own = e.mk // what today's muc-kick pays as an occupant
+	}
+	srv0, mk0 := cpuTimeOf(e.srvPid), cpuTimeOf(own.Pid())
 	sm := each(n, conc, func(i int) error {
 		r, c := e.target(i)
 		return k.kick(e.rooms[r], nickOf(c))
@@ -291,7 +381,7 @@ func (e *burstEnv) run(k kicker, n, conc int) (*burstResult, error) {
 		}
 	}
 	res.serverCPU = cpuTimeOf(e.srvPid) - srv0
-	res.mkCPU = cpuTimeOf(e.mk.Pid()) - mk0
+	res.mkCPU = cpuTimeOf(own.Pid()) - mk0
 	return res, e.rejoin(n)
 }
 
@@ -343,7 +433,10 @@ func (e *burstEnv) pin(o *options) {
 	for _, p := range []struct {
 		pid  int
 		cpus string
-	}{{e.srvPid, "0"}, {e.mk.Pid(), rest}, {os.Getpid(), rest}} {
+	}{{e.srvPid, "0"}, {e.mk.Pid(), rest}, {e.basePid(), rest}, {os.Getpid(), rest}} {
+		if p.pid == 0 {
+			continue
+		}
 		if out, err := exec.Command("taskset", "-a", "-p", "-c", p.cpus, strconv.Itoa(p.pid)).CombinedOutput(); err != nil {
 			e.pinned = fmt.Sprintf("not pinned (taskset: %v: %s)", err, strings.TrimSpace(string(out)))
 			return
@@ -403,4 +496,11 @@ func cpuTimeOf(pid int) time.Duration {
 		return testkit.CPUTime(pid)
 	}
 	return sum
+}
+
+func (e *burstEnv) basePid() int {
+	if e.base == nil {
+		return 0
+	}
+	return e.base.Pid()
 }

@@ -7,12 +7,16 @@
 //     and 256, next to a bare httprouter handler that only decodes the same
 //     JSON, in alternating slices. The daemon enters every room once during
 //     the warm-up and stays (linger 1h): every measured kick is a warm one.
-//  2. Against a real Prosody (xmpptest.StartProsody): R rooms × K real
-//     occupants, every occupant kicked once per run through muc-kick, and
-//     the same kicks sent straight over XMPP by a moderator client that owns
-//     the rooms (an xmpptest client: the server's own ceiling), in alternating runs
-//     at concurrency 1 and 16; the first kick into each room (which enters
-//     it) is reported on its own, and every kick's status-307 is checked.
+//  2. Bursts on each Prosody installed (prosody.go, burst.go): R rooms × K
+//     real occupants, every occupant kicked once per run at -concurrency in
+//     flight, by the muc-kick binary (a subprocess), by a direct moderator
+//     client that owns the rooms (the server's own ceiling), by Prosody's
+//     in-process mod_http_muc_kick where MUC_KICK_BENCH_MODULE names its
+//     file, and by muc-kick built from -baseline-rev, in rounds whose order
+//     rotates: kicks/s, p50/p99, the server's CPU per kick and muc-kick's
+//     own (each process's /proc/PID/task/*/schedstat), every 307 checked,
+//     and each ratio's median and spread over the rounds. -pin gives the
+//     server a CPU of its own.
 //  3. The resident memory of the muc-kick binary (a subprocess): idle, in
 //     1,000 rooms, and with 1,000 kicks waiting for a server that does not
 //     answer, beside holdserver, the same HTTP side without muc-kick.
@@ -32,15 +36,20 @@
 //     requests in flight: p50/p99, requests/s and the ratio muc-kick/direct.
 //     Every answered request's effect is looked for in an occupant's stream:
 //     the 307, the role change, the retraction.
+//  6. Scaling (scale.go, plot.go): the kickers of part 2 in rooms of 10,
+//     100 (and with -scale-sizes 1,000) real occupants at 1, 16 and 256
+//     kicks in flight, on Debian 12's Prosody; with -plots, SVG figures.
 //
 // Timings are information, never a failure: it exits 0 unless the benchmark
-// itself could not run. Run it from the repository's root:
+// itself could not run. Progress goes to stderr. Run it from the
+// repository's root:
 //
-//	make bench                       # the full run, about 17 minutes (part 4: 12)
-//	make bench BENCH_FLAGS=-quick    # about 40 s
+//	make bench                       # parts 1, 2, 3, 5 and 6, under 10 minutes; figures into docs/img
+//	make bench BENCH_FLAGS=-quick    # about 2 minutes
+//	MUC_KICK_BENCH_MODULE=/path/to/mod_http_muc_kick.lua make bench BENCH_FLAGS='-scale-sizes 10,100,1000 -baseline-rev cbaeea1'
+//	go run ./tools/bench -parts 2 -cpuprofile cpu.out   # also cpu.out-prosody-0.12.3, … of the muc-kick process
 //	go run ./tools/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
 //	go run ./tools/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
-//	go run ./tools/bench -parts 2 -rooms 20 -occupants 50 -prosody-nodelay
 //	go run ./tools/bench -parts 5 -mod-archive internal -mod-occupants 10
 package main
 
@@ -68,6 +77,7 @@ type options struct {
 	occupants      int
 	concurrency    int // part 2
 	pin            bool
+	baselineRev    string // parts 2 and 6
 	memRooms       int
 	spSizes        []int         // part 4: occupants of each room
 	spInterval     time.Duration // part 4: mean gap between kicks
@@ -100,14 +110,15 @@ func main() {
 	flag.IntVar(&o.rooms, "rooms", 0, "Prosody rooms in part 2 (default 10, 3 with -quick)")
 	flag.IntVar(&o.occupants, "occupants", 0, "real occupants per room in part 2 (default 40, 10 with -quick)")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "kicks in flight in part 2")
+	flag.StringVar(&o.baselineRev, "baseline-rev", "", "parts 2 and 6: also run muc-kick built from this git revision (e.g. a commit before a change) as the kicker \"muc-kick@REV\", in the same rounds, so that today's code is compared with it in one run")
 	flag.BoolVar(&o.pin, "pin", true, "parts 2 and 6: pin the XMPP server to CPU 0 and the bench and muc-kick to the others (taskset), so that the server's work per kick is measured apart")
 	flag.IntVar(&o.memRooms, "mem-rooms", 1000, "rooms entered for the memory measurement")
 	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
 	flag.StringVar(&o.parts, "parts", "1,2,3,5,6", "which parts to run, e.g. 1,3 (part 4 takes 12 minutes and is not in the default)")
-	scaleSizes := flag.String("scale-sizes", "", "part 6: occupants per room (default 10,100,1000; 10,100 with -quick)")
+	scaleSizes := flag.String("scale-sizes", "", "part 6: occupants per room (default 10,100; 10,100,1000 takes 5 minutes more, most of them Prosody filling the room of 1,000)")
 	scaleInFlight := flag.String("scale-inflight", "1,16,256", "part 6: kicks in flight")
 	flag.IntVar(&o.scaleKicksN, "scale-kicks", 0, "part 6: kicks per run (default 256, 64 with -quick)")
-	flag.IntVar(&o.scaleKicksBig, "scale-kicks-big", 0, "part 6: kicks per run in rooms of 1,000 or more (default 64, 16 with -quick)")
+	flag.IntVar(&o.scaleKicksBig, "scale-kicks-big", 0, "part 6: kicks per run in rooms of 1,000 or more (default 32, 16 with -quick)")
 	flag.StringVar(&o.scaleServer, "scale-server", "prosody", "part 6: the server, a family (its oldest install: Debian 12's) or an install such as prosody-13.0.1")
 	flag.StringVar(&o.plots, "plots", "", "part 6: write the figures into this directory, e.g. docs/img")
 	flag.StringVar(&o.plotFormat, "plot-format", "svg", "part 6: the figures' format, svg or png")
@@ -161,12 +172,9 @@ func main() {
 	}
 	def(&o.occupants, 40, 10)
 	def(&o.scaleKicksN, 256, 64)
-	def(&o.scaleKicksBig, 64, 16)
+	def(&o.scaleKicksBig, 32, 16)
 	if *scaleSizes == "" {
-		*scaleSizes = "10,100,1000"
-		if o.quick {
-			*scaleSizes = "10,100"
-		}
+		*scaleSizes = "10,100"
 	}
 	o.scaleSizes = intList("-scale-sizes", *scaleSizes)
 	o.scaleInFlight = intList("-scale-inflight", *scaleInFlight)
@@ -190,7 +198,7 @@ func main() {
 	}
 	begin := time.Now()
 	machine()
-	code := 0
+	code, done := 0, 0
 	for _, p := range []struct {
 		name string
 		run  func(*options) error
@@ -205,6 +213,8 @@ func main() {
 		if !strings.Contains(o.parts, p.name) {
 			continue
 		}
+		done++
+		progress("part %s (%d of %d parts to run)", p.name, done, strings.Count(o.parts, ",")+1)
 		if err := p.run(&o); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: part %s: %v\n", p.name, err)
 			code = 1

@@ -61,7 +61,7 @@ func figures() []measure {
 			series: []series{
 				{suffix: ": server", value: kicker(func(r *burstResult) float64 { return r.serverPerKick() })},
 				{suffix: ": muc-kick process", dashed: true, value: func(c scaleCell) (float64, bool) {
-					return c.res.mkPerKick(), c.kicker == "muc-kick" && c.res.n > 0
+					return c.res.mkPerKick(), c.res.n > 0 && strings.HasPrefix(c.kicker, "muc-kick")
 				}},
 			}},
 	}
@@ -133,7 +133,10 @@ func panel(m measure, server string, inFlight int, kickers []string, cells []sca
 			if err != nil {
 				return nil, err
 			}
-			st := kickerStyle[k]
+			st, ok := kickerStyle[k]
+			if !ok { // muc-kick@REV
+				st.color, st.shape = color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}, draw.CrossGlyph{}
+			}
 			line.Color, points.Color, points.Shape = st.color, st.color, st.shape
 			line.Width = vg.Points(1.5)
 			if s.dashed {

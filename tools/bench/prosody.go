@@ -158,6 +158,11 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 			row(label, r, k.name)
 		}
 		if round > 0 {
+			if b := got["muc-kick@"+o.baselineRev]; b != nil {
+				ratios["own CPU ÷ rev"] = append(ratios["own CPU ÷ rev"], got["muc-kick"].mkPerKick()/b.mkPerKick())
+				ratios["kicks/s ÷ rev"] = append(ratios["kicks/s ÷ rev"], got["muc-kick"].rate()/b.rate())
+				ratios["Prosody CPU ÷ rev"] = append(ratios["Prosody CPU ÷ rev"], got["muc-kick"].serverPerKick()/b.serverPerKick())
+			}
 			for _, base := range []string{"direct", "module"} {
 				if b := got[base]; b != nil {
 					ratios["kicks/s ÷ "+base] = append(ratios["kicks/s ÷ "+base], got["muc-kick"].rate()/b.rate())
@@ -178,6 +183,10 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 	mk := total["muc-kick"]
 	note("%s: muc-kick's own CPU per kick %.3f ms (target ≤ 0.1: %s); idle in the rooms while the others kicked: %.3f ms per kick",
 		e.srv.Name(), mk.mkPerKick(), verdict(mk.mkPerKick() <= 0.1), idleShare(total))
+	if rev := "muc-kick@" + o.baselineRev; total[rev] != nil {
+		note("%s: %s's own CPU per kick %.3f ms; today's ÷ %s: own CPU per kick %s; kicks/s %s; Prosody CPU per kick %s",
+			e.srv.Name(), rev, total[rev].mkPerKick(), rev, spread(ratios["own CPU ÷ rev"]), spread(ratios["kicks/s ÷ rev"]), spread(ratios["Prosody CPU ÷ rev"]))
+	}
 	for _, base := range []string{"direct", "module"} {
 		if total[base] == nil {
 			continue
@@ -208,7 +217,7 @@ func idleShare(total map[string]*burstResult) float64 {
 	var cpu time.Duration
 	n := 0
 	for name, t := range total {
-		if name != "muc-kick" {
+		if name == "direct" || name == "module" {
 			cpu += t.mkCPU
 			n += t.n
 		}
