@@ -64,6 +64,13 @@ type burstResult struct {
 	missing int           // kicked occupants that saw no status-307 presence
 }
 
+// add sums r and t, runs of the same kicker.
+func (r *burstResult) add(t *burstResult) {
+	r.merge(t.sample)
+	r.mkCPU += t.mkCPU
+	r.missing += t.missing
+}
+
 func (r *burstResult) serverPerKick() float64 { return perK(r.serverCPU, r.n) / 1000 }
 func (r *burstResult) mkPerKick() float64     { return perK(r.mkCPU, r.n) / 1000 }
 

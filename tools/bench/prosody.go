@@ -150,10 +150,7 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 				total[k.name] = &burstResult{sample: &sample{}}
 			}
 			if round > 0 {
-				t := total[k.name]
-				t.merge(r.sample)
-				t.mkCPU += r.mkCPU
-				t.missing += r.missing
+				total[k.name].add(r)
 			}
 			row(label, r, k.name)
 		}

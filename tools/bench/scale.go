@@ -15,7 +15,8 @@ import (
 // ceil(B/N) rooms of N real occupants, B kicks per run (-scale-kicks; fewer
 // in rooms of 1,000, -scale-kicks-big, since each kick there is a broadcast
 // to 1,000), and each kicker kicks B of them at each number in flight
-// (-scale-inflight, capped at B), the kickers' order rotating. Written out
+// (-scale-inflight, capped at B), the kickers' order rotating, for
+// -scale-rounds rounds (one in rooms of 1,000) whose runs are summed. Written out
 // as a table, and with -plots as SVG figures (plot.go).
 func scale(o *options) error {
 	inst, ok := scaleInstall(o.scaleServer)
@@ -90,16 +91,30 @@ func scaleSize(tb *testkit.Program, o *options, inst xmpptest.Install, size, si 
 		return nil, err
 	}
 	note("rooms of %d: %d rooms × %d occupants, %d kicks per run; ready in %s; %s", size, R, size, B, time.Since(begin).Round(time.Second), e.pinned)
+	defer func() { note("rooms of %d: done in %s", size, time.Since(begin).Round(time.Second)) }()
+	rounds := o.scaleRounds
+	if size >= 1000 {
+		rounds = 1 // each run is long, and so less noisy
+	}
 	var cells []scaleCell
 	for ci, inFlight := range o.scaleInFlight {
 		c := min(inFlight, B)
-		for _, k := range rotate(e.kickers, si+ci) {
-			progress("part 6: rooms of %d, %d in flight: %s", size, c, k.name)
-			r, err := e.run(k, B, c)
-			if err != nil {
-				return cells, err
+		sum := map[string]*burstResult{}
+		for round := range rounds {
+			for _, k := range rotate(e.kickers, si+ci+round) {
+				progress("part 6: rooms of %d, %d in flight, round %d of %d: %s", size, c, round+1, rounds, k.name)
+				r, err := e.run(k, B, c)
+				if err != nil {
+					return cells, err
+				}
+				if sum[k.name] == nil {
+					sum[k.name] = &burstResult{sample: &sample{}}
+				}
+				sum[k.name].add(r)
 			}
-			cells = append(cells, scaleCell{size: size, inFlight: c, kicker: k.name, res: r})
+		}
+		for _, k := range e.kickers {
+			cells = append(cells, scaleCell{size: size, inFlight: c, kicker: k.name, res: sum[k.name]})
 		}
 	}
 	return cells, nil
