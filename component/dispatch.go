@@ -75,7 +75,14 @@ func (c *Component) handleFrame(s *session, f frame) {
 		}
 		return
 	}
-	p, err := s.decode(f)
+	p, err := f.packet, f.decodeErr
+	switch {
+	case f.decodePanic:
+		c.drop(s, f, err, "modify", "bad-request")
+		return
+	case !decodesInPlace(f.start):
+		p, err = s.decode(f)
+	}
 	if err != nil {
 		c.drop(s, f, err, "modify", "bad-request")
 		if f.isIQReply() {

@@ -88,5 +88,9 @@ func TestFramesDecodeAsInPlace(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("stanza %d:\n as a frame %#v\n in place   %#v", i, got, want)
 		}
+		// A presence or message is decoded as it is read, to the same.
+		if decodesInPlace(f.start) && (f.decodeErr != nil || !reflect.DeepEqual(f.packet, want)) {
+			t.Errorf("stanza %d:\n decoded as read %#v (%v)\n in place       %#v", i, f.packet, f.decodeErr, want)
+		}
 	}
 }

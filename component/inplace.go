@@ -1,0 +1,139 @@
+package component
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+
+	"gosrc.io/xmpp/stanza"
+)
+
+// frameReader hands the read loop's tokens of one top-level element, one at
+// a time, counting them against the element's bounds (maxFrame, the
+// elements limit, maxDepth). As an xml.TokenReader it lets a presence or
+// message be decoded from the tokens the read loop reads anyway, instead
+// of tokenizing its bytes a second time (decodeInPlace).
+type frameReader struct {
+	s         *session
+	f         *frame
+	off       int64 // the stream offset the element began at
+	limit     int   // elements it may hold
+	depth     int   // elements open; 0 once the element has ended
+	elements  int
+	oversized bool  // past maxFrame: read on without keeping its bytes
+	started   bool  // the element's start tag was handed out (Token)
+	err       error // a fault of the stream itself, or errOverBound
+}
+
+// errOverBound stops the decoding of an element over maxElements or
+// maxDepth: its rest is skipped unread.
+var errOverBound = errors.New("component: element over a bound")
+
+// errTooLarge stops the decoding of an element larger than maxFrame: it is
+// read on without keeping it, and dropped.
+var errTooLarge = errors.New("component: element too large")
+
+// next reads the element's next token from the stream. It fails with the
+// stream's own fault, or with errOverBound once a bound is broken (f.over
+// says which).
+func (r *frameReader) next() (xml.Token, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	tok, err := r.s.dec.Token()
+	if err != nil {
+		r.err = streamReadError(err)
+		return nil, r.err
+	}
+	switch t := tok.(type) {
+	case xml.StartElement:
+		if r.depth == 1 {
+			if r.f.children == 0 {
+				r.f.child = t.Name
+			}
+			r.f.children++
+		}
+		r.depth++
+		r.elements++
+		if !r.oversized && (r.elements > r.limit || r.depth-1 > maxDepth) {
+			r.f.over = fmt.Sprintf("more than %d elements", r.limit)
+			if r.depth-1 > maxDepth {
+				r.f.over = fmt.Sprintf("nested deeper than %d", maxDepth)
+			}
+			r.err = errOverBound
+			return nil, r.err
+		}
+	case xml.EndElement:
+		r.depth--
+	}
+	end := r.s.dec.InputOffset()
+	if !r.oversized && end-r.off > maxFrame {
+		r.oversized = true
+	}
+	if r.oversized {
+		r.s.rec.Forget(end) // read on without keeping the element
+	}
+	return tok, nil
+}
+
+// Token is next as an xml.TokenReader for one element's decoder: the
+// element's start tag first, io.EOF after its end, errTooLarge once it is
+// larger than maxFrame.
+func (r *frameReader) Token() (xml.Token, error) {
+	switch {
+	case !r.started:
+		r.started = true
+		return r.f.start, nil
+	case r.depth == 0:
+		return nil, io.EOF
+	case r.oversized:
+		return nil, errTooLarge
+	}
+	return r.next()
+}
+
+// decodesInPlace reports whether the element that start opens is a
+// presence or message, which readFrame decodes from the stream's tokens as
+// it reads them (decodeInPlace).
+func decodesInPlace(start xml.StartElement) bool {
+	return (start.Name.Space == stanza.NSComponent || start.Name.Space == stanza.NSClient) &&
+		(start.Name.Local == "presence" || start.Name.Local == "message")
+}
+
+// decodeInPlace decodes the presence or message r reads, with
+// gosrc.io/xmpp's own UnmarshalXML, as decode would from the element's
+// bytes: into f.packet, or f.decodeErr if it does not decode. The stream's
+// decoder has resolved every name already, so no namespace context is
+// needed. A panic of a payload's decoder is caught here: the element is
+// then read to its end and dropped. Whatever the outcome, the element is
+// left for readFrame to read to its end.
+func (r *frameReader) decodeInPlace() {
+	defer func() {
+		if v := recover(); v != nil {
+			r.f.packet, r.f.decodeErr, r.f.decodePanic = nil, fmt.Errorf("panic while decoding: %v", v), true
+		}
+	}()
+	d := xml.NewTokenDecoder(r)
+	tok, err := d.Token() // r's start tag, so that d knows the element is open
+	if err != nil {
+		r.f.decodeErr = err
+		return
+	}
+	start := tok.(xml.StartElement)
+	var p stanza.Packet
+	if start.Name.Local == "presence" {
+		var pres stanza.Presence
+		err = d.DecodeElement(&pres, &start)
+		p = pres
+	} else {
+		var msg stanza.Message
+		err = d.DecodeElement(&msg, &start)
+		p = msg
+	}
+	if err != nil {
+		r.f.decodeErr = err
+		return
+	}
+	r.f.packet = p
+}
