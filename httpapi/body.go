@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -13,8 +13,9 @@ import (
 
 // unambiguous refuses a body that two JSON parsers could read differently,
 // so that a proxy or a log in front of muc-kick sees the request muc-kick
-// carries out. data is the body; one JSON value was decoded from its first
-// end bytes. It refuses
+// carries out. data is the body; scanObject read one JSON object from its
+// first end bytes, and found late, the first key twice in an object, if
+// any (see scanObject). It refuses
 //
 //   - anything but white space after that value (encoding/json's More
 //     stops at a "]" or "}", so "{…}]]]garbage" must be checked here);
@@ -23,8 +24,8 @@ import (
 //   - a \u escape of a lone UTF-16 surrogate, which encoding/json also turns
 //     into U+FFFD;
 //   - a key twice in an object: encoding/json keeps the last, others the
-//     first.
-func unambiguous(data []byte, end int64) error {
+//     first (late).
+func unambiguous(data []byte, end int64, late error) error {
 	if len(bytes.TrimLeft(data[end:], " \t\r\n")) > 0 {
 		return fmt.Errorf("%w: the body must hold one JSON object and nothing after it", errBadRequest)
 	}
@@ -42,7 +43,7 @@ func unambiguous(data []byte, end int64) error {
 	if err := checkSurrogates(data); err != nil {
 		return err
 	}
-	return checkDuplicateKeys(data)
+	return late
 }
 
 // checkSurrogates finds \u escapes of surrogates that are not a high one
@@ -94,57 +95,89 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// checkDuplicateKeys refuses an object, at any depth, that has a key twice,
-// also when the two differ only in letter case: Go's encoding/json matches
-// struct fields so, and takes the last. data is valid JSON.
-func checkDuplicateKeys(data []byte) error {
+// maxDepth is how deeply encoding/json lets arrays and objects nest.
+const maxDepth = 10000
+
+// errNotObject is the answer to a body that is not one JSON object.
+var errNotObject = fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
+
+// scanObject reads the JSON object at the start of data in one pass: its
+// fields (each one's raw JSON, a slice of data) and the offset where it
+// ends. It fails with errNotObject if data does not start with one valid
+// JSON object. late is the first of what it found in the object that
+// unambiguous reports after its own checks: a key twice in an object, at
+// any depth, also when the two differ only in letter case (Go's
+// encoding/json matches struct fields so, and takes the last), or a
+// number encoding/json cannot hold (errNotObject).
+func scanObject(data []byte) (fields map[string]json.RawMessage, end int64, late, err error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	type level struct {
-		keys map[string]string // by folded key; nil for an array
-		key  bool              // in an object, a key or "}" comes next
-	}
-	var stack []level
-	valueEnded := func() {
-		if n := len(stack) - 1; n >= 0 && stack[n].keys != nil {
+	stack := make([]level, 0, 4)
+	fields = make(map[string]json.RawMessage, 4)
+	var key string // the top-level key whose value is being read
+	var from int64 // where that value starts
+	for {
+		tok, err := dec.Token()
+		var overflow *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &overflow): // a number too large, read past
+			late = cmp.Or(late, errNotObject)
+		case err != nil, len(stack) == 0 && tok != json.Delim('{'):
+			return nil, 0, nil, errNotObject
+		}
+		if top := len(stack) - 1; top >= 0 && stack[top].key {
+			if tok != json.Delim('}') {
+				late = cmp.Or(late, stack[top].add(tok.(string)))
+				if top == 0 {
+					key, from = tok.(string), dec.InputOffset()
+				}
+				continue
+			}
+			stack = stack[:top]
+		} else {
+			switch tok {
+			case json.Delim('{'), json.Delim('['):
+				if len(stack) == maxDepth {
+					return nil, 0, nil, errNotObject
+				}
+				l := level{}
+				if tok == json.Delim('{') {
+					l = level{keys: map[string]string{}, key: true}
+				}
+				stack = append(stack, l)
+				continue
+			case json.Delim(']'):
+				stack = stack[:top]
+			}
+		}
+		switch n := len(stack) - 1; { // a value has ended
+		case n < 0: // the object itself
+			return fields, dec.InputOffset(), late, nil
+		case n == 0:
+			fields[key] = bytes.TrimLeft(data[from:dec.InputOffset()], " \t\r\n:")
+		}
+		if n := len(stack) - 1; stack[n].keys != nil {
 			stack[n].key = true
 		}
 	}
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
+}
+
+// level is an array or object open around scanObject's place in the body.
+type level struct {
+	keys map[string]string // by folded key; nil for an array
+	key  bool              // in an object, a key or "}" comes next
+}
+
+// add records key k in an object, or returns the error for a key it holds
+// already.
+func (l *level) add(k string) error {
+	l.key = false
+	folded := strings.ToLower(strings.ToUpper(k))
+	if first, ok := l.keys[folded]; ok {
+		if first != k {
+			return fmt.Errorf("%w: the keys %q and %q are the same but for letter case", errBadRequest, first, k)
 		}
-		if err != nil {
-			return fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
-		}
-		if top := len(stack) - 1; top >= 0 && stack[top].key {
-			if tok == json.Delim('}') {
-				stack = stack[:top]
-				valueEnded()
-				continue
-			}
-			k := tok.(string)
-			folded := strings.ToLower(strings.ToUpper(k))
-			if first, ok := stack[top].keys[folded]; ok {
-				if first != k {
-					return fmt.Errorf("%w: the keys %q and %q are the same but for letter case", errBadRequest, first, k)
-				}
-				return fmt.Errorf("%w: the key %q appears twice", errBadRequest, k)
-			}
-			stack[top].keys[folded] = k
-			stack[top].key = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, level{keys: map[string]string{}, key: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, level{})
-			continue
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		valueEnded()
+		return fmt.Errorf("%w: the key %q appears twice", errBadRequest, k)
 	}
+	l.keys[folded] = k
+	return nil
 }
