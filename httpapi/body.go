@@ -2,10 +2,9 @@ package httpapi
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -95,89 +94,140 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// maxDepth is how deeply encoding/json lets arrays and objects nest.
-const maxDepth = 10000
-
 // errNotObject is the answer to a body that is not one JSON object.
 var errNotObject = fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
 
-// scanObject reads the JSON object at the start of data in one pass: its
-// fields (each one's raw JSON, a slice of data) and the offset where it
-// ends. It fails with errNotObject if data does not start with one valid
-// JSON object. late is the first of what it found in the object that
-// unambiguous reports after its own checks: a key twice in an object, at
-// any depth, also when the two differ only in letter case (Go's
-// encoding/json matches struct fields so, and takes the last), or a
-// number encoding/json cannot hold (errNotObject).
+// scanObject reads the JSON object at the start of data: its fields (each
+// one's raw JSON, a slice of data) and the offset where it ends. It fails
+// with errNotObject if data does not start with one valid JSON object.
+// late is the first of what it found in the object that unambiguous
+// reports after its own checks: a key twice in an object, at any depth,
+// also when the two differ only in letter case (Go's encoding/json matches
+// struct fields so, and takes the last), or a number encoding/json cannot
+// hold as a float64 (errNotObject).
+//
+// encoding/json checks the object (its syntax, its depth) and finds where
+// it ends; the fields and keys are then read from its bytes, which are
+// valid JSON, by objectScanner.
 func scanObject(data []byte) (fields map[string]json.RawMessage, end int64, late, err error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	stack := make([]level, 0, 4)
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil || len(raw) == 0 || raw[0] != '{' {
+		return nil, 0, nil, errNotObject
+	}
+	end = dec.InputOffset()
+	sc := objectScanner{data: data[end-int64(len(raw)) : end]}
 	fields = make(map[string]json.RawMessage, 4)
-	var key string // the top-level key whose value is being read
-	var from int64 // where that value starts
-	for {
-		tok, err := dec.Token()
-		var overflow *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &overflow): // a number too large, read past
-			late = cmp.Or(late, errNotObject)
-		case err != nil, len(stack) == 0 && tok != json.Delim('{'):
-			return nil, 0, nil, errNotObject
+	sc.object(fields)
+	return fields, end, sc.late, nil
+}
+
+// objectScanner reads a JSON object that encoding/json found valid.
+type objectScanner struct {
+	data []byte
+	i    int   // where it is in data
+	late error // see scanObject
+}
+
+// object reads the object at s.i, and its fields into fields if not nil.
+func (s *objectScanner) object(fields map[string]json.RawMessage) {
+	var keys map[string]string // by folded key
+	s.i++                      // {
+	for s.ws(); s.data[s.i] != '}'; s.ws() {
+		if s.data[s.i] == ',' {
+			s.i++
+			s.ws()
 		}
-		if top := len(stack) - 1; top >= 0 && stack[top].key {
-			if tok != json.Delim('}') {
-				late = cmp.Or(late, stack[top].add(tok.(string)))
-				if top == 0 {
-					key, from = tok.(string), dec.InputOffset()
-				}
-				continue
+		start := s.i
+		s.str()
+		k := s.key(s.data[start:s.i])
+		if keys == nil {
+			keys = make(map[string]string, 4)
+		}
+		if dup := addKey(keys, k); dup != nil && s.late == nil {
+			s.late = dup
+		}
+		s.ws()
+		s.i++ // :
+		s.ws()
+		start = s.i
+		s.value()
+		if fields != nil {
+			fields[k] = s.data[start:s.i]
+		}
+	}
+	s.i++ // }
+}
+
+// value reads the value at s.i.
+func (s *objectScanner) value() {
+	switch c := s.data[s.i]; {
+	case c == '{':
+		s.object(nil)
+	case c == '[':
+		s.i++
+		for s.ws(); s.data[s.i] != ']'; s.ws() {
+			if s.data[s.i] == ',' {
+				s.i++
+				s.ws()
 			}
-			stack = stack[:top]
-		} else {
-			switch tok {
-			case json.Delim('{'), json.Delim('['):
-				if len(stack) == maxDepth {
-					return nil, 0, nil, errNotObject
-				}
-				l := level{}
-				if tok == json.Delim('{') {
-					l = level{keys: map[string]string{}, key: true}
-				}
-				stack = append(stack, l)
-				continue
-			case json.Delim(']'):
-				stack = stack[:top]
-			}
+			s.value()
 		}
-		switch n := len(stack) - 1; { // a value has ended
-		case n < 0: // the object itself
-			return fields, dec.InputOffset(), late, nil
-		case n == 0:
-			fields[key] = bytes.TrimLeft(data[from:dec.InputOffset()], " \t\r\n:")
+		s.i++
+	case c == '"':
+		s.str()
+	case c == '-' || '0' <= c && c <= '9':
+		start := s.i
+		for s.i < len(s.data) && strings.IndexByte("+-.0123456789eE", s.data[s.i]) >= 0 {
+			s.i++
 		}
-		if n := len(stack) - 1; stack[n].keys != nil {
-			stack[n].key = true
+		if _, err := strconv.ParseFloat(string(s.data[start:s.i]), 64); err != nil && s.late == nil {
+			s.late = errNotObject // encoding/json's Token, which read bodies before, refused it
+		}
+	default: // true, false, null
+		for s.i < len(s.data) && 'a' <= s.data[s.i] && s.data[s.i] <= 'z' {
+			s.i++
 		}
 	}
 }
 
-// level is an array or object open around scanObject's place in the body.
-type level struct {
-	keys map[string]string // by folded key; nil for an array
-	key  bool              // in an object, a key or "}" comes next
+// str reads past the string at s.i.
+func (s *objectScanner) str() {
+	for s.i++; s.data[s.i] != '"'; s.i++ {
+		if s.data[s.i] == '\\' {
+			s.i++
+		}
+	}
+	s.i++
 }
 
-// add records key k in an object, or returns the error for a key it holds
-// already.
-func (l *level) add(k string) error {
-	l.key = false
+// key is the value of a key, raw as in the body.
+func (s *objectScanner) key(raw []byte) string {
+	if k, plain := plainString(raw); plain {
+		return k
+	}
+	var k string
+	_ = json.Unmarshal(raw, &k) // valid: encoding/json read it
+	return k
+}
+
+// ws reads past white space.
+func (s *objectScanner) ws() {
+	for s.i < len(s.data) && (s.data[s.i] == ' ' || s.data[s.i] == '\t' || s.data[s.i] == '\r' || s.data[s.i] == '\n') {
+		s.i++
+	}
+}
+
+// addKey records key k of an object in keys, by its folded form, or
+// returns the error for a key the object holds already.
+func addKey(keys map[string]string, k string) error {
 	folded := strings.ToLower(strings.ToUpper(k))
-	if first, ok := l.keys[folded]; ok {
+	if first, ok := keys[folded]; ok {
 		if first != k {
 			return fmt.Errorf("%w: the keys %q and %q are the same but for letter case", errBadRequest, first, k)
 		}
 		return fmt.Errorf("%w: the key %q appears twice", errBadRequest, k)
 	}
-	l.keys[folded] = k
+	keys[folded] = k
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 // the order of unambiguous's checks, and gives each top-level field's raw
 // JSON as Decode did.
 func TestReadObjectInOnePass(t *testing.T) {
+	const maxDepth = 10000 // how deeply encoding/json lets arrays and objects nest
 	notObject := errNotObject.Error()
 	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	for _, tc := range []struct {
