@@ -51,7 +51,7 @@ type frame struct {
 	unwanted bool   // skipped unread after its start tag: the read loop's want refused it
 	over     string // which bound the element broke, "" if none; its rest was skipped unread
 
-	// A presence or message, decoded as it was read (decodeInPlace):
+	// A stanza (iq, presence, message), decoded as it was read (decodeInPlace):
 	// packet if it decoded, else decodeErr, with decodePanic if that was a
 	// payload decoder's panic. Both nil for other elements, and for one
 	// dropped for its size or a bound.
@@ -99,7 +99,7 @@ var errNotWellFormed = errors.New("component: the stream is not well-formed XML"
 // readFrame reads the rest of the element that start opened (start began at
 // stream offset off), tokenizing at most limit elements in it
 // (maxReplyElements for a reply to a request of ours), and returns it as a
-// frame. A presence or message is decoded from the tokens as they are read
+// frame. A stanza (iq, presence, message) is decoded from the tokens as they are read
 // (decodeInPlace). An error is a fault of the stream itself (not
 // well-formed, closed), not of the element.
 func (s *session) readFrame(start xml.StartElement, off int64, limit int) (frame, error) {

@@ -94,14 +94,21 @@ func (r *frameReader) Token() (xml.Token, error) {
 }
 
 // decodesInPlace reports whether the element that start opens is a
-// presence or message, which readFrame decodes from the stream's tokens as
-// it reads them (decodeInPlace).
+// stanza (an iq, presence or message in the stream's namespace), which
+// readFrame decodes from the stream's tokens as it reads them
+// (decodeInPlace).
 func decodesInPlace(start xml.StartElement) bool {
-	return (start.Name.Space == stanza.NSComponent || start.Name.Space == stanza.NSClient) &&
-		(start.Name.Local == "presence" || start.Name.Local == "message")
+	if start.Name.Space != stanza.NSComponent && start.Name.Space != stanza.NSClient {
+		return false
+	}
+	switch start.Name.Local {
+	case "iq", "presence", "message":
+		return true
+	}
+	return false
 }
 
-// decodeInPlace decodes the presence or message r reads, with
+// decodeInPlace decodes the stanza r reads, with
 // gosrc.io/xmpp's own UnmarshalXML, as decode would from the element's
 // bytes: into f.packet, or f.decodeErr if it does not decode. The stream's
 // decoder has resolved every name already, so no namespace context is
@@ -122,11 +129,16 @@ func (r *frameReader) decodeInPlace() {
 	}
 	start := tok.(xml.StartElement)
 	var p stanza.Packet
-	if start.Name.Local == "presence" {
+	switch start.Name.Local { // as gosrc.io/xmpp's NextPacket makes them
+	case "iq":
+		iq := &stanza.IQ{}
+		err = d.DecodeElement(iq, &start)
+		p = iq
+	case "presence":
 		var pres stanza.Presence
 		err = d.DecodeElement(&pres, &start)
 		p = pres
-	} else {
+	default:
 		var msg stanza.Message
 		err = d.DecodeElement(&msg, &start)
 		p = msg
