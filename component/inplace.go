@@ -24,6 +24,12 @@ type frameReader struct {
 	oversized bool  // past maxFrame: read on without keeping its bytes
 	started   bool  // the element's start tag was handed out (Token)
 	err       error // a fault of the stream itself, or errOverBound
+
+	// For a presence or message (envelope): the packet type whose
+	// payloads its decoder takes, and a token read ahead (see Token).
+	envelope bool
+	pkt      stanza.PacketType
+	pending  xml.Token
 }
 
 // errOverBound stops the decoding of an element over maxElements or
@@ -80,17 +86,60 @@ func (r *frameReader) next() (xml.Token, error) {
 // Token is next as an xml.TokenReader for one element's decoder: the
 // element's start tag first, io.EOF after its end, errTooLarge once it is
 // larger than maxFrame.
+//
+// In a presence or message, an empty direct child that gosrc.io/xmpp's
+// UnmarshalXML has no use for (see uses) does not reach the decoder: it
+// would only go through the decoder's namespace and nesting bookkeeping to
+// be ignored (a flood of <a/> from a room, a <c/> of entity capabilities).
 func (r *frameReader) Token() (xml.Token, error) {
-	switch {
-	case !r.started:
-		r.started = true
-		return r.f.start, nil
-	case r.depth == 0:
-		return nil, io.EOF
-	case r.oversized:
-		return nil, errTooLarge
+	if t := r.pending; t != nil {
+		r.pending = nil // read just before: a CharData's bytes are still valid
+		return t, nil
 	}
-	return r.next()
+	for {
+		switch {
+		case !r.started:
+			r.started = true
+			return r.f.start, nil
+		case r.depth == 0:
+			return nil, io.EOF
+		case r.oversized:
+			return nil, errTooLarge
+		}
+		tok, err := r.next()
+		start, ok := tok.(xml.StartElement)
+		if err != nil || !ok || !r.envelope || r.depth != 2 || r.uses(start.Name) {
+			return tok, err
+		}
+		after, err := r.next()
+		if err != nil {
+			return nil, err
+		}
+		if _, end := after.(xml.EndElement); !end {
+			r.pending = after
+			return tok, nil
+		}
+		// The child was empty: read on.
+	}
+}
+
+// uses reports whether the UnmarshalXML of a presence or message acts on
+// a direct child of this name: a payload registered for its packet type,
+// one of its own children (taken by local name), or an element named as
+// the stanza itself, whose end it would take for its own.
+func (r *frameReader) uses(name xml.Name) bool {
+	if name == r.f.start.Name || stanza.TypeRegistry.GetExtensionType(r.pkt, name) != nil {
+		return true
+	}
+	switch name.Local {
+	case "error":
+		return true
+	case "show", "status", "priority":
+		return r.pkt == stanza.PKTPresence
+	case "body", "subject", "thread":
+		return r.pkt == stanza.PKTMessage
+	}
+	return false
 }
 
 // decodesInPlace reports whether the element that start opens is a
@@ -135,10 +184,12 @@ func (r *frameReader) decodeInPlace() {
 		err = d.DecodeElement(iq, &start)
 		p = iq
 	case "presence":
+		r.envelope, r.pkt = true, stanza.PKTPresence
 		var pres stanza.Presence
 		err = d.DecodeElement(&pres, &start)
 		p = pres
 	default:
+		r.envelope, r.pkt = true, stanza.PKTMessage
 		var msg stanza.Message
 		err = d.DecodeElement(&msg, &start)
 		p = msg
