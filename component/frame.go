@@ -51,10 +51,10 @@ type frame struct {
 	unwanted bool   // skipped unread after its start tag: the read loop's want refused it
 	over     string // which bound the element broke, "" if none; its rest was skipped unread
 
-	// A stanza (iq, presence, message), decoded as it was read (decodeInPlace):
+	// A stanza (iq, presence, message) decoded as read (decodeInPlace):
 	// packet if it decoded, else decodeErr, with decodePanic if that was a
-	// payload decoder's panic. Both nil for other elements, and for one
-	// dropped for its size or a bound.
+	// payload decoder's panic. Both nil for other elements and for one
+	// skipped at a bound; one over maxFrame is dropped whatever they hold.
 	packet      stanza.Packet
 	decodeErr   error
 	decodePanic bool
@@ -99,9 +99,9 @@ var errNotWellFormed = errors.New("component: the stream is not well-formed XML"
 // readFrame reads the rest of the element that start opened (start began at
 // stream offset off), tokenizing at most limit elements in it
 // (maxReplyElements for a reply to a request of ours), and returns it as a
-// frame. A stanza (iq, presence, message) is decoded from the tokens as they are read
-// (decodeInPlace). An error is a fault of the stream itself (not
-// well-formed, closed), not of the element.
+// frame. A stanza (iq, presence, message) is decoded from the tokens as
+// they are read (decodeInPlace). An error is a fault of the stream itself
+// (not well-formed, closed), not of the element.
 func (s *session) readFrame(start xml.StartElement, off int64, limit int) (frame, error) {
 	f := frame{start: start}
 	if f.isIQReply() && s.awaits(f.attr("id"), f.attr("from")) {

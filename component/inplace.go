@@ -11,9 +11,9 @@ import (
 
 // frameReader hands the read loop's tokens of one top-level element, one at
 // a time, counting them against the element's bounds (maxFrame, the
-// elements limit, maxDepth). As an xml.TokenReader it lets a presence or
-// message be decoded from the tokens the read loop reads anyway, instead
-// of tokenizing its bytes a second time (decodeInPlace).
+// elements limit, maxDepth). As an xml.TokenReader it lets a stanza be
+// decoded from the tokens the read loop reads anyway, instead of
+// tokenizing its bytes a second time (decodeInPlace).
 type frameReader struct {
 	s         *session
 	f         *frame
@@ -157,9 +157,9 @@ func decodesInPlace(start xml.StartElement) bool {
 	return false
 }
 
-// decodeInPlace decodes the stanza r reads, with
-// gosrc.io/xmpp's own UnmarshalXML, as decode would from the element's
-// bytes: into f.packet, or f.decodeErr if it does not decode. The stream's
+// decodeInPlace decodes the stanza r reads with gosrc.io/xmpp's own
+// UnmarshalXML, as decode would from the element's bytes: into f.packet,
+// or f.decodeErr if it does not decode. The stream's
 // decoder has resolved every name already, so no namespace context is
 // needed. A panic of a payload's decoder is caught here: the element is
 // then read to its end and dropped. Whatever the outcome, the element is
