@@ -107,19 +107,37 @@ var errNotObject = fmt.Errorf("%w: the body must be a JSON object such as {\"nic
 // hold as a float64 (errNotObject).
 //
 // encoding/json checks the object (its syntax, its depth) and finds where
-// it ends; the fields and keys are then read from its bytes, which are
-// valid JSON, by objectScanner.
+// it ends (firstValue); the fields and keys are then read from its bytes,
+// which are valid JSON, by objectScanner.
 func scanObject(data []byte) (fields map[string]json.RawMessage, end int64, late, err error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil || len(raw) == 0 || raw[0] != '{' {
+	raw, end, ok := firstValue(data)
+	if !ok || raw[0] != '{' {
 		return nil, 0, nil, errNotObject
 	}
-	end = dec.InputOffset()
-	sc := objectScanner{data: data[end-int64(len(raw)) : end]}
+	sc := objectScanner{data: raw}
 	fields = make(map[string]json.RawMessage, 4)
 	sc.object(fields)
 	return fields, end, sc.late, nil
+}
+
+// firstValue finds the JSON value data starts with as encoding/json's
+// Decoder reads it: its bytes and the offset where it ends. ok is false
+// when data does not start with a valid JSON value.
+func firstValue(data []byte) (raw []byte, end int64, ok bool) {
+	const ws = " \t\r\n"
+	if json.Valid(data) { // the usual body: one value, white space around it
+		raw = bytes.TrimLeft(data, ws)
+		start := len(data) - len(raw)
+		raw = bytes.TrimRight(raw, ws)
+		return raw, int64(start + len(raw)), true
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		return nil, 0, false
+	}
+	end = dec.InputOffset()
+	return data[end-int64(len(v)) : end], end, true
 }
 
 // objectScanner reads a JSON object that encoding/json found valid.
