@@ -29,7 +29,9 @@ func TestAuditLineAsInfo(t *testing.T) {
 	} {
 		for _, newHandler := range []func(*bytes.Buffer) slog.Handler{
 			func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
-			func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil).WithAttrs([]slog.Attr{slog.String("svc", "x")}) },
+			func(b *bytes.Buffer) slog.Handler {
+				return slog.NewJSONHandler(b, nil).WithAttrs([]slog.Attr{slog.String("svc", "x")})
+			},
 		} {
 			var got, want bytes.Buffer
 			a := &api{log: slog.New(newHandler(&got))}
