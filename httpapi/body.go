@@ -239,7 +239,10 @@ func (s *objectScanner) ws() {
 // addKey records key k of an object in keys, by its folded form, or
 // returns the error for a key the object holds already.
 func addKey(keys map[string]string, k string) error {
-	folded := strings.ToLower(strings.ToUpper(k))
+	folded := strings.ToLower(k) // for ASCII, what folding gives; and no copy of a lower-case key
+	if !asciiOnly(k) {
+		folded = strings.ToLower(strings.ToUpper(k))
+	}
 	if first, ok := keys[folded]; ok {
 		if first != k {
 			return fmt.Errorf("%w: the keys %q and %q are the same but for letter case", errBadRequest, first, k)
@@ -248,4 +251,14 @@ func addKey(keys map[string]string, k string) error {
 	}
 	keys[folded] = k
 	return nil
+}
+
+// asciiOnly reports whether s holds only ASCII.
+func asciiOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -35,6 +35,8 @@ func TestReadObjectInOnePass(t *testing.T) {
 		{body: `{"b":1e400,"a":1,"a":2}`, err: notObject},
 		{body: `{"x":{"k":1,"K":2},"y":"\ud800"}`, err: `bad request: the body holds a lone UTF-16 surrogate, \ud800; a character beyond U+FFFF is written as a pair, such as \ud83d\ude00`},
 		{body: `{"x":{"k":1,"K":2}}`, err: `bad request: the keys "k" and "K" are the same but for letter case`},
+		{body: "{\"x\":{\"k\":1,\"\u212a\":2}}", err: "bad request: the keys \"k\" and \"\u212a\" are the same but for letter case"}, // Kelvin sign
+		{body: "{\"\u017f\":1,\"S\":2}", err: "bad request: the keys \"\u017f\" and \"S\" are the same but for letter case"},         // long s
 	} {
 		fields, err := readObject(strings.NewReader(tc.body))
 		if got := errString(err); got != tc.err {
