@@ -118,7 +118,7 @@ func (s *session) readFrame(start xml.StartElement, off int64, limit int) (frame
 	}
 	switch {
 	case r.err == errOverBound:
-		f.packet, f.decodeErr = nil, nil
+		f.packet, f.decodeErr, f.decodePanic = nil, nil, false
 		return s.skipRest(f, r.depth, off)
 	case r.err != nil:
 		return f, r.err
