@@ -114,7 +114,7 @@ func (c *Component) dispatch(s *session, f frame, p stanza.Packet) {
 		case stanza.IQTypeResult, stanza.IQTypeError:
 			if !s.deliver(v) {
 				c.unmatched.Add(1)
-				if c.log.Enabled(context.Background(), slog.LevelDebug) { // clip's copies only for a line written
+				if c.log.Enabled(context.Background(), slog.LevelDebug) { // its arguments built only for a line written
 					c.log.Debug("component: dropped a reply nobody waits for", "id", clip(v.Id), "from", clip(v.From))
 				}
 				// Evidence of a shared domain only from the server itself
