@@ -13,7 +13,8 @@
 // received may end the stream, and what cannot be used costs little: a
 // presence or message from no room of Options.RoomDomains is read past
 // without decoding it (counted by Ignored); every other top-level element is
-// taken as bytes and then decoded; one that does not decode, is too large,
+// taken as bytes and decoded (a stanza from the tokens read to take it, any
+// other element from its bytes); one that does not decode, is too large,
 // holds too many elements or nests them too deep, or is not a stanza is
 // counted (Malformed) and dropped, but for what a presence or message yields
 // when decoded child by child, which still goes to the Handler; an IQ get or

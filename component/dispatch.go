@@ -1,9 +1,11 @@
 package component
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gosrc.io/xmpp/stanza"
@@ -75,7 +77,14 @@ func (c *Component) handleFrame(s *session, f frame) {
 		}
 		return
 	}
-	p, err := s.decode(f)
+	p, err := f.packet, f.decodeErr
+	switch {
+	case f.decodePanic:
+		c.drop(s, f, err, "modify", "bad-request")
+		return
+	case !decodesInPlace(f.start):
+		p, err = s.decode(f)
+	}
 	if err != nil {
 		c.drop(s, f, err, "modify", "bad-request")
 		if f.isIQReply() {
@@ -105,7 +114,9 @@ func (c *Component) dispatch(s *session, f frame, p stanza.Packet) {
 		case stanza.IQTypeResult, stanza.IQTypeError:
 			if !s.deliver(v) {
 				c.unmatched.Add(1)
-				c.log.Debug("component: dropped a reply nobody waits for", "id", clip(v.Id), "from", clip(v.From))
+				if c.log.Enabled(context.Background(), slog.LevelDebug) { // its arguments built only for a line written
+					c.log.Debug("component: dropped a reply nobody waits for", "id", clip(v.Id), "from", clip(v.From))
+				}
 				// Evidence of a shared domain only from the server itself
 				// (the probes' pings): anyone can send a result with any
 				// id, but not from the server's address, which the server

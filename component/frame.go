@@ -50,6 +50,14 @@ type frame struct {
 
 	unwanted bool   // skipped unread after its start tag: the read loop's want refused it
 	over     string // which bound the element broke, "" if none; its rest was skipped unread
+
+	// A stanza (iq, presence, message) decoded as read (decodeInPlace):
+	// packet if it decoded, else decodeErr, with decodePanic if that was a
+	// payload decoder's panic. Both nil for other elements and for one
+	// skipped at a bound; one over maxFrame is dropped whatever they hold.
+	packet      stanza.Packet
+	decodeErr   error
+	decodePanic bool
 }
 
 // oversized reports whether the element was larger than maxFrame and skipped.
@@ -91,52 +99,33 @@ var errNotWellFormed = errors.New("component: the stream is not well-formed XML"
 // readFrame reads the rest of the element that start opened (start began at
 // stream offset off), tokenizing at most limit elements in it
 // (maxReplyElements for a reply to a request of ours), and returns it as a
-// frame. An error is a fault of the
-// stream itself (not well-formed, closed), not of the element.
+// frame. A stanza (iq, presence, message) is decoded from the tokens as
+// they are read (decodeInPlace). An error is a fault of the stream itself
+// (not well-formed, closed), not of the element.
 func (s *session) readFrame(start xml.StartElement, off int64, limit int) (frame, error) {
 	f := frame{start: start}
-	oversized := false
-	elements := 0
 	if f.isIQReply() && s.awaits(f.attr("id"), f.attr("from")) {
 		limit = maxReplyElements
 	}
-	for depth := 1; depth > 0; {
-		tok, err := s.dec.Token()
-		if err != nil {
-			return f, streamReadError(err)
+	r := frameReader{s: s, f: &f, off: off, limit: limit, depth: 1}
+	if decodesInPlace(start) {
+		r.decodeInPlace()
+	}
+	for r.depth > 0 {
+		if _, err := r.next(); err != nil {
+			break
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if depth == 1 {
-				if f.children == 0 {
-					f.child = t.Name
-				}
-				f.children++
-			}
-			depth++
-			elements++
-			if oversized || (elements <= limit && depth-1 <= maxDepth) {
-				break
-			}
-			f.over = fmt.Sprintf("more than %d elements", limit)
-			if depth-1 > maxDepth {
-				f.over = fmt.Sprintf("nested deeper than %d", maxDepth)
-			}
-			return s.skipRest(f, depth, off)
-		case xml.EndElement:
-			depth--
-		}
-		end := s.dec.InputOffset()
-		if !oversized && end-off > maxFrame {
-			oversized = true
-		}
-		if oversized {
-			s.rec.Forget(end) // read on without keeping the element
-		}
+	}
+	switch {
+	case r.err == errOverBound:
+		f.packet, f.decodeErr, f.decodePanic = nil, nil, false
+		return s.skipRest(f, r.depth, off)
+	case r.err != nil:
+		return f, r.err
 	}
 	end := s.dec.InputOffset()
 	f.size = end - off
-	if !oversized {
+	if !r.oversized {
 		f.raw = s.rec.Since(off, end)
 	}
 	return f, nil

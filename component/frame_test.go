@@ -88,5 +88,55 @@ func TestFramesDecodeAsInPlace(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("stanza %d:\n as a frame %#v\n in place   %#v", i, got, want)
 		}
+		// A presence or message is decoded as it is read, to the same.
+		if decodesInPlace(f.start) && (f.decodeErr != nil || !reflect.DeepEqual(f.packet, want)) {
+			t.Errorf("stanza %d:\n decoded as read %#v (%v)\n in place       %#v", i, f.packet, f.decodeErr, want)
+		}
+	}
+}
+
+// TestDecodedAsReadAsFromBytes: a stanza decoded from the read loop's
+// tokens (decodeInPlace, which keeps the empty children gosrc.io/xmpp has
+// no use for from its decoder) decodes to what its bytes decode to, or
+// fails as they do: unknown children empty or not, a known name nested in
+// an unknown child, a child named as the stanza, payloads registered or
+// not, and each stanza's own children.
+func TestDecodedAsReadAsFromBytes(t *testing.T) {
+	const header = "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' from='kick.example.org' id='x1'>"
+	stanzas := []string{
+		`<presence from='r@c/a'><a/><b xmlns='urn:b'/><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='v'/><show>away</show></presence>`,
+		`<presence from='r@c/a'><a/><x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/></x><a></a><a><!-- c --></a></presence>`,
+		`<presence from='r@c/a'><a>text</a><a><show>nested</show></a><priority>5</priority></presence>`,
+		`<presence from='r@c/a'><presence/><show>away</show></presence>`,
+		`<presence from='r@c/a'><x xmlns='http://jabber.org/protocol/muc#user'><status code='abc'/></x></presence>`,
+		`<presence from='r@c/a'><priority/><status/><error type='cancel'/><a/></presence>`,
+		`<presence from='r@c/a'><a/></presence>`,
+		`<message from='r@c/a' type='groupchat'><a/><body>hi</body><active xmlns='http://jabber.org/protocol/chatstates'/><subject/><a/></message>`,
+		`<message from='r@c/a'><message/><body/></message>`,
+		`<message from='r@c/a'><a><body>nested</body></a><thread/></message>`,
+		`<iq type='result' id='i1' from='r@c'><a/></iq>`,
+	}
+	rec := xmlrec.New(bufio.NewReader(strings.NewReader(header + strings.Join(stanzas, ""))))
+	s := &session{rec: rec, dec: xml.NewDecoder(rec)}
+	h, err := s.streamHeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.nsContext = namespaceContext(h)
+	for i := range stanzas {
+		off := s.dec.InputOffset()
+		s.rec.Forget(off)
+		tok, err := s.dec.Token()
+		if err != nil {
+			t.Fatalf("stanza %d: %v", i, err)
+		}
+		f, err := s.readFrame(tok.(xml.StartElement), off, maxElements)
+		if err != nil {
+			t.Fatalf("stanza %d: %v", i, err)
+		}
+		want, wantErr := s.decode(f)
+		if (f.decodeErr == nil) != (wantErr == nil) || wantErr == nil && !reflect.DeepEqual(f.packet, want) {
+			t.Errorf("stanza %d %s:\n decoded as read %#v (%v)\n from its bytes  %#v (%v)", i, stanzas[i], f.packet, f.decodeErr, want, wantErr)
+		}
 	}
 }

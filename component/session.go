@@ -35,7 +35,7 @@ const writeTimeout = 10 * time.Second
 //	event on the stream                        what happens
 //	<message>, <presence> not from a room      read past unread, handed on as unwanted (Component counts it)
 //	any element over maxElements or maxDepth   its rest read past unread, handed on as over a bound
-//	<iq>, <message>, <presence> ≤ maxFrame     handed on as a frame (Component decodes and dispatches it)
+//	<iq>, <message>, <presence> ≤ maxFrame     decoded as read, handed on as a frame (Component dispatches it)
 //	any other element ≤ maxFrame               handed on as a frame (Component drops and counts it)
 //	any element > maxFrame                     read on without keeping it, handed on as oversized
 //	<stream:error>                             closed

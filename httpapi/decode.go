@@ -103,12 +103,11 @@ func readObject(body io.Reader) (map[string]json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the body: %v", errBadRequest, err)
 	}
-	var fields map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return nil, fmt.Errorf("%w: the body must be a JSON object such as {\"nickname\": \"Bob\", \"muc\": \"room@conference.example.org\"}", errBadRequest)
+	fields, end, late, err := scanObject(data)
+	if err != nil {
+		return nil, err
 	}
-	if err := unambiguous(data, dec.InputOffset()); err != nil {
+	if err := unambiguous(data, end, late); err != nil {
 		return nil, err
 	}
 	return fields, nil
@@ -158,12 +157,22 @@ func stringField(fields map[string]json.RawMessage, key string, required bool) (
 		delete(fields, key)
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, plain := plainString(raw)
+	if !plain && json.Unmarshal(raw, &s) != nil {
 		return "", fmt.Errorf("%w: %q must be a string", errBadRequest, key)
 	}
 	if required && s == "" {
 		return "", fmt.Errorf("%w: %q is empty", errBadRequest, key)
 	}
 	return s, nil
+}
+
+// plainString is the value of raw, valid JSON from a checked body, if it is
+// a string without escapes: its bytes between the quotes, which
+// json.Unmarshal would return (the body was checked to be UTF-8).
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return "", false
+	}
+	return string(raw[1 : len(raw)-1]), true
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/muc-kick/muc-kick/muc"
@@ -32,20 +33,18 @@ func occupantsOf(list []muc.Occupant) []occupant {
 	return out
 }
 
-// selection is what a retraction selects, for its audit line: "id", or
-// "last" and/or "since"; nothing for other requests.
-func (req request) selection() []any {
-	var attrs []any
+// addSelection adds to rec, a request's audit line, what a retraction
+// selects: "id", or "last" and/or "since"; nothing for other requests.
+func (req request) addSelection(rec *slog.Record) {
 	if req.ID != "" {
-		attrs = append(attrs, "id", req.ID)
+		rec.AddAttrs(slog.String("id", req.ID))
 	}
 	if req.Last != 0 {
-		attrs = append(attrs, "last", req.Last)
+		rec.AddAttrs(slog.Int("last", req.Last))
 	}
 	if !req.Since.IsZero() {
-		attrs = append(attrs, "since", req.Since.Format(time.RFC3339))
+		rec.AddAttrs(slog.String("since", req.Since.Format(time.RFC3339)))
 	}
-	return attrs
 }
 
 // failure is a message a retraction could not retract, with why.

@@ -92,6 +92,19 @@ type occupantIDX struct {
 	ID      string   `xml:"id,attr"`
 }
 
+// UnmarshalXML decodes an occupant id as encoding/xml would from the struct
+// tags (the last attribute named id, in any namespace), without its
+// reflection: every presence from a room may carry one.
+func (o *occupantIDX) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	o.XMLName = start.Name
+	for _, a := range start.Attr {
+		if a.Name.Local == "id" {
+			o.ID = a.Value
+		}
+	}
+	return d.Skip()
+}
+
 func init() {
 	stanza.TypeRegistry.MapExtension(stanza.PKTPresence, xml.Name{Space: nsOccupantID, Local: "occupant-id"}, occupantIDX{})
 }

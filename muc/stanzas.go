@@ -73,21 +73,80 @@ type joinX struct {
 //
 // Anyone can send the component a presence carrying one, so it must never
 // fail to decode: gosrc.io/xmpp's parser would fail the whole stanza. Every
-// field is a string (encoding/xml cannot fail on one) and is interpreted
-// leniently later: a status code that is not a number is ignored, an unknown
-// role is just not "moderator". Unknown children are skipped.
+// field is a string and is interpreted leniently later: a status code that
+// is not a number is ignored, an unknown role is just not "moderator".
+// Unknown children are skipped. Every presence from a room carries one, so
+// it is decoded by hand (UnmarshalXML), not by encoding/xml's reflection.
 type userX struct {
-	XMLName xml.Name `xml:"http://jabber.org/protocol/muc#user x"`
-	Items   []struct {
-		Role        string `xml:"role,attr"`
-		Affiliation string `xml:"affiliation,attr"`
-		JID         string `xml:"jid,attr"`
-		Nick        string `xml:"nick,attr"`
-	} `xml:"item"`
-	Statuses []struct {
-		Code string `xml:"code,attr"`
-	} `xml:"status"`
-	Destroy *struct{} `xml:"destroy"`
+	XMLName  xml.Name `xml:"http://jabber.org/protocol/muc#user x"`
+	Items    []userItem
+	Statuses []userStatus
+	Destroy  *struct{}
+}
+
+// userItem is an <item> of a muc#user payload.
+type userItem struct {
+	Role, Affiliation, JID, Nick string
+}
+
+// userStatus is a <status> of a muc#user payload.
+type userStatus struct {
+	Code string
+}
+
+// UnmarshalXML decodes a muc#user payload as encoding/xml would from these
+// struct tags, which it replaces:
+//
+//	Items    []struct{ Role, Affiliation, JID, Nick string } `xml:"item"` (attributes role, affiliation, jid, nick)
+//	Statuses []struct{ Code string }                         `xml:"status"` (attribute code)
+//	Destroy  *struct{}                                       `xml:"destroy"`
+//
+// Children are matched by local name in any namespace, attributes too, the
+// last of two alike wins; what else a child holds is skipped. It fails only
+// when the XML itself does.
+func (x *userX) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	x.XMLName = start.Name
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "item":
+				var it userItem
+				for _, a := range t.Attr {
+					switch a.Name.Local {
+					case "role":
+						it.Role = a.Value
+					case "affiliation":
+						it.Affiliation = a.Value
+					case "jid":
+						it.JID = a.Value
+					case "nick":
+						it.Nick = a.Value
+					}
+				}
+				x.Items = append(x.Items, it)
+			case "status":
+				var st userStatus
+				for _, a := range t.Attr {
+					if a.Name.Local == "code" {
+						st.Code = a.Value
+					}
+				}
+				x.Statuses = append(x.Statuses, st)
+			case "destroy":
+				x.Destroy = &struct{}{}
+			}
+			if err := d.Skip(); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
 }
 
 // has reports whether x carries status code; codes that are not numbers

@@ -120,6 +120,18 @@ func Node(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("it is empty")
 	}
+	if printableASCII(s) {
+		// Both preparations leave such a part as it is but for lower-casing
+		// A to Z: PRECIS's IdentifierClass takes U+0021 to U+007E as they
+		// are, and width mapping, NFC, NFKC and case folding change no other
+		// ASCII character.
+		return strings.ToLower(s), nil
+	}
+	return node(s)
+}
+
+// node is Node by golang.org/x/text's preparations themselves.
+func node(s string) (string, error) {
 	p, err := precis.UsernameCaseMapped.String(s)
 	if err != nil {
 		return "", fmt.Errorf("it is not a valid XMPP localpart (%v); letters, digits and ASCII punctuation are", err)
@@ -150,6 +162,14 @@ func Resource(s string) (string, error) {
 // dots than ".", compatibility characters) is refused: muc-kick compares
 // domains with its configuration byte for byte.
 func Domain(s string) (string, error) {
+	if ascii(s) {
+		return strings.ToLower(s), nil // NFKC and case folding lower-case A to Z, and change no other ASCII character
+	}
+	return domain(s)
+}
+
+// domain is Domain by golang.org/x/text's preparations themselves.
+func domain(s string) (string, error) {
 	lower := strings.ToLower(s)
 	if strings.ContainsAny(s, "\u3002\uff0e\uff61") {
 		return "", fmt.Errorf("%w: write the dots of the domain as \".\"", ErrAmbiguous)
@@ -158,4 +178,24 @@ func Domain(s string) (string, error) {
 		return "", fmt.Errorf("%w: nameprep gives %q; write the domain that way", ErrAmbiguous, n)
 	}
 	return lower, nil
+}
+
+// printableASCII reports whether s holds only U+0021 to U+007E.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// ascii reports whether s holds only ASCII.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

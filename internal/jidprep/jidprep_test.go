@@ -87,3 +87,47 @@ func FuzzNode(f *testing.F) {
 		}
 	})
 }
+
+// TestASCIIAsPrepared: the ASCII shortcuts of Node and Domain give what
+// golang.org/x/text's preparations give, for every ASCII character alone,
+// between letters and doubled.
+func TestASCIIAsPrepared(t *testing.T) {
+	for c := 0; c < 0x80; c++ {
+		for _, s := range []string{string(rune(c)), "a" + string(rune(c)) + "Z", string(rune(c)) + string(rune(c))} {
+			if printableASCII(s) {
+				got, err := Node(s)
+				want, wantErr := node(s)
+				if got != want || (err == nil) != (wantErr == nil) {
+					t.Errorf("Node(%q) = %q, %v; the preparations give %q, %v", s, got, err, want, wantErr)
+				}
+			}
+			got, err := Domain(s)
+			want, wantErr := domain(s)
+			if got != want || (err == nil) != (wantErr == nil) {
+				t.Errorf("Domain(%q) = %q, %v; the preparations give %q, %v", s, got, err, want, wantErr)
+			}
+		}
+	}
+}
+
+// FuzzASCIIAsPrepared checks the same on any string.
+func FuzzASCIIAsPrepared(f *testing.F) {
+	for _, s := range []string{"Team", "a.B-c_d", "x~!#$%*+=?^`{|}", "\x7f", "ＴＥＡＭ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" {
+			return
+		}
+		got, err := Node(s)
+		want, wantErr := node(s)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("Node(%q) = %q, %v; the preparations give %q, %v", s, got, err, want, wantErr)
+		}
+		got, err = Domain(s)
+		want, wantErr = domain(s)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("Domain(%q) = %q, %v; the preparations give %q, %v", s, got, err, want, wantErr)
+		}
+	})
+}
