@@ -36,6 +36,7 @@ var kickerStyle = map[string]struct {
 type measure struct {
 	file, title, unit string // file: the name without its extension
 	logY              bool
+	legendRight       bool // where the lines are not: throughput falls with the room's size
 	series            []series
 }
 
@@ -50,7 +51,7 @@ func figures() []measure {
 		return func(c scaleCell) (float64, bool) { return f(c.res), c.res.n > 0 }
 	}
 	return []measure{
-		{file: "scaling-throughput", title: "Kicks per second", unit: "kicks/s", logY: true,
+		{file: "scaling-throughput", title: "Kicks per second", unit: "kicks/s", logY: true, legendRight: true,
 			series: []series{{value: kicker(func(r *burstResult) float64 { return r.rate() })}}},
 		{file: "scaling-latency", title: "Latency, request to answer", unit: "ms", logY: true,
 			series: []series{
@@ -114,7 +115,7 @@ func panel(m measure, server string, inFlight int, kickers []string, cells []sca
 		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	}
 	p.Add(plotter.NewGrid())
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top, p.Legend.Left = true, !m.legendRight
 	for _, k := range kickers {
 		for _, s := range m.series {
 			var xys plotter.XYs
