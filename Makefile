@@ -56,6 +56,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzOccupantIDPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/config
 	$(GO) test -run='^$$' -fuzz='^FuzzNode$$' $(FUZZFLAGS) ./internal/jidprep
+	$(GO) test -run='^$$' -fuzz='^FuzzASCIIAsPrepared$$' $(FUZZFLAGS) ./internal/jidprep
+	$(GO) test -run='^$$' -fuzz='^FuzzPayloadsDecodeAsReflection$$' $(FUZZFLAGS) ./muc
 
 # Installs what the tests and the demo need on Debian bookworm (as root):
 # Prosody 0.12 and ejabberd 23.01 with apt, Prosody 13 and ejabberd 24.12
