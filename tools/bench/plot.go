@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,9 +112,9 @@ func panel(m measure, server string, inFlight int, kickers []string, cells []sca
 	p.Title.Text = fmt.Sprintf("%s, %d in flight (%s)", m.title, inFlight, server)
 	p.X.Label.Text = "occupants per room"
 	p.Y.Label.Text = m.unit
-	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, ticks125{}
 	if m.logY {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, ticks125{}
 	}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top, p.Legend.Left = true, !m.legendRight
@@ -182,3 +184,31 @@ func save(path string, row []*plot.Plot) error {
 }
 
 func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ticks125 marks a log axis at 1, 2 and 5 times each power of ten, with a
+// label, and at the other whole multiples without: plot.LogTicks labels the
+// powers of ten only, which leaves a panel spanning less than a decade
+// with one label or none.
+type ticks125 struct{}
+
+func (ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		for m := 1.0; m < 10; m++ {
+			v := m * math.Pow(10, e)
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			switch {
+			case m != 1 && m != 2 && m != 5:
+			case v >= 1:
+				t.Label = strconv.FormatFloat(v, 'f', 0, 64)
+			default:
+				t.Label = strconv.FormatFloat(v, 'g', 1, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
