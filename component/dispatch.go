@@ -22,7 +22,9 @@ import (
 // it unread): maxElements, or maxReplyElements for a message from a room's
 // bare JID (an archived message muc-kick asked for: only the room can send
 // from that address, its occupants send from room/nick), whose content is
-// what an occupant posted.
+// what an occupant posted. Any other message from a room domain (what an
+// occupant says in the room, or to muc-kick) is skipped unread too: the
+// handler gets its attributes alone (see headOnly).
 func (c *Component) wants(start xml.StartElement) int {
 	if start.Name.Space != stanza.NSComponent && start.Name.Space != stanza.NSClient ||
 		start.Name.Local != "presence" && start.Name.Local != "message" {
@@ -38,6 +40,8 @@ func (c *Component) wants(start xml.StartElement) int {
 	switch {
 	case room && start.Name.Local == "message" && isBareRoom(from):
 		return maxReplyElements
+	case room && start.Name.Local == "message":
+		return 0 // handed on by its attributes (headOnly)
 	case len(c.opts.RoomDomains) == 0 || room || c.isServer(from):
 		return maxElements
 	}
@@ -59,6 +63,11 @@ func (c *Component) handleFrame(s *session, f frame) {
 		}
 	}()
 	if f.unwanted {
+		if m, ok := c.headOnly(f); ok {
+			decoded = true
+			c.dispatch(s, f, m)
+			return
+		}
 		c.ignored.Add(1)
 		return
 	}
@@ -168,4 +177,19 @@ func (c *Component) deliverUndecodable(s *session, f frame, err error) {
 	if !s.deliver(iq) {
 		c.unmatched.Add(1)
 	}
+}
+
+// headOnly is the message of a skipped frame that wants read past because
+// only its attributes matter: one from a room domain that is not an archived
+// message (an occupant's message in the room, or to muc-kick). muc-kick
+// needs to know that a room sent it, never what it says (the adaptive room
+// policy counts what staying in a room costs; retraction reads the
+// archive), so the message is never tokenized, however long, and the
+// handler gets a stanza.Message of its attributes, without a body.
+func (c *Component) headOnly(f frame) (stanza.Message, bool) {
+	if f.start.Name.Local != "message" || len(c.opts.RoomDomains) == 0 || !onDomain(f.attr("from"), c.roomDomains) {
+		return stanza.Message{}, false
+	}
+	return stanza.Message{Attrs: stanza.Attrs{Type: stanza.StanzaType(f.attr("type")), Id: f.attr("id"),
+		From: f.attr("from"), To: f.attr("to")}}, true
 }

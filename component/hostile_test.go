@@ -382,7 +382,9 @@ func TestStrangersPresenceIsNotDecoded(t *testing.T) {
 		// An archived message the room sends muc-kick holds what an occupant
 		// posted: from the room's bare JID, it may hold more elements.
 		{"archived message of 300 elements", `<message from='room@conference.example.org' to='kick.example.org/r1'><result xmlns='urn:xmpp:mam:2' id='m1'><forwarded xmlns='urn:xmpp:forward:0'><message type='groupchat' from='room@conference.example.org/bob'><body>spam</body>` + strings.Repeat("<a xmlns='x'/>", 300) + `</message></forwarded></result></message>`, 0, 0, true},
-		{"an occupant's message of 300 elements", `<message from='room@conference.example.org/bob' to='kick.example.org/r1' type='groupchat'><body>spam</body>` + strings.Repeat("<a xmlns='x'/>", 300) + `</message>`, 0, 1, false},
+		// What an occupant says is read past unread, however long: the
+		// handler gets who said it, never what (TestOccupantMessageIsHeadOnly).
+		{"an occupant's message of 300 elements", `<message from='room@conference.example.org/bob' to='kick.example.org/r1' type='groupchat'><body>spam</body>` + strings.Repeat("<a xmlns='x'/>", 300) + `</message>`, 0, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			i0, m0 := c.Ignored(), c.Malformed()
@@ -417,6 +419,56 @@ func TestStrangersPresenceIsNotDecoded(t *testing.T) {
 	got := append(roundTrip(t, c, srv, conn), roundTrip(t, c, srv, conn)...)
 	if len(got) != 1 || !strings.Contains(got[0].Raw, `id="after"`) || !strings.Contains(got[0].Raw, "service-unavailable") {
 		t.Errorf("answer to a ping after the floods: %q", got)
+	}
+}
+
+// TestOccupantMessageIsHeadOnly: a message from a room's occupant, or from
+// the MUC service, reaches the handler with its attributes and nothing of
+// its content, unread whatever it holds; a message from a room's bare JID
+// (an archived message) is still decoded in full.
+func TestOccupantMessageIsHeadOnly(t *testing.T) {
+	srv := fakeserver.Start(t, domain, secret)
+	srv.Handle(func(*fakeserver.Conn, fakeserver.Stanza) {})
+	c, rec, _ := start(t, srv, component.Options{RoomDomains: []string{"conference.example.org"}})
+	conn := srv.WaitConn(hangGuard)
+	for _, tc := range []struct {
+		name, raw, from, typ, id, body string
+	}{
+		{"groupchat", `<message from='room@conference.example.org/bob' to='kick.example.org/r1' type='groupchat' id='g1'><body>hello</body></message>`,
+			"room@conference.example.org/bob", "groupchat", "g1", ""},
+		{"private, with 300 elements", `<message from='room@conference.example.org/bob' to='kick.example.org/r1' type='chat' id='p1'><body>hi</body>` + strings.Repeat("<a xmlns='x'/>", 300) + `</message>`,
+			"room@conference.example.org/bob", "chat", "p1", ""},
+		{"deep", `<message from='room@conference.example.org/eve' to='kick.example.org/r1' type='groupchat' id='d1'>` + strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100) + `</message>`,
+			"room@conference.example.org/eve", "groupchat", "d1", ""},
+		{"room's own, decoded in full", `<message from='room@conference.example.org' to='kick.example.org/r1' type='groupchat' id='s1'><body>subject</body></message>`,
+			"room@conference.example.org", "groupchat", "s1", "subject"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m0 := c.Malformed()
+			if err := conn.Send(tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, c, srv, conn)
+			select {
+			case p := <-rec.packets:
+				m, ok := p.(stanza.Message)
+				if !ok {
+					t.Fatalf("the handler got %T", p)
+				}
+				if m.From != tc.from || string(m.Type) != tc.typ || m.Id != tc.id || m.To != "kick.example.org/r1" || m.Body != tc.body {
+					t.Errorf("the handler got from %q type %q id %q to %q body %q", m.From, m.Type, m.Id, m.To, m.Body)
+				}
+				if tc.body == "" && len(m.Extensions) != 0 {
+					t.Errorf("the handler got extensions %v", m.Extensions)
+				}
+			default:
+				t.Error("the handler got nothing")
+			}
+			if d := c.Malformed() - m0; d != 0 {
+				t.Errorf("Malformed() moved by %d", d)
+			}
+			assertStillUp(t, c, rec)
+		})
 	}
 }
 

@@ -34,6 +34,7 @@ const writeTimeout = 10 * time.Second
 //
 //	event on the stream                        what happens
 //	<message>, <presence> not from a room      read past unread, handed on as unwanted (Component counts it)
+//	<message> from a room's occupant           read past unread, handed on as unwanted (Component passes its attributes on)
 //	any element over maxElements or maxDepth   its rest read past unread, handed on as over a bound
 //	<iq>, <message>, <presence> ≤ maxFrame     decoded as read, handed on as a frame (Component dispatches it)
 //	any other element ≤ maxFrame               handed on as a frame (Component drops and counts it)
