@@ -117,7 +117,7 @@ func main() {
 	flag.IntVar(&o.memInFlight, "mem-inflight", 1000, "kicks in flight for the memory measurement")
 	flag.StringVar(&o.parts, "parts", "1,2,3,6", "which parts to run, e.g. 1,3 (the default takes under 10 minutes; part 4 takes 12 more, part 5 about 1¼)")
 	scaleSizes := flag.String("scale-sizes", "", "part 6: occupants per room (default 10,100,1000; 10,100 with -quick); the room of 1,000 takes 4 minutes, most of them Prosody filling it")
-	flag.IntVar(&o.scaleRounds, "scale-rounds", 0, "part 6: rounds per number in flight in rooms under 1,000, summed (default 3, 1 with -quick); rooms of 1,000 run one")
+	flag.IntVar(&o.scaleRounds, "scale-rounds", 0, "part 6: rounds per number in flight in rooms under 1,000, summed (default 2, 1 with -quick); rooms of 1,000 run one")
 	scaleInFlight := flag.String("scale-inflight", "1,16,256", "part 6: kicks in flight")
 	flag.IntVar(&o.scaleKicksN, "scale-kicks", 0, "part 6: kicks per run (default 256, 64 with -quick)")
 	flag.IntVar(&o.scaleKicksBig, "scale-kicks-big", 0, "part 6: kicks per run in rooms of 1,000 or more (default 32, 16 with -quick)")
@@ -175,7 +175,7 @@ func main() {
 	def(&o.occupants, 40, 10)
 	def(&o.scaleKicksN, 256, 64)
 	def(&o.scaleKicksBig, 32, 16)
-	def(&o.scaleRounds, 3, 1)
+	def(&o.scaleRounds, 2, 1)
 	if *scaleSizes == "" {
 		*scaleSizes = "10,100,1000"
 		if o.quick {
