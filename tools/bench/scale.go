@@ -44,6 +44,7 @@ func scale(o *options) error {
 		}
 	}
 	printScale(cells)
+	printScaleMarkdown(cells)
 	if o.plots != "" {
 		files, err := writePlots(o.plots, o.plotFormat, inst.Name(), cells)
 		if err != nil {
@@ -147,5 +148,55 @@ func printScale(cells []scaleCell) {
 			note("rooms of %4d, %3d in flight: muc-kick ÷ %s: kicks/s %.2f, server CPU per kick %.2f",
 				c.size, c.inFlight, base, c.res.rate()/b.rate(), c.res.serverPerKick()/b.serverPerKick())
 		}
+	}
+}
+
+// printScaleMarkdown prints the grid again as the Markdown table
+// docs/performance.md shows: a row per room size and number in flight, a
+// column group per measure, the kickers in each.
+func printScaleMarkdown(cells []scaleCell) {
+	var kickers []string
+	type key struct{ size, inFlight int }
+	var keys []key
+	at := map[key]map[string]*burstResult{}
+	for _, c := range cells {
+		if !slices.Contains(kickers, c.kicker) {
+			kickers = append(kickers, c.kicker)
+		}
+		k := key{c.size, c.inFlight}
+		if at[k] == nil {
+			at[k] = map[string]*burstResult{}
+			keys = append(keys, k)
+		}
+		at[k][c.kicker] = c.res
+	}
+	names := strings.Join(kickers, " / ")
+	fmt.Printf("\n   Markdown (kickers in each cell: %s):\n\n", names)
+	fmt.Println("| occupants | in flight | kicks/s | p50 ms | p99 ms | server CPU ms/kick | muc-kick CPU ms/kick |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, k := range keys {
+		col := func(f func(r *burstResult) string) string {
+			var v []string
+			for _, name := range kickers {
+				if r := at[k][name]; r != nil && r.n > 0 {
+					v = append(v, f(r))
+				} else {
+					v = append(v, "–")
+				}
+			}
+			return strings.Join(v, " / ")
+		}
+		var own []string
+		for _, name := range kickers {
+			if r := at[k][name]; r != nil && strings.HasPrefix(name, "muc-kick") {
+				own = append(own, fmt.Sprintf("%.3f", r.mkPerKick()))
+			}
+		}
+		fmt.Printf("| %d | %d | %s | %s | %s | %s | %s |\n", k.size, k.inFlight,
+			col(func(r *burstResult) string { return fmt.Sprintf("%.0f", r.rate()) }),
+			col(func(r *burstResult) string { return fmt.Sprintf("%.3g", msOf(r.pct(.5))) }),
+			col(func(r *burstResult) string { return fmt.Sprintf("%.3g", msOf(r.pct(.99))) }),
+			col(func(r *burstResult) string { return fmt.Sprintf("%.2f", r.serverPerKick()) }),
+			strings.Join(own, " / "))
 	}
 }
