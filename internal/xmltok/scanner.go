@@ -40,6 +40,7 @@ type Scanner struct {
 	endName    xml.Name
 
 	text  []byte            // a text or attribute value with references replaced
+	attrs []xml.Attr        // the attributes of the last start tags (addAttr)
 	names map[string]string // interned names and short attribute values
 }
 

@@ -20,7 +20,7 @@ func (s *Scanner) startElement(b []byte) (xml.Token, error) {
 	if err != nil {
 		return nil, s.syntaxError("expected element name after <")
 	}
-	attr := []xml.Attr{}
+	from := len(s.attrs)
 	empty := false
 	for {
 		i = skipSpace(tag, i)
@@ -57,14 +57,31 @@ func (s *Scanner) startElement(b []byte) (xml.Token, error) {
 			return nil, err
 		}
 		a.Value = s.intern(v, 64)
-		attr = append(attr, a)
+		from = s.addAttr(from, a)
 		i += q + 2
 	}
 	s.pos += end + 1
 	if empty {
 		s.pendingEnd, s.endName = true, name
 	}
+	attr := []xml.Attr{} // no allocation, and as encoding/xml has it
+	if len(s.attrs) > from {
+		attr = s.attrs[from:len(s.attrs):len(s.attrs)] // an append by the caller copies
+	}
 	return xml.StartElement{Name: name, Attr: attr}, nil
+}
+
+// addAttr appends a to the start tag's attributes, which begin at index
+// from of s.attrs, and returns where they begin now. Start tags take their
+// attributes from one shared array, a new one when it is full, instead
+// of an allocation each.
+func (s *Scanner) addAttr(from int, a xml.Attr) int {
+	if len(s.attrs) == cap(s.attrs) {
+		slab := make([]xml.Attr, 0, max(64, 2*(len(s.attrs)-from)))
+		s.attrs, from = append(slab, s.attrs[from:]...), 0
+	}
+	s.attrs = append(s.attrs, a)
+	return from
 }
 
 // tagEnd finds the '>' ending the start tag b begins with, outside quoted
