@@ -26,8 +26,9 @@ import (
 // Scanner reads tokens from an XMPP stream. See the package comment.
 type Scanner struct {
 	r    io.Reader
-	buf  []byte // what was read and kept; buf[0] is at stream offset base
+	buf  []byte // what was read; buf[0] is at stream offset base
 	base int64
+	keep int   // buf[keep:] is kept: what was read since the last Forget
 	pos  int   // where the next token starts, in buf
 	line int   // newlines in the stream before buf[0]
 	rerr error // the reader's error, once it has failed
@@ -65,15 +66,28 @@ func (s *Scanner) Since(from, to int64) []byte {
 }
 
 // Forget drops what was kept before stream offset upto (at most Offset).
-func (s *Scanner) Forget(upto int64) {
-	n := int(upto - s.base)
-	s.line += bytes.Count(s.buf[:n], []byte{'\n'})
-	if cap(s.buf) > 64<<10 && len(s.buf)-n < 4<<10 { // do not keep a big element's buffer for ever
-		s.buf = append(make([]byte, 0, 32<<10), s.buf[n:]...)
-	} else {
-		s.buf = s.buf[:copy(s.buf, s.buf[n:])]
+// The bytes stay where they are until the buffer needs their room (fill).
+func (s *Scanner) Forget(upto int64) { s.keep = int(upto - s.base) }
+
+// makeRoom makes room in buf for a read: it moves what is kept to the
+// front, or grows buf if what is kept fills it.
+func (s *Scanner) makeRoom() {
+	if cap(s.buf)-len(s.buf) >= 4<<10 {
+		return
 	}
-	s.base, s.pos = upto, s.pos-n
+	s.line += bytes.Count(s.buf[:s.keep], []byte{'\n'})
+	kept := s.buf[s.keep:]
+	switch {
+	case cap(s.buf)-len(kept) < 8<<10: // what is kept fills it: grow
+		s.buf = append(make([]byte, 0, 2*cap(s.buf)), kept...)
+	case cap(s.buf) > 64<<10 && len(kept) < 4<<10: // do not keep a big element's buffer for ever
+		s.buf = append(make([]byte, 0, 32<<10), kept...)
+	default:
+		s.buf = s.buf[:copy(s.buf, kept)]
+	}
+	s.base += int64(s.keep)
+	s.pos -= s.keep
+	s.keep = 0
 }
 
 // fill reads more of the stream into buf: at least one byte, or an error.
@@ -81,9 +95,7 @@ func (s *Scanner) fill() error {
 	if s.rerr != nil {
 		return s.rerr
 	}
-	if cap(s.buf)-len(s.buf) < 4<<10 {
-		s.buf = append(s.buf, make([]byte, max(32<<10, len(s.buf)))...)[:len(s.buf)]
-	}
+	s.makeRoom()
 	for range 100 {
 		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
 		s.buf = s.buf[:len(s.buf)+n]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -128,5 +129,45 @@ func TestOffsetsAndSkip(t *testing.T) {
 	}
 	if got := string(s.Since(off, s.Offset())); got != `<p/>` || !bytes.HasSuffix([]byte(in), []byte(got)) {
 		t.Errorf("<p/> cut out as %q", got)
+	}
+}
+
+// Elements cut out one after another from a long stream, read in pieces,
+// are the bytes sent, whatever the buffer did in between (moved what it
+// kept, grew for a large element, shrank again).
+func TestSinceOverALongStream(t *testing.T) {
+	var in strings.Builder
+	var elems []string
+	for i := range 3000 {
+		e := "<p n='" + strings.Repeat("x", i%97) + "'>" + strings.Repeat("&amp;y", i%13) + "<q/></p>"
+		if i == 1500 {
+			e = "<p>" + strings.Repeat("z", 300<<10) + "</p>"
+		}
+		elems = append(elems, e)
+		in.WriteString(e)
+	}
+	s := New(iotest.HalfReader(strings.NewReader(in.String())))
+	d := xml.NewTokenDecoder(s)
+	for i, want := range elems {
+		off := s.Offset()
+		s.Forget(off)
+		for depth := 0; depth > 0 || s.Offset() == off; {
+			tok, err := d.Token()
+			if err != nil {
+				t.Fatalf("element %d: %v", i, err)
+			}
+			switch tok.(type) {
+			case xml.StartElement:
+				depth++
+			case xml.EndElement:
+				depth--
+			}
+		}
+		if got := string(s.Since(off, s.Offset())); got != want {
+			t.Fatalf("element %d cut out as %.80q, want %.80q", i, got, want)
+		}
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		t.Errorf("at the end: %v", err)
 	}
 }
