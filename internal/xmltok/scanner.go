@@ -40,14 +40,14 @@ type Scanner struct {
 	pendingEnd bool // the last start tag was "/>": its end element is next
 	endName    xml.Name
 
-	text  []byte            // a text or attribute value with references replaced
-	attrs []xml.Attr        // the attributes of the last start tags (addAttr)
-	names map[string]string // interned names and short attribute values
+	text  []byte       // a text or attribute value with references replaced
+	attrs []xml.Attr   // the attributes of the last start tags (addAttr)
+	names [1024]string // interned names and short attribute values
 }
 
 // New returns a Scanner reading r from stream offset 0.
 func New(r io.Reader) *Scanner {
-	return &Scanner{r: r, buf: make([]byte, 0, 32<<10), names: make(map[string]string, 64)}
+	return &Scanner{r: r, buf: make([]byte, 0, 32<<10)}
 }
 
 // Offset is the stream offset where the last token returned ended, and the

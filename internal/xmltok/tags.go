@@ -275,19 +275,22 @@ func isNameSlow(b []byte) bool {
 	return err == nil
 }
 
-// intern returns b as a string, the same string for the same bytes as far
-// as the scanner's table holds them: names and short attribute values
-// (a room's JID, a role) repeat on every presence.
+// intern returns b as a string, the same string for the same bytes as long
+// as the scanner's table holds them: names and short attribute values (a
+// room's JID, a role) repeat on every presence. The table is a cache of 1024
+// strings indexed by a hash of their bytes; a string that collides with
+// another replaces it.
 func (s *Scanner) intern(b []byte, limit int) string {
 	if len(b) > limit {
 		return string(b)
 	}
-	if v, ok := s.names[string(b)]; ok {
-		return v
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
 	}
-	v := string(b)
-	if len(s.names) < 1024 {
-		s.names[v] = v
+	e := &s.names[(h^h>>15)%uint32(len(s.names))]
+	if *e != string(b) {
+		*e = string(b)
 	}
-	return v
+	return *e
 }
