@@ -1,10 +1,6 @@
 package xmltok
 
-import (
-	"io"
-
-	"github.com/muc-kick/muc-kick/internal/xmlrec"
-)
+import "github.com/muc-kick/muc-kick/internal/xmlrec"
 
 // SkipContent reads past the content of the element whose start tag Token
 // has just returned (it must not have been self-closing), without
@@ -23,11 +19,8 @@ func (s *Scanner) SkipContent() error {
 	need := 1 // bytes to have before the next scan
 	for {
 		if len(s.buf)-s.pos < need {
-			if s.rerr != nil {
+			if s.rerr != nil { // io.EOF too, as xmlrec.Recorder.SkipContent has it
 				s.err = s.rerr
-				if s.rerr == io.EOF {
-					s.err = s.syntaxError("unexpected EOF")
-				}
 				return s.err
 			}
 			_ = s.fill() // an error is kept in rerr, and seen above
