@@ -35,30 +35,10 @@ func (s *Scanner) startElement(b []byte) (xml.Token, error) {
 			break
 		}
 		var a xml.Attr
-		if a.Name, i, err = s.nsname(tag, i); err != nil {
-			return nil, s.syntaxError("expected attribute name in element")
-		}
-		if i = skipSpace(tag, i); i == len(tag) || tag[i] != '=' {
-			return nil, s.syntaxError("attribute name without = in element")
-		}
-		if i = skipSpace(tag, i+1); i == len(tag) || tag[i] != '"' && tag[i] != '\'' {
-			return nil, s.syntaxError("unquoted or missing attribute value in element")
-		}
-		q := bytes.IndexByte(tag[i+1:], tag[i])
-		if q < 0 {
-			return nil, s.syntaxError("unexpected EOF") // tagEnd found no closing quote: cannot happen
-		}
-		raw := tag[i+1 : i+1+q]
-		if bytes.IndexByte(raw, '<') >= 0 {
-			return nil, s.syntaxError("unescaped < inside quoted string")
-		}
-		v, err := s.unescape(raw)
-		if err != nil {
+		if a, i, err = s.attr(tag, i); err != nil {
 			return nil, err
 		}
-		a.Value = s.intern(v, 64)
 		from = s.addAttr(from, a)
-		i += q + 2
 	}
 	s.pos += end + 1
 	if empty {
@@ -69,6 +49,36 @@ func (s *Scanner) startElement(b []byte) (xml.Token, error) {
 		attr = s.attrs[from:len(s.attrs):len(s.attrs)] // an append by the caller copies
 	}
 	return xml.StartElement{Name: name, Attr: attr}, nil
+}
+
+// attr reads the attribute at tag[i:], name='value' or name="value", and
+// returns it and where it ends.
+func (s *Scanner) attr(tag []byte, i int) (xml.Attr, int, error) {
+	var a xml.Attr
+	var err error
+	if a.Name, i, err = s.nsname(tag, i); err != nil {
+		return a, i, s.syntaxError("expected attribute name in element")
+	}
+	if i = skipSpace(tag, i); i == len(tag) || tag[i] != '=' {
+		return a, i, s.syntaxError("attribute name without = in element")
+	}
+	if i = skipSpace(tag, i+1); i == len(tag) || tag[i] != '"' && tag[i] != '\'' {
+		return a, i, s.syntaxError("unquoted or missing attribute value in element")
+	}
+	q := bytes.IndexByte(tag[i+1:], tag[i])
+	if q < 0 {
+		return a, i, s.syntaxError("unexpected EOF") // tagEnd found no closing quote: cannot happen
+	}
+	raw := tag[i+1 : i+1+q]
+	if bytes.IndexByte(raw, '<') >= 0 {
+		return a, i, s.syntaxError("unescaped < inside quoted string")
+	}
+	v, err := s.unescape(raw)
+	if err != nil {
+		return a, i, err
+	}
+	a.Value = s.intern(v, 64)
+	return a, i + q + 2, nil
 }
 
 // addAttr appends a to the start tag's attributes, which begin at index
