@@ -24,8 +24,8 @@ const maxFrame = 256 << 10
 // it. A room's presence has a few dozen elements, three levels deep; the
 // disco#info and version replies muc-kick asks for, under a hundred. The
 // rest of an element over a bound is skipped unread
-// (xmlrec.Recorder.SkipContent), and the element dropped: tokenizing costs
-// encoding/xml an allocation per token, skipping a byte scan.
+// (xmltok.Scanner.SkipContent), and the element dropped: tokenizing costs
+// allocations per token, skipping a byte scan.
 //
 // A reply to a request of ours may hold more: an affiliation list (a ban
 // checks who owns the room, an unban who is banned) has an element per JID,
@@ -123,10 +123,10 @@ func (s *session) readFrame(start xml.StartElement, off int64, limit int) (frame
 	case r.err != nil:
 		return f, r.err
 	}
-	end := s.dec.InputOffset()
+	end := s.tok.Offset()
 	f.size = end - off
 	if !r.oversized {
-		f.raw = s.rec.Since(off, end)
+		f.raw = s.tok.Since(off, end)
 	}
 	return f, nil
 }
@@ -141,32 +141,22 @@ func (s *session) skipFrame(start xml.StartElement, off int64) (frame, error) {
 // just read, depth levels deep, without keeping or tokenizing it: only
 // the end tags of the depth open elements go through the decoder.
 func (s *session) skipRest(f frame, depth int, off int64) (frame, error) {
-	var skipped int64
-	if s.selfClosing() {
+	if s.tok.SelfClosing() {
 		if _, err := s.dec.Token(); err != nil { // the end the decoder made up for it
 			return f, streamReadError(err)
 		}
 		depth--
 	}
 	for ; depth > 0; depth-- {
-		n, err := s.rec.SkipContent()
-		skipped += n
-		if err != nil {
+		if err := s.tok.SkipContent(); err != nil {
 			return f, streamReadError(err)
 		}
 		if _, err := s.dec.Token(); err != nil { // the end tag SkipContent stopped at
 			return f, streamReadError(err)
 		}
 	}
-	f.size = s.dec.InputOffset() - off + skipped
+	f.size = s.tok.Offset() - off
 	return f, nil
-}
-
-// selfClosing reports whether the start tag the decoder read last ended in
-// "/>": then the decoder holds its end element, without reading more.
-func (s *session) selfClosing() bool {
-	end := s.dec.InputOffset()
-	return bytes.HasSuffix(s.rec.Since(end-2, end), []byte("/>"))
 }
 
 // streamReadError names what went wrong reading the stream.

@@ -1,7 +1,6 @@
 package component
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -12,7 +11,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/xmlrec"
 	"gosrc.io/xmpp/stanza"
 )
 
@@ -41,15 +39,13 @@ func dial(ctx context.Context, dialer func(context.Context, string, string) (net
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	rec := xmlrec.New(bufio.NewReaderSize(conn, 32<<10))
 	s := &session{
 		conn:    conn,
-		rec:     rec,
-		dec:     xml.NewDecoder(rec),
 		out:     make(chan any, 256),
 		pending: make(map[string]*waiter),
 		done:    make(chan struct{}),
 	}
+	s.read(conn)
 	if err := s.handshake(domain, secret); err != nil {
 		conn.Close()
 		if ctx.Err() != nil {

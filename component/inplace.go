@@ -73,12 +73,12 @@ func (r *frameReader) next() (xml.Token, error) {
 	case xml.EndElement:
 		r.depth--
 	}
-	end := r.s.dec.InputOffset()
+	end := r.s.tok.Offset()
 	if !r.oversized && end-r.off > maxFrame {
 		r.oversized = true
 	}
 	if r.oversized {
-		r.s.rec.Forget(end) // read on without keeping the element
+		r.s.tok.Forget(end) // read on without keeping the element
 	}
 	return tok, nil
 }

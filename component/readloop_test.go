@@ -1,15 +1,13 @@
 package component
 
 import (
-	"bufio"
 	"encoding/xml"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
 	"testing"
-
-	"github.com/muc-kick/muc-kick/internal/xmlrec"
 )
 
 // stanzaStream is a stream header followed by n copies of one stanza,
@@ -50,10 +48,10 @@ func BenchmarkReadLoopHostilePresence(b *testing.B) {
 				log: slog.New(slog.NewTextHandler(io.Discard, nil)), dropLog: newLimiter(dropLogEvery)}
 			conn, peer := net.Pipe()
 			defer peer.Close()
-			rec := xmlrec.New(bufio.NewReaderSize(&stanzaStream{
+			s := &session{conn: conn, done: make(chan struct{}), pending: map[string]*waiter{}}
+			s.read(&stanzaStream{
 				head:   "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'>",
-				stanza: raw, n: b.N}, 32<<10))
-			s := &session{conn: conn, rec: rec, dec: xml.NewDecoder(rec), done: make(chan struct{}), pending: map[string]*waiter{}}
+				stanza: raw, n: b.N})
 			header, err := s.streamHeader()
 			if err != nil {
 				b.Fatal(err)
@@ -67,5 +65,31 @@ func BenchmarkReadLoopHostilePresence(b *testing.B) {
 				b.Fatalf("%d of %d stanzas dropped (%v)", n, b.N, s.err)
 			}
 		})
+	}
+}
+
+// What XMPP forbids on a stream (RFC 6120 §11.1), although XML allows it,
+// ends the stream as not well-formed, at the stream level or inside a
+// stanza: a comment, a processing instruction, a DTD.
+func TestForbiddenXMLEndsTheStream(t *testing.T) {
+	const head = "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'>"
+	for _, in := range []string{
+		"<!-- hello -->",
+		"<message from='r@conference.example.org/a'><!-- hello --><body>x</body></message>",
+		"<presence from='r@conference.example.org/a'><?pi x?></presence>",
+		"<!DOCTYPE x>",
+	} {
+		conn, peer := net.Pipe()
+		defer peer.Close()
+		s := &session{conn: conn, done: make(chan struct{}), pending: map[string]*waiter{}}
+		s.read(strings.NewReader(head + "<iq type='get' id='1' from='a@b'/>" + in + "<iq type='get' id='2' from='a@b'/>"))
+		if _, err := s.streamHeader(); err != nil {
+			t.Fatal(err)
+		}
+		var frames int
+		s.readLoop(func(xml.StartElement) int { return maxElements }, func(frame) { frames++ })
+		if !errors.Is(s.err, errNotWellFormed) || !strings.Contains(s.err.Error(), "RFC 6120") || frames != 1 {
+			t.Errorf("%s: %d frames, then %v; want 1 frame, then not well-formed", in, frames, s.err)
+		}
 	}
 }

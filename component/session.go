@@ -5,11 +5,12 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
 
-	"github.com/muc-kick/muc-kick/internal/xmlrec"
+	"github.com/muc-kick/muc-kick/internal/xmltok"
 	"github.com/muc-kick/muc-kick/internal/xmpperr"
 	"gosrc.io/xmpp/stanza"
 )
@@ -42,14 +43,15 @@ const writeTimeout = 10 * time.Second
 //	<stream:error>                             closed
 //	</stream:stream>                           closed
 //	XML that is not well-formed, EOF, I/O err  closed
+//	a comment, PI, DTD or entity XMPP forbids  closed (not well-formed: RFC 6120 §11.1)
 //	whitespace between elements                ignored (servers send it as a keepalive)
 //	a write that fails or times out            closed
 //	close (our shutdown)                       </stream:stream>, then closed
 type session struct {
 	conn      net.Conn
-	rec       *xmlrec.Recorder // what dec reads, kept so frames can be cut out as bytes
-	dec       *xml.Decoder
-	nsContext []byte // an opening tag with the stream header's namespace declarations
+	tok       *xmltok.Scanner // the stream's tokens, and its bytes kept so frames can be cut out
+	dec       *xml.Decoder    // tok's tokens with their namespaces and nesting checked
+	nsContext []byte          // an opening tag with the stream header's namespace declarations
 
 	// out feeds the one goroutine that writes to the socket (writeLoop):
 	// it encodes each stanza with encoding/xml into a buffer and flushes
@@ -99,6 +101,12 @@ func (s *session) send(v any) error {
 	case <-s.done:
 		return fmt.Errorf("%w: %w", ErrNotConnected, s.err)
 	}
+}
+
+// read makes r the stream the session reads.
+func (s *session) read(r io.Reader) {
+	s.tok = xmltok.New(r)
+	s.dec = xml.NewTokenDecoder(s.tok)
 }
 
 // endStream is queued by close: the writer sends </stream:stream> after
@@ -176,8 +184,8 @@ func (s *session) close(grace time.Duration) {
 // past without tokenizing its content, and handed on as unwanted.
 func (s *session) readLoop(want func(xml.StartElement) int, handle func(frame)) {
 	for {
-		off := s.dec.InputOffset()
-		s.rec.Forget(off)
+		off := s.tok.Offset()
+		s.tok.Forget(off)
 		tok, err := s.dec.Token()
 		if err != nil {
 			s.fail(streamReadError(err))
@@ -204,7 +212,8 @@ func (s *session) readLoop(want func(xml.StartElement) int, handle func(frame)) 
 			}
 			handle(f)
 		default:
-			// Whitespace (a server's keepalive), or a comment: nothing to do.
+			// Whitespace (a server's keepalive): nothing to do. (Comments
+			// and processing instructions end the stream: tok refuses them.)
 		}
 	}
 }

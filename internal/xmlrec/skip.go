@@ -38,6 +38,17 @@ func (r *Recorder) SkipContent() (int64, error) {
 	}
 }
 
+// Skipper is SkipContent's byte scan for a reader with its own buffer:
+// fed the bytes after a start tag (not self-closing) one buffer after
+// another, it finds the element's own end tag the same way.
+type Skipper struct{ k skipper }
+
+// Scan reads buf as far as it can. It returns how much of buf it read
+// past, and whether it stopped right before the element's end tag (stop)
+// or needs at least one more byte after the last "<" it left unread
+// (more): the next buffer must start there.
+func (s *Skipper) Scan(buf []byte) (n int, stop, more bool) { return s.k.scan(buf) }
+
 // scan states of a skipper.
 const (
 	inText     = iota

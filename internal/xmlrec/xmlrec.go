@@ -1,8 +1,8 @@
 // Package xmlrec keeps the bytes an xml.Decoder reads from a stream, so that
 // the raw text of each element can be cut out by the decoder's input offsets
-// (xml.Decoder.InputOffset). The component's read loop uses it to take each
-// top-level element as bytes before decoding it; the test clients use it to
-// show what a server sent.
+// (xml.Decoder.InputOffset). The test clients use it to show what a server
+// sent; the component's stream scanner (internal/xmltok) keeps its own bytes
+// and borrows only its skipper (Skipper).
 package xmlrec
 
 import "bufio"
