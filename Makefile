@@ -52,6 +52,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzMUCUserPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzStanza$$' $(FUZZFLAGS) ./component
 	$(GO) test -run='^$$' -fuzz='^FuzzSkipContent$$' $(FUZZFLAGS) ./internal/xmlrec
+	$(GO) test -run='^$$' -fuzz='^FuzzScannerAsDecoder$$' $(FUZZFLAGS) ./internal/xmltok
+	$(GO) test -run='^$$' -fuzz='^FuzzSkipContent$$' $(FUZZFLAGS) ./internal/xmltok
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/jid
 	$(GO) test -run='^$$' -fuzz='^FuzzOccupantIDPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' $(FUZZFLAGS) ./internal/config
