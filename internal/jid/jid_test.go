@@ -18,8 +18,10 @@ func TestParseRoomNormalizes(t *testing.T) {
 		{"\ufb01le@conference.example.org", "", "not a valid XMPP localpart"},           // compatibility ligature
 		{"room\u00b2@conference.example.org", "", "not a valid XMPP localpart"},         // superscript
 		{"straße@conference.example.org", "", "servers could normalize it differently"}, // nodeprep: strasse
-		{"room\uff20evil.org@conference.example.org", "", "JID cannot hold"},            // fullwidth @ becomes @
-		{"room\uff0fx@conference.example.org", "", "JID cannot hold"},                   // fullwidth / becomes /
+		{"room@\u13cf.example.org", "", "servers could normalize it differently"},       // Cherokee: folds to U+ABAF, which folds on to U+13DF
+		{"\u13cf@conference.example.org", "", "servers could normalize it differently"},
+		{"room\uff20evil.org@conference.example.org", "", "JID cannot hold"}, // fullwidth @ becomes @
+		{"room\uff0fx@conference.example.org", "", "JID cannot hold"},        // fullwidth / becomes /
 		{"room@ｃｏｎｆｅｒｅｎｃｅ.example.org", "", "domain"},
 		{"room@conference\uff0eexample.org", "", "domain"},
 		{"room@conference.example.org.", "", `domain: it ends with "."`}, // one domain rule

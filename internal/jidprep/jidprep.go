@@ -137,10 +137,23 @@ func node(s string) (string, error) {
 		return "", fmt.Errorf("it is not a valid XMPP localpart (%v); letters, digits and ASCII punctuation are", err)
 	}
 	// nodeprep: case folding meant for use with NFKC, then NFKC.
-	if n := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s))); n != p {
+	if n := folded(s); n != p {
 		return "", fmt.Errorf("%w: nodeprep gives %q, PRECIS %q; write it as the server should see it", ErrAmbiguous, n, p)
 	}
+	if n := folded(p); n != p {
+		return "", fmt.Errorf("%w: nodeprep gives %q for %q; write it as the server should see it", ErrAmbiguous, n, p)
+	}
 	return p, nil
+}
+
+// folded is what nodeprep and nameprep make of s: case folding meant for
+// use with NFKC, then NFKC. golang.org/x/text's folding is not idempotent
+// for every script (it folds Cherokee U+13CF to U+ABAF, and U+ABAF to
+// U+13DF), so a part is taken only where folding its prepared form
+// changes nothing either: what Node and Domain return, they accept again
+// unchanged.
+func folded(s string) string {
+	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
 }
 
 // Resource returns the resourcepart s (a user's resource) in the form
@@ -174,8 +187,11 @@ func domain(s string) (string, error) {
 	if strings.ContainsAny(s, "\u3002\uff0e\uff61") {
 		return "", fmt.Errorf("%w: write the dots of the domain as \".\"", ErrAmbiguous)
 	}
-	if n := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s))); n != lower {
+	if n := folded(s); n != lower {
 		return "", fmt.Errorf("%w: nameprep gives %q; write the domain that way", ErrAmbiguous, n)
+	}
+	if n := folded(lower); n != lower {
+		return "", fmt.Errorf("%w: nameprep gives %q for %q; write the domain that way", ErrAmbiguous, n, lower)
 	}
 	return lower, nil
 }
