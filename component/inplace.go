@@ -170,6 +170,16 @@ func (r *frameReader) decodeInPlace() {
 			r.f.packet, r.f.decodeErr, r.f.decodePanic = nil, fmt.Errorf("panic while decoding: %v", v), true
 		}
 	}()
+	if r.f.start.Name.Local == "presence" {
+		r.envelope, r.pkt = true, stanza.PKTPresence
+		pres, err := r.decodePresence()
+		if err != nil {
+			r.f.decodeErr = err
+			return
+		}
+		r.f.packet = pres
+		return
+	}
 	d := xml.NewTokenDecoder(r)
 	tok, err := d.Token() // r's start tag, so that d knows the element is open
 	if err != nil {
@@ -183,11 +193,6 @@ func (r *frameReader) decodeInPlace() {
 		iq := &stanza.IQ{}
 		err = d.DecodeElement(iq, &start)
 		p = iq
-	case "presence":
-		r.envelope, r.pkt = true, stanza.PKTPresence
-		var pres stanza.Presence
-		err = d.DecodeElement(&pres, &start)
-		p = pres
 	default:
 		r.envelope, r.pkt = true, stanza.PKTMessage
 		var msg stanza.Message
