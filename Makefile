@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzKickQuery$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzMUCUserPresence$$' $(FUZZFLAGS) ./muc
 	$(GO) test -run='^$$' -fuzz='^FuzzStanza$$' $(FUZZFLAGS) ./component
+	$(GO) test -run='^$$' -fuzz='^FuzzPresenceAsGosrc$$' $(FUZZFLAGS) ./component
 	$(GO) test -run='^$$' -fuzz='^FuzzSkipContent$$' $(FUZZFLAGS) ./internal/xmlrec
 	$(GO) test -run='^$$' -fuzz='^FuzzScannerAsDecoder$$' $(FUZZFLAGS) ./internal/xmltok
 	$(GO) test -run='^$$' -fuzz='^FuzzSkipContent$$' $(FUZZFLAGS) ./internal/xmltok
