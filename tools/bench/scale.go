@@ -194,9 +194,22 @@ func printScaleMarkdown(cells []scaleCell) {
 		}
 		fmt.Printf("| %d | %d | %s | %s | %s | %s | %s |\n", k.size, k.inFlight,
 			col(func(r *burstResult) string { return fmt.Sprintf("%.0f", r.rate()) }),
-			col(func(r *burstResult) string { return fmt.Sprintf("%.3g", msOf(r.pct(.5))) }),
-			col(func(r *burstResult) string { return fmt.Sprintf("%.3g", msOf(r.pct(.99))) }),
+			col(func(r *burstResult) string { return msText(r.pct(.5)) }),
+			col(func(r *burstResult) string { return msText(r.pct(.99)) }),
 			col(func(r *burstResult) string { return fmt.Sprintf("%.2f", r.serverPerKick()) }),
 			strings.Join(own, " / "))
+	}
+}
+
+// msText is a latency in milliseconds to about three digits, without an
+// exponent: 1.35, 25.9, 187, 1130.
+func msText(d time.Duration) string {
+	switch v := msOf(d); {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
 	}
 }
