@@ -108,6 +108,8 @@ install: build
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/muc-kick/README.md
 	install -d $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs/img
+	install -m 0644 docs/img/*.svg $(DESTDIR)$(PREFIX)/share/doc/muc-kick/docs/img/
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|/usr/local/bin/muc-kick|$(PREFIX)/bin/muc-kick|; s|/usr/local/share/doc|$(PREFIX)/share/doc|' \
 		contrib/systemd/muc-kick.service > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/muc-kick.service

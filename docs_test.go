@@ -83,8 +83,9 @@ func TestDocsLinks(t *testing.T) {
 }
 
 // TestDocsPackaged checks that the README links each docs/*.md, and that the
-// Debian package ships each beside the README (make install copies docs/*.md;
-// TestSystemdUnit checks what it installed).
+// Debian package ships each, and each figure of docs/img, beside the README
+// (make install copies docs/*.md and docs/img; TestSystemdUnit checks what
+// it installed).
 func TestDocsPackaged(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -101,6 +102,17 @@ func TestDocsPackaged(t *testing.T) {
 		entry := "- src: " + doc + "\n    dst: /usr/share/doc/muc-kick/" + doc + "\n"
 		if !strings.Contains(string(nfpm), entry) {
 			t.Errorf("contrib/debian/nfpm.yaml does not ship %s; add:\n  %s", doc, entry)
+		}
+	}
+	// The figures the docs show (make bench writes them).
+	figures, err := filepath.Glob("docs/img/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fig := range figures {
+		entry := "- src: " + fig + "\n    dst: /usr/share/doc/muc-kick/" + fig + "\n"
+		if !strings.Contains(string(nfpm), entry) {
+			t.Errorf("contrib/debian/nfpm.yaml does not ship %s; add:\n  %s", fig, entry)
 		}
 	}
 }
