@@ -39,22 +39,7 @@ func (c *childTokens) Token() (xml.Token, error) {
 func (r *frameReader) decodePresence() (stanza.Presence, error) {
 	start := r.f.start
 	r.started = true // read here, not handed out
-	var pres stanza.Presence
-	pres.XMLName = start.Name
-	for _, attr := range start.Attr {
-		switch attr.Name.Local {
-		case "id":
-			pres.Id = attr.Value
-		case "type":
-			pres.Type = stanza.StanzaType(attr.Value)
-		case "to":
-			pres.To = attr.Value
-		case "from":
-			pres.From = attr.Value
-		case "lang":
-			pres.Lang = attr.Value
-		}
-	}
+	pres := presenceOf(start)
 	var d *xml.Decoder
 	child := childTokens{r: r}
 	for {
@@ -99,6 +84,27 @@ func (r *frameReader) decodePresence() (stanza.Presence, error) {
 			}
 		}
 	}
+}
+
+// presenceOf is a presence with the attributes of start, taken by local
+// name as gosrc.io/xmpp's Presence.UnmarshalXML takes them.
+func presenceOf(start xml.StartElement) stanza.Presence {
+	pres := stanza.Presence{XMLName: start.Name}
+	for _, attr := range start.Attr {
+		switch attr.Name.Local {
+		case "id":
+			pres.Id = attr.Value
+		case "type":
+			pres.Type = stanza.StanzaType(attr.Value)
+		case "to":
+			pres.To = attr.Value
+		case "from":
+			pres.From = attr.Value
+		case "lang":
+			pres.Lang = attr.Value
+		}
+	}
+	return pres
 }
 
 // decodeChild decodes into v the child d is about to read, its start tag
