@@ -13,6 +13,7 @@ import (
 
 	"github.com/muc-kick/muc-kick/internal/config"
 	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
+	"github.com/muc-kick/muc-kick/internal/harness/testkit"
 )
 
 // warmKickAllocs bounds the allocations of one warm kick, whole process:
@@ -21,6 +22,12 @@ import (
 // both. Measured 2026-12-05 (Go 1.26.8): 205. Raise it only with a
 // reason in the commit.
 const warmKickAllocs = 208
+
+// raceAllocs is what the race detector adds to a warm kick's allocations:
+// under it, sync.Pool drops a share of what is put back (net/http's and
+// encoding/json's buffers), so that more are made anew. Measured
+// 2026-12-05 with -race: 209–210.
+const raceAllocs = 10
 
 // roomDomain is the MUC service of the warm-kick tests.
 const roomDomain = "conference.example.org"
@@ -116,9 +123,13 @@ func TestWarmKickAllocations(t *testing.T) {
 	if failed > 0 {
 		t.Fatalf("%d warm kicks failed", failed)
 	}
-	t.Logf("%.0f allocations per warm kick (bound %d)", allocs, warmKickAllocs)
-	if allocs > warmKickAllocs {
-		t.Errorf("%.0f allocations per warm kick, more than %d", allocs, warmKickAllocs)
+	bound := warmKickAllocs
+	if testkit.RaceEnabled() {
+		bound += raceAllocs
+	}
+	t.Logf("%.0f allocations per warm kick (bound %d)", allocs, bound)
+	if allocs > float64(bound) {
+		t.Errorf("%.0f allocations per warm kick, more than %d", allocs, bound)
 	}
 }
 
