@@ -2,7 +2,6 @@ package muc_test
 
 import (
 	"encoding/xml"
-	"io"
 	"strings"
 	"testing"
 
@@ -82,7 +81,7 @@ func FuzzMUCUserPresence(f *testing.F) {
 	f.Fuzz(func(t *testing.T, inner string) {
 		raw := `<presence xmlns='jabber:component:accept' from='r@conference.example.org/n' to='kick.example.org'>` +
 			`<x xmlns='http://jabber.org/protocol/muc#user'>` + inner + `</x></presence>`
-		if !wellFormed(raw) {
+		if !muc.WellFormed(raw) {
 			return // the stream's problem, not the payload's
 		}
 		p, err := stanza.NextPacket(xml.NewDecoder(strings.NewReader(raw)))
@@ -93,36 +92,6 @@ func FuzzMUCUserPresence(f *testing.F) {
 			t.Fatalf("decoded as %T", p)
 		}
 	})
-}
-
-// wellFormed reports whether raw is exactly one well-formed element.
-func wellFormed(raw string) bool {
-	d := xml.NewDecoder(strings.NewReader(raw))
-	depth, elements := 0, 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return depth == 0 && elements == 1
-		}
-		if err != nil {
-			return false
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			if depth == 0 {
-				elements++
-			}
-			depth++
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 {
-				return false
-			}
-		case xml.ProcInst, xml.Directive:
-			return false
-		}
-	}
 }
 
 // FuzzOccupantIDPresence checks the same of XEP-0421's <occupant-id/>, which
@@ -139,7 +108,7 @@ func FuzzOccupantIDPresence(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rest string) {
 		raw := `<presence xmlns='jabber:component:accept' from='r@conference.example.org/n' to='kick.example.org'>` +
 			`<occupant-id xmlns='urn:xmpp:occupant-id:0'` + rest + `</presence>`
-		if !wellFormed(raw) {
+		if !muc.WellFormed(raw) {
 			return
 		}
 		p, err := stanza.NextPacket(xml.NewDecoder(strings.NewReader(raw)))

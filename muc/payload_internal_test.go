@@ -43,7 +43,7 @@ func FuzzPayloadsDecodeAsReflection(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, inner, attrs string) {
 		raw := `<x xmlns='http://jabber.org/protocol/muc#user'` + attrs + `>` + inner + `</x>`
-		if !oneElement(raw) || rootName(raw) != (xml.Name{Space: nsMUCUser, Local: "x"}) {
+		if !wellFormed(raw) || rootName(raw) != (xml.Name{Space: nsMUCUser, Local: "x"}) {
 			return // gosrc.io/xmpp's registry hands a payload over by its name
 		}
 		var got userX
@@ -85,8 +85,11 @@ func rootName(raw string) xml.Name {
 	return start.Name
 }
 
-// oneElement reports whether raw is exactly one well-formed element.
-func oneElement(raw string) bool {
+// WellFormed is wellFormed for the external tests (fuzz_test.go).
+var WellFormed = wellFormed
+
+// wellFormed reports whether raw is exactly one well-formed element.
+func wellFormed(raw string) bool {
 	d := xml.NewDecoder(strings.NewReader(raw))
 	depth, elements := 0, 0
 	for {
