@@ -49,11 +49,14 @@ type burstEnv struct {
 	srvPid  int
 	mk      *process // today's muc-kick
 	base    *process // muc-kick built from -baseline-rev, or nil
+	bare    *process // part 2's floor (floor.go), or nil
+	hc      *http.Client
 	rooms   []string
 	clients []*lightClient // client k is occupant user<k> of every room
 	cr      *crowd
 	kickers []kicker
 	pinned  string // how the processes are pinned, for the notes
+	rest    string // the CPUs of everything but the server, when pinned
 	profile string // the muc-kick CPU profile's file, or ""
 }
 
@@ -194,6 +197,7 @@ func startBurstEnv(tb *testkit.Program, o *options, inst xmpptest.Install, R, K 
 		return nil, err
 	}
 	hc := newClient(256)
+	e.hc = hc
 	through := func(p *process) func(room, nick string) error {
 		return func(room, nick string) error { return postKick(hc, p.URL()+"/muc_kick", room, nick) }
 	}
@@ -449,6 +453,7 @@ func (e *burstEnv) pin(o *options) {
 			return
 		}
 	}
+	e.rest = rest
 	e.pinned = "server pinned to CPU 0 (taskset); muc-kick and the bench (load generator, occupants) to CPU " + rest
 }
 

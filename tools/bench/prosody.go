@@ -119,6 +119,9 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 	if err != nil {
 		return err
 	}
+	if err := e.startBare(tb); err != nil {
+		return err
+	}
 	e.profileStart()
 	note("")
 	note("%s: ready in %s; %s", e.srv.Name(), time.Since(begin).Round(time.Second), e.pinned)
@@ -154,6 +157,7 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 			}
 			row(label, r, k.name)
 		}
+		e.floorRuns(inst.Name(), round, rounds, n, o.concurrency, got["muc-kick"], total, row)
 		if round > 0 {
 			if b := got["muc-kick@"+o.baselineRev]; b != nil {
 				ratios["own CPU ÷ rev"] = append(ratios["own CPU ÷ rev"], got["muc-kick"].mkPerKick()/b.mkPerKick())
@@ -172,6 +176,9 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 	for _, k := range e.kickers {
 		row("all", total[k.name], k.name)
 	}
+	for _, name := range bareNames {
+		row("all", total[name], name)
+	}
 	tw.Flush()
 	if profile != "" {
 		note("%s: CPU profile of the muc-kick process over the counted rounds (all kickers' runs and the re-entries) written to %s", inst.Name(), profile)
@@ -180,6 +187,7 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 	mk := total["muc-kick"]
 	note("%s: muc-kick's own CPU per kick %.3f ms (target ≤ 0.1: %s); idle in the rooms while the others kicked: %.3f ms per kick",
 		e.srv.Name(), mk.mkPerKick(), verdict(mk.mkPerKick() <= 0.1), idleShare(total))
+	floorNote(e.srv.Name(), total)
 	if rev := "muc-kick@" + o.baselineRev; total[rev] != nil {
 		note("%s: %s's own CPU per kick %.3f ms; today's ÷ %s: own CPU per kick %s; kicks/s %s; Prosody CPU per kick %s",
 			e.srv.Name(), rev, total[rev].mkPerKick(), rev, spread(ratios["own CPU ÷ rev"]), spread(ratios["kicks/s ÷ rev"]), spread(ratios["Prosody CPU ÷ rev"]))

@@ -6,6 +6,9 @@
 // with N requests held is the floor that net/http sets for N kicks in
 // flight.
 //
+// Released, it is part 2's floor: a request to /muc_kick?hold=DURATION is
+// answered after DURATION (a kick's latency), every other one at once.
+//
 //	holdserver 127.0.0.1:PORT
 package main
 
@@ -47,6 +50,15 @@ func main() {
 		case <-release:
 		case <-req.Context().Done():
 			return
+		}
+		if d, err := time.ParseDuration(req.URL.Query().Get("hold")); err == nil && d > 0 {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-req.Context().Done():
+				return
+			}
 		}
 		baseline.Answer(w)
 	})
