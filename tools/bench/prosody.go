@@ -169,6 +169,10 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 					ratios["kicks/s ÷ "+base] = append(ratios["kicks/s ÷ "+base], got["muc-kick"].rate()/b.rate())
 					ratios["Prosody CPU ÷ "+base] = append(ratios["Prosody CPU ÷ "+base], got["muc-kick"].serverPerKick()/b.serverPerKick())
 				}
+				if b, d := got[base], got["direct"]; b != nil && base == "module" {
+					ratios["direct kicks/s ÷ module"] = append(ratios["direct kicks/s ÷ module"], d.rate()/b.rate())
+					ratios["direct Prosody CPU ÷ module"] = append(ratios["direct Prosody CPU ÷ module"], d.serverPerKick()/b.serverPerKick())
+				}
 			}
 		}
 	}
@@ -207,6 +211,10 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 			}
 		}
 		note("%s: muc-kick ÷ %s: kicks/s %s; Prosody CPU per kick %s%s", e.srv.Name(), base, spread(tp), spread(cpu), target)
+	}
+	if d := ratios["direct kicks/s ÷ module"]; d != nil {
+		note("%s: direct ÷ module (the cost of a kick that reaches Prosody as an IQ on a stream, whoever sends it): kicks/s %s; Prosody CPU per kick %s",
+			e.srv.Name(), spread(d), spread(ratios["direct Prosody CPU ÷ module"]))
 	}
 	missing := 0
 	for _, t := range total {
