@@ -45,19 +45,20 @@ type kicker struct {
 
 // burstEnv is one server with its rooms, occupants and kickers.
 type burstEnv struct {
-	srv     *xmpptest.Server
-	srvPid  int
-	mk      *process // today's muc-kick
-	base    *process // muc-kick built from -baseline-rev, or nil
-	bare    *process // part 2's floor (floor.go), or nil
-	hc      *http.Client
-	rooms   []string
-	clients []*lightClient // client k is occupant user<k> of every room
-	cr      *crowd
-	kickers []kicker
-	pinned  string // how the processes are pinned, for the notes
-	rest    string // the CPUs of everything but the server, when pinned
-	profile string // the muc-kick CPU profile's file, or ""
+	srv      *xmpptest.Server
+	srvPid   int
+	mk       *process // today's muc-kick
+	base     *process // muc-kick built from -baseline-rev, or nil
+	bare     *process // part 2's floor (floor.go), or nil
+	hc       *http.Client
+	rooms    []string
+	clients  []*lightClient // client k is occupant user<k> of every room
+	cr       *crowd
+	kickers  []kicker
+	pinned   string // how the processes are pinned, for the notes
+	rest     string // the CPUs of everything but the server, when pinned
+	profile  string // the muc-kick CPU profile's file, or ""
+	perfStat bool   // -perf-stat: count muc-kick's system calls in its runs
 }
 
 // burstResult is one measured run.
@@ -65,6 +66,7 @@ type burstResult struct {
 	*sample
 	mkCPU   time.Duration // CPU time of the kicker's muc-kick process (today's for the others) over the run
 	missing int           // kicked occupants that saw no status-307 presence
+	perf    perfCounts    // with -perf-stat, of today's muc-kick in its own runs
 }
 
 // add sums r and t, runs of the same kicker.
@@ -72,6 +74,8 @@ func (r *burstResult) add(t *burstResult) {
 	r.merge(t.sample)
 	r.mkCPU += t.mkCPU
 	r.missing += t.missing
+	r.perf.syscalls += t.perf.syscalls
+	r.perf.switches += t.perf.switches
 }
 
 func (r *burstResult) serverPerKick() float64 { return perK(r.serverCPU, r.n) / 1000 }
@@ -380,6 +384,13 @@ func (e *burstEnv) run(k kicker, n, conc int) (*burstResult, error) {
 	if own == nil {
 		own = e.mk // what today's muc-kick pays as an occupant
 	}
+	var stopPerf func() (perfCounts, error)
+	if e.perfStat && k.name == "muc-kick" {
+		var err error
+		if stopPerf, err = startPerfStat(own.Pid()); err != nil {
+			return nil, err
+		}
+	}
 	srv0, mk0 := cpuTimeOf(e.srvPid), cpuTimeOf(own.Pid())
 	sm := each(n, conc, func(i int) error {
 		r, c := e.target(i)
@@ -393,6 +404,12 @@ func (e *burstEnv) run(k kicker, n, conc int) (*burstResult, error) {
 	}
 	res.serverCPU = cpuTimeOf(e.srvPid) - srv0
 	res.mkCPU = cpuTimeOf(own.Pid()) - mk0
+	if stopPerf != nil {
+		var err error
+		if res.perf, err = stopPerf(); err != nil {
+			return nil, err
+		}
+	}
 	return res, e.rejoin(n)
 }
 

@@ -50,6 +50,7 @@
 //	go run ./tools/bench -parts 2 -cpuprofile cpu.out   # also cpu.out-prosody-0.12.3, … of the muc-kick process
 //	go run ./tools/bench -parts 4 -sporadic-duration 30s -sporadic-sizes 150,1000
 //	go run ./tools/bench -parts 1 -cpuprofile cpu.out -memprofile mem.out
+//	go run ./tools/bench -parts 2 -perf-stat   # system calls and context switches per kick
 //	go run ./tools/bench -parts 5 -mod-archive internal -mod-occupants 10
 package main
 
@@ -99,6 +100,7 @@ type options struct {
 	plotFormat     string
 	parts          string
 	cpuprofile     string
+	perfStat       bool
 	memprofile     string
 	verbose        bool
 }
@@ -134,6 +136,7 @@ func main() {
 	flag.DurationVar(&o.spLinger, "sporadic-linger", time.Second, "part 4: linger of the \"linger\" mode (muc-kick with room_policy \"linger\")")
 	spModes := flag.String("sporadic-modes", "", "part 4: modes in the order run, of muc-kick, direct and linger; one listed twice runs twice (default muc-kick,direct,linger,direct,muc-kick; muc-kick,direct with -quick)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of extra muc-kick runs of part 1 (c=1, 16, 256) to `file`")
+	flag.BoolVar(&o.perfStat, "perf-stat", false, "part 2: count the muc-kick process's system calls and context switches per kick with `perf stat` (root; perf's tracing adds to the CPU it measures)")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of those runs to `file`")
 	flag.BoolVar(&o.verbose, "v", false, "print the test harness's log lines")
 	flag.Parse()

@@ -122,6 +122,7 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 	if err := e.startBare(tb); err != nil {
 		return err
 	}
+	e.perfStat = o.perfStat
 	e.profileStart()
 	note("")
 	note("%s: ready in %s; %s", e.srv.Name(), time.Since(begin).Round(time.Second), e.pinned)
@@ -192,6 +193,10 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 	note("%s: muc-kick's own CPU per kick %.3f ms (target ≤ 0.1: %s); idle in the rooms while the others kicked: %.3f ms per kick",
 		e.srv.Name(), mk.mkPerKick(), verdict(mk.mkPerKick() <= 0.1), idleShare(total))
 	floorNote(e.srv.Name(), total)
+	if p := mk.perf; p.syscalls > 0 {
+		note("%s: perf stat of muc-kick's runs: %.1f system calls and %.1f context switches per kick (perf's tracing adds to the CPU above)",
+			e.srv.Name(), float64(p.syscalls)/float64(mk.n), float64(p.switches)/float64(mk.n))
+	}
 	if rev := "muc-kick@" + o.baselineRev; total[rev] != nil {
 		note("%s: %s's own CPU per kick %.3f ms; today's ÷ %s: own CPU per kick %s; kicks/s %s; Prosody CPU per kick %s",
 			e.srv.Name(), rev, total[rev].mkPerKick(), rev, spread(ratios["own CPU ÷ rev"]), spread(ratios["kicks/s ÷ rev"]), spread(ratios["Prosody CPU ÷ rev"]))
