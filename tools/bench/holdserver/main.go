@@ -7,9 +7,13 @@
 // flight.
 //
 // Released, it is part 2's floor: a request to /muc_kick?hold=DURATION is
-// answered after DURATION (a kick's latency), every other one at once.
+// answered after DURATION (a kick's latency); with a PEER, a request to
+// /muc_kick?trip=DURATION after one round trip to it (peer.go) that the
+// peer answers DURATION late, as a kick waits for its IQ's reply; every
+// other one at once. With -echo it is that peer.
 //
-//	holdserver 127.0.0.1:PORT
+//	holdserver 127.0.0.1:PORT [PEER]
+//	holdserver -echo 127.0.0.1:PORT
 package main
 
 import (
@@ -27,14 +31,25 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: holdserver host:port")
+	if len(os.Args) == 3 && os.Args[1] == "-echo" {
+		fmt.Fprintln(os.Stderr, "holdserver:", echo(os.Args[2]))
+		os.Exit(1)
+	}
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: holdserver host:port [peer] | holdserver -echo host:port")
 		os.Exit(2)
 	}
 	ln, err := net.Listen("tcp", os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "holdserver:", err)
 		os.Exit(1)
+	}
+	var p *peer
+	if len(os.Args) == 3 {
+		if p, err = dialPeer(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "holdserver:", err)
+			os.Exit(1)
+		}
 	}
 	var held atomic.Int64
 	release := make(chan struct{})
@@ -50,6 +65,12 @@ func main() {
 		case <-release:
 		case <-req.Context().Done():
 			return
+		}
+		if d, err := time.ParseDuration(req.URL.Query().Get("trip")); err == nil && p != nil {
+			if p.roundTrip(req.Context(), d) != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 		}
 		if d, err := time.ParseDuration(req.URL.Query().Get("hold")); err == nil && d > 0 {
 			t := time.NewTimer(d)
