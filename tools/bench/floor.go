@@ -97,7 +97,7 @@ func (e *burstEnv) runBare(n, conc int, query string) *burstResult {
 func (e *burstEnv) floorRuns(server string, round, rounds, n, conc int, muckick *burstResult, total map[string]*burstResult, row func(string, *burstResult, string)) {
 	for _, name := range bareNames {
 		progress("part 2, %s: round %d of %d, %s", server, round, rounds, name)
-		query := "hold=0s"
+		query := "" // at once
 		if name == bareTripName {
 			query = "trip=" + muckick.pct(.5).String()
 		}

@@ -6,11 +6,10 @@
 // with N requests held is the floor that net/http sets for N kicks in
 // flight.
 //
-// Released, it is part 2's floor: a request to /muc_kick?hold=DURATION is
-// answered after DURATION (a kick's latency); with a PEER, a request to
-// /muc_kick?trip=DURATION after one round trip to it (peer.go) that the
-// peer answers DURATION late, as a kick waits for its IQ's reply; every
-// other one at once. With -echo it is that peer.
+// Released, it is part 2's floor: with a PEER, a request to
+// /muc_kick?trip=DURATION is answered after one round trip to it (peer.go)
+// that the peer answers DURATION late, as a kick waits for its IQ's reply;
+// every other one at once. With -echo it is that peer.
 //
 //	holdserver 127.0.0.1:PORT [PEER]
 //	holdserver -echo 127.0.0.1:PORT
@@ -69,15 +68,6 @@ func main() {
 		if d, err := time.ParseDuration(req.URL.Query().Get("trip")); err == nil && p != nil {
 			if p.roundTrip(req.Context(), d) != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-		}
-		if d, err := time.ParseDuration(req.URL.Query().Get("hold")); err == nil && d > 0 {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-req.Context().Done():
 				return
 			}
 		}
