@@ -165,14 +165,14 @@ func burstOn(tb *testkit.Program, o *options, inst xmpptest.Install, R, K, round
 				ratios["kicks/s ÷ rev"] = append(ratios["kicks/s ÷ rev"], got["muc-kick"].rate()/b.rate())
 				ratios["Prosody CPU ÷ rev"] = append(ratios["Prosody CPU ÷ rev"], got["muc-kick"].serverPerKick()/b.serverPerKick())
 			}
+			if m, d := got["module"], got["direct"]; m != nil {
+				ratios["direct kicks/s ÷ module"] = append(ratios["direct kicks/s ÷ module"], d.rate()/m.rate())
+				ratios["direct Prosody CPU ÷ module"] = append(ratios["direct Prosody CPU ÷ module"], d.serverPerKick()/m.serverPerKick())
+			}
 			for _, base := range []string{"direct", "module"} {
 				if b := got[base]; b != nil {
 					ratios["kicks/s ÷ "+base] = append(ratios["kicks/s ÷ "+base], got["muc-kick"].rate()/b.rate())
 					ratios["Prosody CPU ÷ "+base] = append(ratios["Prosody CPU ÷ "+base], got["muc-kick"].serverPerKick()/b.serverPerKick())
-				}
-				if b, d := got[base], got["direct"]; b != nil && base == "module" {
-					ratios["direct kicks/s ÷ module"] = append(ratios["direct kicks/s ÷ module"], d.rate()/b.rate())
-					ratios["direct Prosody CPU ÷ module"] = append(ratios["direct Prosody CPU ÷ module"], d.serverPerKick()/b.serverPerKick())
 				}
 			}
 		}
