@@ -458,25 +458,36 @@ func (e *burstEnv) pin(o *options) {
 		return
 	}
 	rest := "1-" + strconv.Itoa(n-1)
-	for _, p := range []struct {
-		pid  int
-		cpus string
-	}{{e.srvPid, "0"}, {e.mk.Pid(), rest}, {e.basePid(), rest}, {os.Getpid(), rest}} {
-		if p.pid == 0 {
-			continue
-		}
-		if out, err := exec.Command("taskset", "-a", "-p", "-c", p.cpus, strconv.Itoa(p.pid)).CombinedOutput(); err != nil {
-			e.pinned = fmt.Sprintf("not pinned (taskset: %v: %s)", err, strings.TrimSpace(string(out)))
-			return
-		}
+	if err := taskset(cpusOf{e.srvPid, "0"}, cpusOf{e.mk.Pid(), rest}, cpusOf{e.basePid(), rest}, cpusOf{os.Getpid(), rest}); err != nil {
+		e.pinned = "not pinned (" + err.Error() + ")"
+		return
 	}
 	e.rest = rest
 	e.pinned = "server pinned to CPU 0 (taskset); muc-kick and the bench (load generator, occupants) to CPU " + rest
 }
 
+// cpusOf is a process (pid 0: none) and the CPUs it may run on.
+type cpusOf struct {
+	pid  int
+	cpus string
+}
+
+// taskset pins each process to its CPUs, threads included.
+func taskset(pins ...cpusOf) error {
+	for _, p := range pins {
+		if p.pid == 0 {
+			continue
+		}
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", p.cpus, strconv.Itoa(p.pid)).CombinedOutput(); err != nil {
+			return fmt.Errorf("taskset: %v: %s", err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
 // unpin lets this process run on every CPU again.
 func unpin() {
-	_ = exec.Command("taskset", "-a", "-p", "-c", "0-"+strconv.Itoa(runtime.NumCPU()-1), strconv.Itoa(os.Getpid())).Run()
+	_ = taskset(cpusOf{os.Getpid(), "0-" + strconv.Itoa(runtime.NumCPU()-1)})
 }
 
 // postKick posts a kick to url and returns an error unless it is answered

@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/muc-kick/muc-kick/internal/harness/testkit"
@@ -68,15 +66,7 @@ func (e *burstEnv) startBare(tb *testkit.Program) error {
 	if e.rest == "" {
 		return nil
 	}
-	for _, p := range []struct {
-		pid  int
-		cpus string
-	}{{e.bare.Pid(), e.rest}, {echo.Pid(), "0"}} {
-		if out, err := exec.Command("taskset", "-a", "-p", "-c", p.cpus, strconv.Itoa(p.pid)).CombinedOutput(); err != nil {
-			return fmt.Errorf("taskset: %v: %s", err, strings.TrimSpace(string(out)))
-		}
-	}
-	return nil
+	return taskset(cpusOf{e.bare.Pid(), e.rest}, cpusOf{echo.Pid(), "0"})
 }
 
 // runBare posts the same n requests as a kicker's run to the floor's
