@@ -15,8 +15,10 @@
 //     file, and by muc-kick built from -baseline-rev, in rounds whose order
 //     rotates: kicks/s, p50/p99, the server's CPU per kick and muc-kick's
 //     own (each process's /proc/PID/task/*/schedstat), every 307 checked,
-//     and each ratio's median and spread over the rounds. -pin gives the
-//     server a CPU of its own.
+//     and each ratio's median and spread over the rounds; after each
+//     round's kickers, the floor (floor.go): holdserver answering the same
+//     requests at once and after a round trip to an echo peer at a kick's
+//     pace. -pin gives the server a CPU of its own.
 //  3. The resident memory of the muc-kick binary (a subprocess): idle, in
 //     1,000 rooms, and with 1,000 kicks waiting for a server that does not
 //     answer, beside holdserver, the same HTTP side without muc-kick.
