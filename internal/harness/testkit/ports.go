@@ -25,8 +25,8 @@ var (
 // (/proc/sys/net/ipv4/ip_local_port_range, 32768 and up by default): a port
 // from that range, even one free when picked, can be taken by any outgoing
 // connection before the server binds it, and the tests make thousands. A
-// port is never handed out twice by one process, and is checked free by
-// binding it.
+// port is never handed out twice on this machine while the process that
+// got it runs (reservePort), and is checked free by binding it.
 func FreePorts(n int) ([]int, error) {
 	pickedMu.Lock()
 	defer pickedMu.Unlock()
@@ -36,7 +36,7 @@ func FreePorts(n int) ([]int, error) {
 			return nil, errors.New("testkit: couldn't find a free port in 20000-32767")
 		}
 		port := portMin + rand.IntN(portMax-portMin+1)
-		if picked[port] {
+		if picked[port] || !reservePort(port) {
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
