@@ -9,17 +9,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/muc-kick/muc-kick/component"
 	"github.com/muc-kick/muc-kick/internal/harness/fakeserver"
 	"gosrc.io/xmpp/stanza"
 )
-
-// discard is a Handler that keeps nothing.
-type discard struct{}
-
-func (discard) HandlePacket(stanza.Packet) {}
-func (discard) SessionChanged(bool)        {}
 
 // FuzzStanza sends arbitrary bytes as one stanza on a live stream, while an
 // IQ waits for its reply, followed by that reply; then a second IQ round
@@ -35,12 +30,21 @@ func FuzzStanza(f *testing.F) {
 	c := component.New(component.Options{Server: srv.Addr, Domain: domain, Secret: secret,
 		IQTimeout: hangGuard, KeepaliveInterval: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	c.SetHandler(discard{})
+	h := quietHandler{up: make(chan struct{}, 10)}
+	c.SetHandler(h)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	f.Cleanup(func() { cancel(); <-done })
 	conn := srv.WaitConn(hangGuard)
+	// The connection is accepted before the handshake ends; an IQ sent
+	// before the session is up fails with ErrNotConnected and never
+	// reaches the server.
+	select {
+	case <-h.up:
+	case <-time.After(hangGuard):
+		f.Fatal("the component never completed its handshake")
+	}
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if !oneElement(raw) {
