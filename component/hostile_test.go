@@ -47,9 +47,14 @@ func roundTripAfter(t *testing.T, c *component.Component, srv *fakeserver.Server
 		done <- result{iq, err}
 	}()
 	var others []fakeserver.Stanza
+	guard := time.After(hangGuard)
 	for {
-		s, ok := srv.Next(hangGuard)
-		if !ok {
+		var s fakeserver.Stanza
+		select {
+		case s = <-srv.Received():
+		case r := <-done: // the IQ ended before the server saw it
+			t.Fatalf("the round-trip IQ ended before it reached the server: reply %+v, err %v", r.iq, r.err)
+		case <-guard:
 			t.Fatal("the round-trip IQ never reached the server")
 		}
 		// The round trip's own request, not an error the component sent to
