@@ -19,6 +19,7 @@ type Component interface {
 	Reconnects() uint64
 	InFlight() int
 	Malformed() uint64
+	Ignored() uint64
 	UnmatchedReplies() uint64
 }
 
@@ -69,6 +70,10 @@ func New(c Component, r Rooms) *Metrics {
 			Name: "muc_kick_stanzas_dropped_total",
 			Help: "Elements received from the XMPP server that did not decode whole, were over 256 KiB, were not a stanza, or made a handler panic (a presence or message is still acted on for what decodes).",
 		}, func() float64 { return float64(c.Malformed()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "muc_kick_stanzas_ignored_total",
+			Help: "Presences and messages from no configured MUC domain, read past without being decoded (an XMPP user writing to the component's address).",
+		}, func() float64 { return float64(c.Ignored()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "muc_kick_unmatched_replies_total",
 			Help: "IQ replies dropped because no request waited for them (late, unknown id, or from another address).",

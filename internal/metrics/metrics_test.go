@@ -13,6 +13,7 @@ func (fakeComponent) Connected() bool          { return true }
 func (fakeComponent) Reconnects() uint64       { return 1 }
 func (fakeComponent) InFlight() int            { return 0 }
 func (fakeComponent) Malformed() uint64        { return 3 }
+func (fakeComponent) Ignored() uint64          { return 4 }
 func (fakeComponent) UnmatchedReplies() uint64 { return 2 }
 
 type fakeRooms struct{}
@@ -29,6 +30,7 @@ func TestComponentCounters(t *testing.T) {
 	for _, want := range []string{
 		"\nmuc_kick_component_reconnects_total 1\n",
 		"\nmuc_kick_stanzas_dropped_total 3\n",
+		"\nmuc_kick_stanzas_ignored_total 4\n",
 		"\nmuc_kick_unmatched_replies_total 2\n",
 	} {
 		if !strings.Contains(string(body), want) {
