@@ -25,6 +25,7 @@ type Program struct {
 
 	mu        sync.Mutex
 	cleanups  []func()
+	onSignal  func(os.Signal) // see CloseOnInterrupt
 	closeOnce sync.Once
 }
 
@@ -85,6 +86,7 @@ func (p *Program) TempDir() string {
 // end of main and a signal handler at once) waits until they are done.
 func (p *Program) Close() {
 	p.closeOnce.Do(func() {
+		forgetInterruptible(p)
 		p.mu.Lock()
 		cs := p.cleanups
 		p.cleanups = nil

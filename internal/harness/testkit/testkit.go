@@ -6,7 +6,7 @@
 //     line, its HTTP address from muc-kick's "muc-kick started" log line,
 //     wait for /readyz, signal it, wait for its end, read its memory;
 //   - Program: a TB for a program, whose Fatal ends the function that Run
-//     or Try runs;
+//     or Try runs, and whose cleanups CloseOnInterrupt runs on Ctrl-C;
 //   - FreePorts: ports free on loopback, below the ephemeral range;
 //   - what /proc tells of processes: PidAlive, WaitPidsExit, PidsMentioning,
 //     PidsNamed, ChildPids, ListensOn, ReadStatus, CPUTime.

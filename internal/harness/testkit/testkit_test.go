@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,8 +21,11 @@ import (
 // as muc-kick does, and exits 0 on SIGTERM after a last line without a
 // newline.
 func TestMain(m *testing.M) {
-	if os.Getenv("TESTKIT_HELPER") == "" {
+	switch os.Getenv("TESTKIT_HELPER") {
+	case "":
 		os.Exit(m.Run())
+	case "interrupt":
+		interruptHelper()
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
@@ -224,5 +229,71 @@ func TestProc(t *testing.T) {
 	}
 	if CPUTime(os.Getpid()) < 0 {
 		t.Error("CPUTime < 0")
+	}
+}
+
+// interruptHelper is the program of TestCloseOnInterrupt: two Programs
+// that a signal must close, newest first, each cleanup writing its name to
+// the file TESTKIT_MARK names, and a third Program closed before the signal.
+func interruptHelper() {
+	mark := func(name string) func() {
+		return func() {
+			f, err := os.OpenFile(os.Getenv("TESTKIT_MARK"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+			if err == nil {
+				fmt.Fprintln(f, name)
+				f.Close()
+			}
+		}
+	}
+	for _, name := range []string{"first", "second", "closed"} {
+		p := &Program{Name: name}
+		p.Cleanup(mark(name))
+		p.CloseOnInterrupt(nil)
+		if name == "closed" {
+			p.Close()
+		}
+	}
+	fmt.Println("ready")
+	time.Sleep(time.Minute)
+	os.Exit(0)
+}
+
+// TestCloseOnInterrupt: a SIGINT to a program runs the cleanups of the
+// Programs it registered and has not closed, newest first, says so on
+// stderr, and ends the program with status 130.
+func TestCloseOnInterrupt(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "mark")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TESTKIT_HELPER=interrupt", "TESTKIT_MARK="+mark)
+	var stderr Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the helper said %q, %v", line, err)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitInterrupted {
+		t.Errorf("the helper ended with %v, want exit status %d", err, ExitInterrupted)
+	}
+	b, _ := os.ReadFile(mark)
+	if string(b) != "closed\nsecond\nfirst\n" {
+		t.Errorf("cleanups ran as %q, want closed at its Close, then second and first at the signal", b)
+	}
+	for _, want := range []string{"second: interrupt: stopping", "first: interrupt: stopping"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr has no %q:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "closed:") {
+		t.Errorf("a Program closed before the signal was closed again:\n%s", stderr.String())
 	}
 }

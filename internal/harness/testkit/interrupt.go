@@ -1,0 +1,82 @@
+package testkit
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// ExitInterrupted is the status a program exits with after
+// CloseOnInterrupt's signal: 128 + SIGINT, as a shell reports Ctrl-C.
+const ExitInterrupted = 130
+
+// interruptible holds the Programs that a SIGINT or SIGTERM must close.
+var interruptible struct {
+	once     sync.Once
+	mu       sync.Mutex
+	programs []*Program
+}
+
+// CloseOnInterrupt makes a SIGINT or SIGTERM close p, as Close does, and
+// then end the process with ExitInterrupted. The servers the harness starts
+// run in process groups of their own (a terminal's Ctrl-C does not reach
+// them), so without this a program interrupted by its user would leave
+// Prosody or ejabberd running, and their directories behind. Every open
+// Program it was called for is closed, newest first, each after its
+// onSignal (if not nil) was called with the signal; a Program closed before
+// the signal is left out. A SIGINT the process was started ignoring (a
+// background job of a script) stays ignored.
+func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
+	p.mu.Lock()
+	p.onSignal = onSignal
+	p.mu.Unlock()
+	interruptible.mu.Lock()
+	interruptible.programs = append(interruptible.programs, p)
+	interruptible.mu.Unlock()
+	interruptible.once.Do(func() {
+		sigs := make(chan os.Signal, 1)
+		if signal.Ignored(os.Interrupt) {
+			signal.Notify(sigs, syscall.SIGTERM)
+		} else {
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		}
+		go func() {
+			closeInterrupted(<-sigs)
+			os.Exit(ExitInterrupted)
+		}()
+	})
+}
+
+// closeInterrupted closes the Programs registered, newest first.
+func closeInterrupted(sig os.Signal) {
+	interruptible.mu.Lock()
+	ps := interruptible.programs
+	interruptible.programs = nil
+	interruptible.mu.Unlock()
+	for i := len(ps) - 1; i >= 0; i-- {
+		p := ps[i]
+		p.mu.Lock()
+		onSignal := p.onSignal
+		p.mu.Unlock()
+		if onSignal != nil {
+			onSignal(sig)
+		} else {
+			fmt.Fprintf(os.Stderr, "%s: %v: stopping the servers and processes it started\n", p.Name, sig)
+		}
+		p.Close()
+	}
+}
+
+// forgetInterruptible takes p off the Programs a signal closes.
+func forgetInterruptible(p *Program) {
+	interruptible.mu.Lock()
+	defer interruptible.mu.Unlock()
+	for i, q := range interruptible.programs {
+		if q == p {
+			interruptible.programs = append(interruptible.programs[:i], interruptible.programs[i+1:]...)
+			return
+		}
+	}
+}
