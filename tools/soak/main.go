@@ -38,7 +38,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -102,17 +101,11 @@ func main() {
 	}
 	h := newHarness(o.verbose)
 	// Prosody runs in a process group of its own: on Ctrl-C, stop it and
-	// the daemon before leaving. (Not SIGPIPE: once notified, the broken
-	// sockets of the proxy would raise it too.)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		s := <-sigs
+	// the daemon before leaving.
+	h.CloseOnInterrupt(func(s os.Signal) {
 		h.aborted.Store(true)
 		fmt.Fprintf(os.Stderr, "soak: %v: stopping Prosody and muc-kick\n", s)
-		h.Close()
-		os.Exit(130)
-	}()
+	})
 	os.Exit(h.run(o))
 }
 
