@@ -25,6 +25,11 @@ const authz = "Basic ZGVtbzpkZW1v" // demo:demo
 
 func main() {
 	d := &testkit.Program{Name: "demo", OnLog: func(msg string) { fmt.Println("   " + msg) }}
+	// Prosody runs in a process group of its own: Ctrl-C stops it and
+	// muc-kick, and removes their directories, before the demo exits.
+	d.CloseOnInterrupt(func(s os.Signal) {
+		fmt.Fprintf(os.Stderr, "\ndemo: %v: stopping Prosody and muc-kick\n", s)
+	})
 	// Run stops Prosody and muc-kick on a panic too.
 	if err := d.Run(func() error { run(d); return nil }); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
