@@ -126,6 +126,6 @@ func TestCluster(t *testing.T) {
 		})
 	}
 	if !found {
-		requireServer(t, "ejabberd")
+		RequireServer(t, "ejabberd")
 	}
 }

@@ -34,7 +34,7 @@ import (
 // Of several ejabberd installs (see Installs), it starts the newest.
 func StartEjabberd(tb TB) *Server {
 	tb.Helper()
-	return startEjabberd(tb, requireServer(tb, "ejabberd"), variant{})
+	return startEjabberd(tb, RequireServer(tb, "ejabberd"), variant{})
 }
 
 func startEjabberd(tb TB, inst Install, v variant) *Server {

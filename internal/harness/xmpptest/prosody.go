@@ -29,7 +29,7 @@ import (
 // ProsodyKinds to test each.
 func StartProsody(tb TB) *Server {
 	tb.Helper()
-	return startProsody(tb, requireServer(tb, "prosody"), variant{})
+	return startProsody(tb, RequireServer(tb, "prosody"), variant{})
 }
 
 func startProsody(tb TB, inst Install, v variant) *Server {

@@ -137,7 +137,7 @@ func Kinds() []Kind {
 		if !found {
 			missing := func(tb TB) *Server {
 				tb.Helper()
-				requireServer(tb, family)
+				RequireServer(tb, family)
 				return nil
 			}
 			missingWith := func(tb TB, _ Options) *Server {
@@ -162,11 +162,12 @@ func ProsodyKinds() []Kind {
 	return kinds
 }
 
-// requireServer skips the test when no server of family is installed, or
+// RequireServer skips the test when no server of family is installed, or
 // fails it when the CI environment variable is set: CI must never skip a
 // real-server test. Under -short it skips the test, CI or not (see
-// SkipIfShort). It returns the newest install of family.
-func requireServer(tb TB, family string) Install {
+// SkipIfShort). It returns the newest install of family. A test that runs a
+// program which starts the server itself (the demo) calls it first.
+func RequireServer(tb TB, family string) Install {
 	tb.Helper()
 	SkipIfShort(tb)
 	i, ok := newest(family)
