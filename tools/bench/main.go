@@ -295,9 +295,12 @@ func verdict(ok bool) string {
 }
 
 // newTB returns the testkit.Program a part runs under: a Fatal ends the
-// part with an error, errors go to stderr, log lines too with -v.
+// part with an error, errors go to stderr, log lines too with -v. Ctrl-C
+// stops the servers the part started, in process groups of their own, and
+// ends the bench.
 func newTB(o *options) *testkit.Program {
 	tb := &testkit.Program{Name: "bench", OnError: func(msg string) { fmt.Fprintln(os.Stderr, "   error: "+msg) }}
+	tb.CloseOnInterrupt(nil)
 	if o.verbose {
 		tb.OnLog = func(msg string) { fmt.Fprintln(os.Stderr, "   "+msg) }
 	}
