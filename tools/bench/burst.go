@@ -89,11 +89,11 @@ var (
 )
 
 func buildMuckick(flags ...string) (string, error) {
-	dir, err := os.MkdirTemp("", "muc-kick-bench-bin-")
+	dir, err := binDir()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "muc-kick")
+	bin := filepath.Join(dir, "muc-kick"+strings.Join(flags, "-"))
 	return bin, testkit.Build(bin, ".", append([]string{"-trimpath"}, flags...)...)
 }
 
@@ -114,7 +114,11 @@ func buildRev(rev string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "muc-kick-bench-rev-")
+	bins, err := binDir()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(bins, "rev-")
 	if err != nil {
 		return "", err
 	}

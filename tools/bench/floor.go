@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -40,7 +39,7 @@ const (
 var bareNames = []string{bareName, bareTripName}
 
 var holdBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "muc-kick-bench-bin-")
+	dir, err := binDir()
 	if err != nil {
 		return "", err
 	}

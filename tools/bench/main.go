@@ -63,6 +63,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -207,6 +208,10 @@ func main() {
 	if o.memprofile != "" {
 		runtime.MemProfileRate = 64 << 10 // set before anything allocates
 	}
+	// Ctrl-C removes the binaries too, after the parts' servers are stopped.
+	end := &testkit.Program{Name: "bench"}
+	end.Cleanup(removeBinDir)
+	end.CloseOnInterrupt(func(os.Signal) {})
 	begin := time.Now()
 	machine()
 	code, done := 0, 0
@@ -232,7 +237,19 @@ func main() {
 		}
 	}
 	fmt.Printf("\nload average at the end: %s; total %s\n", loadavg(), time.Since(begin).Round(time.Second))
+	end.Close()
 	os.Exit(code)
+}
+
+// binDir is the directory of the binaries the bench builds (muc-kick,
+// holdserver, the -baseline-rev revisions), made at the first build;
+// removeBinDir removes it when the bench ends.
+var binDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "muc-kick-bench-bin-") })
+
+func removeBinDir() {
+	if dir, err := binDir(); err == nil {
+		os.RemoveAll(dir)
+	}
 }
 
 // machine prints what the numbers were measured on.
