@@ -28,7 +28,7 @@ func main() {
 	// Prosody runs in a process group of its own: Ctrl-C stops it and
 	// muc-kick, and removes their directories, before the demo exits.
 	d.CloseOnInterrupt(func(s os.Signal) {
-		fmt.Fprintf(os.Stderr, "\ndemo: %v: stopping Prosody and muc-kick\n", s)
+		fmt.Fprintf(os.Stderr, "\ndemo: %v: stopping Prosody and muc-kick (Ctrl-C again quits at once)\n", s)
 	})
 	// Run stops Prosody and muc-kick on a panic too.
 	if err := d.Run(func() error { run(d); return nil }); err != nil {

@@ -104,7 +104,7 @@ func main() {
 	// the daemon before leaving.
 	h.CloseOnInterrupt(func(s os.Signal) {
 		h.aborted.Store(true)
-		fmt.Fprintf(os.Stderr, "soak: %v: stopping Prosody and muc-kick\n", s)
+		fmt.Fprintf(os.Stderr, "soak: %v: stopping Prosody and muc-kick (Ctrl-C again quits at once)\n", s)
 	})
 	os.Exit(h.run(o))
 }

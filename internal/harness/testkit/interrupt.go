@@ -26,8 +26,10 @@ var interruptible struct {
 // Prosody or ejabberd running, and their directories behind. Every open
 // Program it was called for is closed, newest first, each after its
 // onSignal (if not nil) was called with the signal; a Program closed before
-// the signal is left out. A SIGINT the process was started ignoring (a
-// background job of a script) stays ignored.
+// the signal is left out. A second signal while they close ends the
+// process at once, as a user who presses Ctrl-C again expects. A SIGINT the
+// process was started ignoring (a background job of a script) stays
+// ignored.
 func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
 	p.mu.Lock()
 	p.onSignal = onSignal
@@ -43,7 +45,12 @@ func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
 			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		}
 		go func() {
-			closeInterrupted(<-sigs)
+			sig := <-sigs
+			go func() {
+				<-sigs
+				os.Exit(ExitInterrupted)
+			}()
+			closeInterrupted(sig)
 			os.Exit(ExitInterrupted)
 		}()
 	})
@@ -63,7 +70,7 @@ func closeInterrupted(sig os.Signal) {
 		if onSignal != nil {
 			onSignal(sig)
 		} else {
-			fmt.Fprintf(os.Stderr, "%s: %v: stopping the servers and processes it started\n", p.Name, sig)
+			fmt.Fprintf(os.Stderr, "%s: %v: stopping the servers and processes it started (Ctrl-C again quits at once)\n", p.Name, sig)
 		}
 		p.Close()
 	}

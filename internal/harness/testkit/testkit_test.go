@@ -253,6 +253,11 @@ func interruptHelper() {
 			p.Close()
 		}
 	}
+	if os.Getenv("TESTKIT_STUCK") != "" { // a cleanup that hangs, run first
+		p := &Program{Name: "stuck"}
+		p.Cleanup(func() { mark("stuck")(); time.Sleep(time.Minute) })
+		p.CloseOnInterrupt(nil)
+	}
 	fmt.Println("ready")
 	time.Sleep(time.Minute)
 	os.Exit(0)
@@ -263,27 +268,9 @@ func interruptHelper() {
 // stderr, and ends the program with status 130.
 func TestCloseOnInterrupt(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "mark")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TESTKIT_HELPER=interrupt", "TESTKIT_MARK="+mark)
-	var stderr Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
-		t.Fatalf("the helper said %q, %v", line, err)
-	}
+	cmd, stderr := startInterruptHelper(t, "TESTKIT_MARK="+mark)
 	cmd.Process.Signal(os.Interrupt)
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != ExitInterrupted {
-		t.Errorf("the helper ended with %v, want exit status %d", err, ExitInterrupted)
-	}
+	waitInterrupted(t, cmd)
 	b, _ := os.ReadFile(mark)
 	if string(b) != "closed\nsecond\nfirst\n" {
 		t.Errorf("cleanups ran as %q, want closed at its Close, then second and first at the signal", b)
@@ -295,5 +282,59 @@ func TestCloseOnInterrupt(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "closed:") {
 		t.Errorf("a Program closed before the signal was closed again:\n%s", stderr.String())
+	}
+}
+
+// TestInterruptTwice: a second SIGINT ends the program while a cleanup
+// hangs, with status 130.
+func TestInterruptTwice(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "mark")
+	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_STUCK=1")
+	cmd.Process.Signal(os.Interrupt)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(mark); string(b) == "closed\nstuck\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hanging cleanup never started")
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	waitInterrupted(t, cmd)
+	if b, _ := os.ReadFile(mark); string(b) != "closed\nstuck\n" {
+		t.Errorf("cleanups ran as %q, want the process gone while stuck hung", b)
+	}
+}
+
+// startInterruptHelper starts interruptHelper with env added, and waits
+// until its Programs are registered.
+func startInterruptHelper(t *testing.T, env ...string) (*exec.Cmd, *Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), "TESTKIT_HELPER=interrupt"), env...)
+	stderr := &Buffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the helper said %q, %v", line, err)
+	}
+	return cmd, stderr
+}
+
+// waitInterrupted fails the test unless cmd exits with ExitInterrupted.
+func waitInterrupted(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitInterrupted {
+		t.Errorf("the helper ended with %v, want exit status %d", err, ExitInterrupted)
 	}
 }
