@@ -12,6 +12,23 @@ import (
 // CloseOnInterrupt's signal: 128 + SIGINT, as a shell reports Ctrl-C.
 const ExitInterrupted = 130
 
+// interrupted is closed when CloseOnInterrupt's signal arrives: from then
+// on the process only closes its Programs and exits.
+var interrupted = make(chan struct{})
+
+// haltIfInterrupted blocks for ever once the signal has arrived, so that the
+// goroutine that called it (a Run that failed because the signal stopped its
+// servers, a program about to start its next part) neither exits with a
+// status of its own nor starts anything new: the signal's goroutine ends the
+// process.
+func haltIfInterrupted() {
+	select {
+	case <-interrupted:
+		select {}
+	default:
+	}
+}
+
 // interruptible holds the Programs that a SIGINT or SIGTERM must close.
 var interruptible struct {
 	once     sync.Once
@@ -26,11 +43,14 @@ var interruptible struct {
 // Prosody or ejabberd running, and their directories behind. Every open
 // Program it was called for is closed, newest first, each after its
 // onSignal (if not nil) was called with the signal; a Program closed before
-// the signal is left out. A second signal while they close ends the
-// process at once, as a user who presses Ctrl-C again expects. A SIGINT the
-// process was started ignoring (a background job of a script) stays
-// ignored.
+// the signal is left out. Once the signal has arrived, Run does not return
+// and CloseOnInterrupt blocks, so that the program neither exits with a
+// status of its own nor starts new servers. A second signal while they close
+// ends the process at once, as a user who presses Ctrl-C again expects. A
+// SIGINT the process was started ignoring (a background job of a script)
+// stays ignored.
 func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
+	haltIfInterrupted()
 	p.mu.Lock()
 	p.onSignal = onSignal
 	p.mu.Unlock()
@@ -46,6 +66,7 @@ func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
 		}
 		go func() {
 			sig := <-sigs
+			close(interrupted)
 			go func() {
 				<-sigs
 				os.Exit(ExitInterrupted)

@@ -100,8 +100,9 @@ func (p *Program) Close() {
 // Run runs f, turning a Fatal inside it into an error, then Close. Close
 // runs on any other panic too, which then goes on: a server detached from
 // this process (ejabberd, Prosody in a process group of its own) must not
-// outlive it.
+// outlive it. After CloseOnInterrupt's signal, Run does not return.
 func (p *Program) Run(f func() error) error {
+	defer haltIfInterrupted()
 	defer p.Close()
 	var ferr error
 	err := Try(func() { ferr = f() })

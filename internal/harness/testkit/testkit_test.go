@@ -253,10 +253,23 @@ func interruptHelper() {
 			p.Close()
 		}
 	}
-	if os.Getenv("TESTKIT_STUCK") != "" { // a cleanup that hangs, run first
+	switch os.Getenv("TESTKIT_CASE") {
+	case "stuck": // a cleanup that hangs, run first
 		p := &Program{Name: "stuck"}
 		p.Cleanup(func() { mark("stuck")(); time.Sleep(time.Minute) })
 		p.CloseOnInterrupt(nil)
+	case "run": // a Run that fails once the signal stopped its server
+		slow := &Program{Name: "slow"} // closed after run, slowly
+		slow.Cleanup(func() { time.Sleep(300 * time.Millisecond); mark("slow")() })
+		slow.CloseOnInterrupt(nil)
+		p := &Program{Name: "run"}
+		stopped := make(chan struct{})
+		p.Cleanup(func() { mark("run")(); close(stopped) })
+		p.CloseOnInterrupt(nil)
+		fmt.Println("ready")
+		err := p.Run(func() error { <-stopped; return errors.New("its server was stopped") })
+		fmt.Fprintln(os.Stderr, "run failed:", err)
+		os.Exit(1)
 	}
 	fmt.Println("ready")
 	time.Sleep(time.Minute)
@@ -289,7 +302,7 @@ func TestCloseOnInterrupt(t *testing.T) {
 // hangs, with status 130.
 func TestInterruptTwice(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "mark")
-	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_STUCK=1")
+	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=stuck")
 	cmd.Process.Signal(os.Interrupt)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if b, _ := os.ReadFile(mark); string(b) == "closed\nstuck\n" {
@@ -304,6 +317,22 @@ func TestInterruptTwice(t *testing.T) {
 	waitInterrupted(t, cmd)
 	if b, _ := os.ReadFile(mark); string(b) != "closed\nstuck\n" {
 		t.Errorf("cleanups ran as %q, want the process gone while stuck hung", b)
+	}
+}
+
+// TestInterruptedRunDoesNotReturn: a Run that fails because the signal
+// stopped its server does not return, so that the program cannot exit with
+// a status of its own before the older Programs are closed.
+func TestInterruptedRunDoesNotReturn(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "mark")
+	cmd, stderr := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=run")
+	cmd.Process.Signal(os.Interrupt)
+	waitInterrupted(t, cmd)
+	if b, _ := os.ReadFile(mark); string(b) != "closed\nrun\nslow\nsecond\nfirst\n" {
+		t.Errorf("cleanups ran as %q, want closed at its Close, then run, slow, second and first at the signal", b)
+	}
+	if strings.Contains(stderr.String(), "run failed") {
+		t.Errorf("Run returned after the signal:\n%s", stderr.String())
 	}
 }
 
