@@ -12,8 +12,9 @@ import (
 // and Run recover: they end the function Try or Run runs, even on another
 // goroutine, if that goroutine runs under Try too. Errorf and Logf hand the
 // message to OnError and OnLog. Cleanup functions run, newest first, when
-// Close is called (Run calls it). Its methods are safe for concurrent use:
-// occupants connect from many goroutines.
+// Close is called (Run calls it); one registered later runs at once. Its
+// methods are safe for concurrent use: occupants connect from many
+// goroutines.
 type Program struct {
 	// Name names TempDir's directories: muc-kick-<Name>-*.
 	Name string
@@ -26,6 +27,7 @@ type Program struct {
 	mu        sync.Mutex
 	cleanups  []func()
 	onSignal  func(os.Signal) // see CloseOnInterrupt
+	closed    bool            // Close has begun
 	closeOnce sync.Once
 }
 
@@ -36,9 +38,17 @@ type fatal struct{ msg string }
 // skip.
 func (p *Program) Helper() {}
 
-// Cleanup registers f to run when Close is called; after Close, never.
+// Cleanup registers f to run when Close is called. Once Close has begun, it
+// runs f at once: a process or server started after an interrupt closed p
+// (see CloseOnInterrupt), on a goroutine that had not stopped yet, is
+// stopped rather than left running.
 func (p *Program) Cleanup(f func()) {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		f()
+		return
+	}
 	defer p.mu.Unlock()
 	p.cleanups = append(p.cleanups, f)
 }
@@ -89,7 +99,7 @@ func (p *Program) Close() {
 		forgetInterruptible(p)
 		p.mu.Lock()
 		cs := p.cleanups
-		p.cleanups = nil
+		p.cleanups, p.closed = nil, true
 		p.mu.Unlock()
 		for i := len(cs) - 1; i >= 0; i-- {
 			cs[i]()

@@ -152,6 +152,10 @@ func TestProgram(t *testing.T) {
 	if len(order) != 2 {
 		t.Errorf("cleanups ran again: %v", order)
 	}
+	p.Cleanup(func() { order = append(order, 3) }) // after Close: at once
+	if fmt.Sprint(order) != "[2 1 3]" {
+		t.Errorf("a cleanup registered after Close: order %v, want [2 1 3]", order)
+	}
 	if err := p.Run(func() error { return errors.New("plain") }); err == nil || err.Error() != "plain" {
 		t.Errorf("Run: %v, want plain", err)
 	}
