@@ -1,11 +1,14 @@
 package testkit
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ExitInterrupted is the status a program exits with after
@@ -71,6 +74,7 @@ func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
 				<-sigs
 				os.Exit(ExitInterrupted)
 			}()
+			waitCommands(10 * time.Second)
 			closeInterrupted(sig)
 			os.Exit(ExitInterrupted)
 		}()
@@ -106,5 +110,45 @@ func forgetInterruptible(p *Program) {
 			interruptible.programs = append(interruptible.programs[:i], interruptible.programs[i+1:]...)
 			return
 		}
+	}
+}
+
+// commands is read-locked while CombinedOutput runs a command; the
+// interrupt's goroutine locks it, so that no Program is closed before the
+// commands it interrupted have ended.
+var commands sync.RWMutex
+
+// CombinedOutput runs cmd and returns what it wrote on stdout and stderr, as
+// cmd.CombinedOutput does; but once CloseOnInterrupt's signal has arrived,
+// cmd gets a SIGINT, and the Programs' cleanups wait for its end, at most
+// 10 s. A terminal's Ctrl-C reaches cmd anyway; a SIGTERM or a kill -INT
+// of the program alone does not, and a go build left running would write
+// its binary into a directory the cleanups have just removed.
+func CombinedOutput(cmd *exec.Cmd) ([]byte, error) {
+	haltIfInterrupted()
+	commands.RLock()
+	defer commands.RUnlock()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-interrupted:
+			cmd.Process.Signal(os.Interrupt)
+		case <-done:
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	return out.Bytes(), err
+}
+
+// waitCommands waits until no CombinedOutput runs, at most d.
+func waitCommands(d time.Duration) {
+	for deadline := time.Now().Add(d); !commands.TryLock() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -39,7 +39,7 @@ var moduleRoot = sync.OnceValues(func() (string, error) {
 
 // Build runs `go build flags -o out pkg` in the module's root: pkg is a
 // package of this module, "." for muc-kick itself. Its error carries what
-// go printed.
+// go printed. An interrupt stops it (see CombinedOutput).
 func Build(out, pkg string, flags ...string) error {
 	root, err := ModuleRoot()
 	if err != nil {
@@ -48,7 +48,7 @@ func Build(out, pkg string, flags ...string) error {
 	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if b, err := CombinedOutput(cmd); err != nil {
 		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
 	}
 	return nil

@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "interrupt":
 		interruptHelper()
+	case "child":
+		childHelper()
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
@@ -262,6 +264,15 @@ func interruptHelper() {
 		p := &Program{Name: "stuck"}
 		p.Cleanup(func() { mark("stuck")(); time.Sleep(time.Minute) })
 		p.CloseOnInterrupt(nil)
+	case "command": // a command, such as a go build, that the signal must stop first
+		p := &Program{Name: "program"}
+		p.Cleanup(mark("program"))
+		p.CloseOnInterrupt(nil)
+		fmt.Println("ready")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "TESTKIT_HELPER=child")
+		CombinedOutput(cmd)
+		time.Sleep(time.Minute)
 	case "run": // a Run that fails once the signal stopped its server
 		slow := &Program{Name: "slow"} // closed after run, slowly
 		slow.Cleanup(func() { time.Sleep(300 * time.Millisecond); mark("slow")() })
@@ -277,6 +288,29 @@ func interruptHelper() {
 	}
 	fmt.Println("ready")
 	time.Sleep(time.Minute)
+	os.Exit(0)
+}
+
+// childHelper is the command of TestInterruptStopsCommands: it marks that
+// it is ready for SIGINT, and on SIGINT takes 200 ms to mark that it got
+// it, then exits.
+func childHelper() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	mark := func(s string) {
+		f, err := os.OpenFile(os.Getenv("TESTKIT_MARK"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+		if err == nil {
+			fmt.Fprintln(f, s)
+			f.Close()
+		}
+	}
+	mark("child ready")
+	select {
+	case <-sigs:
+		time.Sleep(200 * time.Millisecond)
+		mark("child interrupted")
+	case <-time.After(time.Minute):
+	}
 	os.Exit(0)
 }
 
@@ -337,6 +371,26 @@ func TestInterruptedRunDoesNotReturn(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "run failed") {
 		t.Errorf("Run returned after the signal:\n%s", stderr.String())
+	}
+}
+
+// TestInterruptStopsCommands: a SIGINT to the program reaches the command
+// CombinedOutput runs, which ends before the Programs' cleanups run.
+func TestInterruptStopsCommands(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "mark")
+	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=command")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(mark); strings.HasSuffix(string(b), "child ready\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command never started")
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	waitInterrupted(t, cmd)
+	if b, _ := os.ReadFile(mark); string(b) != "closed\nchild ready\nchild interrupted\nprogram\nsecond\nfirst\n" {
+		t.Errorf("marks %q, want the command interrupted and ended before the cleanups", b)
 	}
 }
 
