@@ -123,13 +123,13 @@ func buildRev(rev string) (string, error) {
 		return "", err
 	}
 	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, rev, dir)
-	if out, err := archive.CombinedOutput(); err != nil {
+	if out, err := testkit.CombinedOutput(archive); err != nil {
 		return "", fmt.Errorf("git archive %s: %v: %s", rev, err, out)
 	}
 	bin := filepath.Join(dir, "muc-kick-"+rev)
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
 	build.Dir = dir
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := testkit.CombinedOutput(build); err != nil {
 		return "", fmt.Errorf("building %s: %v: %s", rev, err, out)
 	}
 	revBins[rev] = bin
