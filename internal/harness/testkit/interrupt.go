@@ -119,17 +119,31 @@ func forgetInterruptible(p *Program) {
 var commands sync.RWMutex
 
 // CombinedOutput runs cmd and returns what it wrote on stdout and stderr, as
-// cmd.CombinedOutput does; but once CloseOnInterrupt's signal has arrived,
-// cmd gets a SIGINT, and the Programs' cleanups wait for its end, at most
-// 10 s. A terminal's Ctrl-C reaches cmd anyway; a SIGTERM or a kill -INT
-// of the program alone does not, and a go build left running would write
-// its binary into a directory the cleanups have just removed.
+// cmd.CombinedOutput does, with two differences that let an interrupt stop
+// it cleanly. It runs in a process group of its own, to which
+// CloseOnInterrupt's signal sends SIGTERM (go build ignores a SIGINT that
+// reaches it alone, and a script's background job ignores any); and the
+// Programs' cleanups wait for its end, at most 10 s. Its TMPDIR and GOTMPDIR
+// are a directory of its own, removed when it ends, so that a go build
+// stopped this way leaves no work directory. Without this, a SIGTERM or a
+// kill -INT of the program alone would leave a go build running, to write
+// its binary into a directory the cleanups had just removed.
 func CombinedOutput(cmd *exec.Cmd) ([]byte, error) {
 	haltIfInterrupted()
 	commands.RLock()
 	defer commands.RUnlock()
+	tmp, err := os.MkdirTemp("", "muc-kick-cmd-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp) // before RUnlock: deferred after it
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp, "GOTMPDIR="+tmp)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -137,11 +151,11 @@ func CombinedOutput(cmd *exec.Cmd) ([]byte, error) {
 	go func() {
 		select {
 		case <-interrupted:
-			cmd.Process.Signal(os.Interrupt)
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		case <-done:
 		}
 	}()
-	err := cmd.Wait()
+	err = cmd.Wait()
 	close(done)
 	return out.Bytes(), err
 }

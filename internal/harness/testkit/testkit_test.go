@@ -292,11 +292,11 @@ func interruptHelper() {
 }
 
 // childHelper is the command of TestInterruptStopsCommands: it marks that
-// it is ready for SIGINT, and on SIGINT takes 200 ms to mark that it got
-// it, then exits.
+// it is ready for SIGTERM, and on SIGTERM takes 200 ms to mark that it got
+// it and to write a file in its TMPDIR, then exits.
 func childHelper() {
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
+	signal.Notify(sigs, syscall.SIGTERM)
 	mark := func(s string) {
 		f, err := os.OpenFile(os.Getenv("TESTKIT_MARK"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
 		if err == nil {
@@ -308,6 +308,7 @@ func childHelper() {
 	select {
 	case <-sigs:
 		time.Sleep(200 * time.Millisecond)
+		os.WriteFile(filepath.Join(os.TempDir(), "left"), nil, 0o600)
 		mark("child interrupted")
 	case <-time.After(time.Minute):
 	}
@@ -375,10 +376,12 @@ func TestInterruptedRunDoesNotReturn(t *testing.T) {
 }
 
 // TestInterruptStopsCommands: a SIGINT to the program reaches the command
-// CombinedOutput runs, which ends before the Programs' cleanups run.
+// CombinedOutput runs, which ends before the Programs' cleanups run, and
+// leaves nothing in its temporary directory.
 func TestInterruptStopsCommands(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "mark")
-	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=command")
+	tmp := t.TempDir()
+	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=command", "TMPDIR="+tmp)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if b, _ := os.ReadFile(mark); strings.HasSuffix(string(b), "child ready\n") {
 			break
@@ -391,6 +394,9 @@ func TestInterruptStopsCommands(t *testing.T) {
 	waitInterrupted(t, cmd)
 	if b, _ := os.ReadFile(mark); string(b) != "closed\nchild ready\nchild interrupted\nprogram\nsecond\nfirst\n" {
 		t.Errorf("marks %q, want the command interrupted and ended before the cleanups", b)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("the command left %s in TMPDIR", entries[0].Name())
 	}
 }
 
