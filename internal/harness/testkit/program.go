@@ -96,7 +96,6 @@ func (p *Program) TempDir() string {
 // end of main and a signal handler at once) waits until they are done.
 func (p *Program) Close() {
 	p.closeOnce.Do(func() {
-		forgetInterruptible(p)
 		p.mu.Lock()
 		cs := p.cleanups
 		p.cleanups, p.closed = nil, true
@@ -104,6 +103,9 @@ func (p *Program) Close() {
 		for i := len(cs) - 1; i >= 0; i-- {
 			cs[i]()
 		}
+		// Only now: an interrupt while the cleanups run must wait for them
+		// (through closeOnce) before the process exits.
+		forgetInterruptible(p)
 	})
 }
 

@@ -273,6 +273,13 @@ func interruptHelper() {
 		cmd.Env = append(os.Environ(), "TESTKIT_HELPER=child")
 		CombinedOutput(cmd)
 		time.Sleep(time.Minute)
+	case "closing": // a Close in progress when the signal arrives
+		p := &Program{Name: "closing"}
+		p.Cleanup(func() { mark("closing started")(); time.Sleep(300 * time.Millisecond); mark("closing done")() })
+		p.CloseOnInterrupt(nil)
+		fmt.Println("ready")
+		p.Close()
+		time.Sleep(time.Minute)
 	case "run": // a Run that fails once the signal stopped its server
 		slow := &Program{Name: "slow"} // closed after run, slowly
 		slow.Cleanup(func() { time.Sleep(300 * time.Millisecond); mark("slow")() })
@@ -397,6 +404,26 @@ func TestInterruptStopsCommands(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("the command left %s in TMPDIR", entries[0].Name())
+	}
+}
+
+// TestInterruptWaitsForAClose: a signal while a Program's Close runs its
+// cleanups waits for them before the process exits.
+func TestInterruptWaitsForAClose(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "mark")
+	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=closing")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(mark); strings.HasSuffix(string(b), "closing started\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Close never started")
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	waitInterrupted(t, cmd)
+	if b, _ := os.ReadFile(mark); string(b) != "closed\nclosing started\nclosing done\nsecond\nfirst\n" {
+		t.Errorf("marks %q, want the Close in progress finished before the exit", b)
 	}
 }
 
