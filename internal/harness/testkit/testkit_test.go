@@ -350,14 +350,7 @@ func TestInterruptTwice(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "mark")
 	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=stuck")
 	cmd.Process.Signal(os.Interrupt)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(mark); string(b) == "closed\nstuck\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the hanging cleanup never started")
-		}
-	}
+	waitMark(t, mark, "closed\nstuck\n", "the hanging cleanup never started")
 	cmd.Process.Signal(os.Interrupt)
 	time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
 	waitInterrupted(t, cmd)
@@ -389,14 +382,7 @@ func TestInterruptStopsCommands(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "mark")
 	tmp := t.TempDir()
 	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=command", "TMPDIR="+tmp)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(mark); strings.HasSuffix(string(b), "child ready\n") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the command never started")
-		}
-	}
+	waitMark(t, mark, "child ready\n", "the command never started")
 	cmd.Process.Signal(os.Interrupt)
 	waitInterrupted(t, cmd)
 	if b, _ := os.ReadFile(mark); string(b) != "closed\nchild ready\nchild interrupted\nprogram\nsecond\nfirst\n" {
@@ -412,18 +398,25 @@ func TestInterruptStopsCommands(t *testing.T) {
 func TestInterruptWaitsForAClose(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "mark")
 	cmd, _ := startInterruptHelper(t, "TESTKIT_MARK="+mark, "TESTKIT_CASE=closing")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(mark); strings.HasSuffix(string(b), "closing started\n") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the Close never started")
-		}
-	}
+	waitMark(t, mark, "closing started\n", "the Close never started")
 	cmd.Process.Signal(os.Interrupt)
 	waitInterrupted(t, cmd)
 	if b, _ := os.ReadFile(mark); string(b) != "closed\nclosing started\nclosing done\nsecond\nfirst\n" {
 		t.Errorf("marks %q, want the Close in progress finished before the exit", b)
+	}
+}
+
+// waitMark waits until the file mark ends with suffix, or fails the test
+// with what it waited for.
+func waitMark(t *testing.T, mark, suffix, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(mark); strings.HasSuffix(string(b), suffix) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
 	}
 }
 
