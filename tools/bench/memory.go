@@ -28,12 +28,13 @@ func memoryRuns(tb *testkit.Program, o *options) error {
 	if err != nil {
 		return err
 	}
-	dir := tb.TempDir()
-	bin, hold := filepath.Join(dir, "muc-kick"), filepath.Join(dir, "holdserver")
-	for _, b := range [][]string{{bin, "."}, {hold, "./tools/bench/holdserver"}} {
-		if err := testkit.Build(b[0], b[1], "-trimpath"); err != nil {
-			return err
-		}
+	bin, err := muckickBinary()
+	if err != nil {
+		return err
+	}
+	hold, err := holdBinary()
+	if err != nil {
+		return err
 	}
 	note("go build -trimpath of %s; iq_timeout 5m, linger 1h, log level info, read by the bench; VmRSS from /proc/PID/status, the", root)
 	note("Go columns from the daemon's /metrics, read just after. Baseline: tools/bench/holdserver, httprouter on an http.Server")
