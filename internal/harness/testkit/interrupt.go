@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -32,11 +33,17 @@ func haltIfInterrupted() {
 	}
 }
 
-// interruptible holds the Programs that a SIGINT or SIGTERM must close.
+// interruptible holds the Programs that a SIGINT or SIGTERM must close,
+// oldest first, each with its onSignal.
 var interruptible struct {
 	once     sync.Once
 	mu       sync.Mutex
-	programs []*Program
+	programs []signalled
+}
+
+type signalled struct {
+	p        *Program
+	onSignal func(os.Signal)
 }
 
 // CloseOnInterrupt makes a SIGINT or SIGTERM close p, as Close does, and
@@ -54,11 +61,8 @@ var interruptible struct {
 // stays ignored.
 func (p *Program) CloseOnInterrupt(onSignal func(os.Signal)) {
 	haltIfInterrupted()
-	p.mu.Lock()
-	p.onSignal = onSignal
-	p.mu.Unlock()
 	interruptible.mu.Lock()
-	interruptible.programs = append(interruptible.programs, p)
+	interruptible.programs = append(interruptible.programs, signalled{p, onSignal})
 	interruptible.mu.Unlock()
 	interruptible.once.Do(func() {
 		sigs := make(chan os.Signal, 1)
@@ -87,17 +91,13 @@ func closeInterrupted(sig os.Signal) {
 	ps := interruptible.programs
 	interruptible.programs = nil
 	interruptible.mu.Unlock()
-	for i := len(ps) - 1; i >= 0; i-- {
-		p := ps[i]
-		p.mu.Lock()
-		onSignal := p.onSignal
-		p.mu.Unlock()
-		if onSignal != nil {
-			onSignal(sig)
+	for _, s := range slices.Backward(ps) {
+		if s.onSignal != nil {
+			s.onSignal(sig)
 		} else {
-			fmt.Fprintf(os.Stderr, "%s: %v: stopping the servers and processes it started (Ctrl-C again quits at once)\n", p.Name, sig)
+			fmt.Fprintf(os.Stderr, "%s: %v: stopping the servers and processes it started (Ctrl-C again quits at once)\n", s.p.Name, sig)
 		}
-		p.Close()
+		s.p.Close()
 	}
 }
 
@@ -105,12 +105,7 @@ func closeInterrupted(sig os.Signal) {
 func forgetInterruptible(p *Program) {
 	interruptible.mu.Lock()
 	defer interruptible.mu.Unlock()
-	for i, q := range interruptible.programs {
-		if q == p {
-			interruptible.programs = append(interruptible.programs[:i], interruptible.programs[i+1:]...)
-			return
-		}
-	}
+	interruptible.programs = slices.DeleteFunc(interruptible.programs, func(s signalled) bool { return s.p == p })
 }
 
 // commands is read-locked while CombinedOutput runs a command; the

@@ -26,8 +26,7 @@ type Program struct {
 
 	mu        sync.Mutex
 	cleanups  []func()
-	onSignal  func(os.Signal) // see CloseOnInterrupt
-	closed    bool            // Close has begun
+	closed    bool // Close has begun
 	closeOnce sync.Once
 }
 
